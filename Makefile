@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# mspgate: plain GNU make. `make`, `make check`, `make check SAN=address,undefined`.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+SAN ?=
+WERROR ?= -Werror
+PKG_CONFIG ?= pkg-config
+
+# A sanitizer build keeps its objects apart so the two never mix.
+ifeq ($(SAN),)
+BUILD ?= build
+else
+BUILD ?= build/san
+endif
+
+WARN := -Wall -Wextra $(WERROR) -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes
+ifeq ($(SAN),)
+HARDEN := -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	-fstack-clash-protection -fcf-protection
+else
+HARDEN := -O1 -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover=all
+SANLD := -fsanitize=$(SAN)
+endif
+
+PKGS := libconfig libcrypto
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# Appended to the caller's flags so dpkg-buildflags still apply.
+override CFLAGS += -g -std=gnu11 -D_GNU_SOURCE $(HARDEN) $(WARN) -fPIC \
+	-Iconfig -Irecorder $(PKG_CFLAGS)
+override LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
+PIE := -pie
+
+CONFIG_SRC := $(filter-out config/mspgate-%.c,$(wildcard config/*.c))
+CONFIG_PROGS := $(patsubst config/%.c,%,$(wildcard config/mspgate-*.c))
+RECORDER_SRC := $(filter-out recorder/mspgate-%.c,$(wildcard recorder/*.c))
+RECORDER_PROGS := $(patsubst recorder/%.c,%,$(wildcard recorder/mspgate-*.c))
+
+LIBMG := $(BUILD)/lib/libmspgate.a
+LIBREC := $(BUILD)/lib/libmgrec.a
+LIBS := $(if $(RECORDER_SRC),$(LIBREC)) $(LIBMG)
+PROGS := $(addprefix $(BUILD)/bin/,$(CONFIG_PROGS) $(RECORDER_PROGS))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SEEDRUN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all check deps demo install clean fuzz bench FORCE
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(PROGS)
+
+# Rebuild everything when the flags change.
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBMG): $(patsubst %.c,$(BUILD)/obj/%.o,$(CONFIG_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBREC): $(patsubst %.c,$(BUILD)/obj/%.o,$(RECORDER_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/config/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+
+$(BUILD)/bin/%: $(BUILD)/obj/recorder/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) -lutil
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz targets built with a plain main() that runs the seed corpus.
+$(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/seedrun.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o $(LIBS) $(PKG_LIBS)
+
+$(BUILD)/obj/tests/fuzz/seedrun.o: tests/lib/seedrun.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+check: all $(UNIT_TESTS) $(FUZZ_SEEDRUN)
+	@MG_BUILD=$(BUILD) MG_VALGRIND=$(VALGRIND) sh tests/run.sh
+
+# libFuzzer builds (clang): `make fuzz`, then build/fuzz/fuzz_X tests/fuzz/corpus/X
+fuzz:
+	$(MAKE) CC=clang SAN=address,undefined,fuzzer-no-link BUILD=build/fuzzobj all-libs-only
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		echo clang ... -o build/fuzz/$$n; \
+		clang -g -O1 -fsanitize=address,undefined,fuzzer -Iconfig -Irecorder \
+		-D_GNU_SOURCE $(PKG_CFLAGS) -o build/fuzz/$$n $$f \
+		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmspgate.a \
+		$(PKG_LIBS) || exit 1; done
+
+.PHONY: all-libs-only
+all-libs-only: $(LIBS)
+
+deps:
+	@sh tests/lib/deps.sh debian/control
+
+demo: all
+	@sh tests/lib/demo.sh $(BUILD)
+
+bench: all
+	@if [ -x tests/bench/run.sh ]; then sh tests/bench/run.sh $(BUILD); \
+	else echo "no benchmarks yet"; fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/mspgate
+	for p in $(PROGS); do install -m 0755 $$p $(DESTDIR)$(BINDIR)/; done
+	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
+	install -m 0644 config/examples/mspgate.conf $(DESTDIR)$(SYSCONFDIR)/mspgate/mspgate.conf.example
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
