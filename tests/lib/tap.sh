@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Shell test helpers: source this, call ok/fail/check, end with tap_done.
+# Each check prints one TAP line; tests/run.sh adds them up.
+# Programs are in $BIN (the build's bin/ folder). Temporary files go in
+# $T, removed at exit with every process registered by tap_track_pid.
+TAP_N=0
+TAP_FAILED=0
+: "${MG_BUILD:=build}"
+BIN=${BIN:-$MG_BUILD/bin}
+T=$(mktemp -d "${TMPDIR:-/tmp}/mgtest.XXXXXX")
+TAP_PIDS=""
+tap_track_pid() { TAP_PIDS="$TAP_PIDS $1"; }
+tap_cleanup() {
+	for p in $TAP_PIDS; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap tap_cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+fail() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
+# check DESCRIPTION COMMAND...: ok when the command exits 0.
+check() { d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+# check_exit WANT DESCRIPTION COMMAND...: ok when the command exits WANT.
+check_exit() {
+	want=$1; d=$2; shift 2
+	"$@"; got=$?
+	if [ "$got" -eq "$want" ]; then ok "$d"; else fail "$d (exit $got, want $want)"; fi
+}
+# check_grep DESCRIPTION PATTERN FILE: ok when FILE has a line matching PATTERN.
+check_grep() {
+	if grep -q -e "$2" "$3"; then ok "$1"; else
+		fail "$1"; echo "# '$2' not found in $3:"; sed 's/^/#   /' "$3" | head -20; fi
+}
+tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
