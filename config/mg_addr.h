@@ -23,7 +23,11 @@ int mg_cidr_parse(const char *s, struct mg_cidr *out, char *err, size_t errlen);
  * address ("::ffff:192.0.2.7") matches IPv4 blocks.
  */
 int mg_cidr_match(const struct mg_cidr *c, const char *addr);
-/* "192.0.2.0/24" */
+/*
+ * "192.0.2.0/24", always with the prefix; truncated to fit len, which
+ * MG_CIDR_STRLEN always fits. An invalid c gives "".
+ */
+#define MG_CIDR_STRLEN	50	/* 45 for IPv6 text + "/128" + NUL */
 void mg_cidr_format(const struct mg_cidr *c, char *buf, size_t len);
 
 #endif

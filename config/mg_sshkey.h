@@ -37,7 +37,11 @@ void mg_sshkey_free(struct mg_sshkey *k);
 int mg_sshkey_is_sk(const struct mg_sshkey *k);
 /* 1 when both are the same key (type and blob). */
 int mg_sshkey_equal(const struct mg_sshkey *a, const struct mg_sshkey *b);
-/* "SHA256:..." as ssh-keygen -l prints it. */
+/*
+ * "SHA256:..." as ssh-keygen -l prints it. buf needs MG_SSHKEY_FP_LEN bytes;
+ * a smaller one gives MG_ERR_TOOBIG.
+ */
+#define MG_SSHKEY_FP_LEN	51	/* "SHA256:" + 43 base64 + NUL */
 int mg_sshkey_fingerprint(const struct mg_sshkey *k, char *buf, size_t len);
 /* "TYPE BASE64" (no comment), into a new string the caller frees. */
 int mg_sshkey_format(const struct mg_sshkey *k, char **out);

@@ -58,5 +58,17 @@ int mg_weekday(int64_t days);
 int64_t mg_datetime_to_seconds(const struct mg_datetime *dt);
 /* Seconds (as if UTC) to a datetime. */
 void mg_datetime_from_seconds(int64_t secs, struct mg_datetime *out);
+/* 1 when every field is in range and the day exists (years 1..9999). */
+int mg_datetime_valid(const struct mg_datetime *dt);
+/* "YYYY-MM-DD HH:MM:SS". */
+void mg_datetime_format(const struct mg_datetime *dt, char *buf, size_t len);
+
+/*
+ * The instants the zone and window code accept: 0001-01-01 to
+ * 9999-12-31 UTC. Outside this range they return MG_ERR_RANGE (and
+ * window queries deny).
+ */
+#define MG_TIME_MIN ((int64_t)-62135596800LL)
+#define MG_TIME_MAX ((int64_t)253402300799LL)
 
 #endif

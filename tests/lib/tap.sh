@@ -20,6 +20,8 @@ trap 'exit 130' INT TERM
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
 fail() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
 # check DESCRIPTION COMMAND...: ok when the command exits 0.
+# A redirection on a check line also catches its TAP line: to keep a
+# command's output, run it first and then check $?.
 check() { d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 # check_exit WANT DESCRIPTION COMMAND...: ok when the command exits WANT.
 check_exit() {

@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* mspgate-policy: check a policy, explain a decision, report who can reach what. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_diag.h"
+#include "mg_err.h"
+#include "mg_time.h"
+#include "mg_tz.h"
+#include "pol.h"
+#include "pol_decide.h"
+
+#define DEFAULT_POLICY	"/etc/mspgate/mspgate.conf"
+
+/* Exit codes scripts can rely on. */
+#define EX_ALLOW	0
+#define EX_ERROR	1
+#define EX_DENY		3
+
+int main(int argc, char **argv);
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mspgate-policy check [-f FILE]\n"
+	    "       mspgate-policy explain [-f FILE] ENGINEER TENANT/TARGET [--login L]\n"
+	    "                      [--mfa fido|totp|fido+totp|none] [--source ADDR]\n"
+	    "                      [--at \"YYYY-MM-DD HH:MM[:SS] [ZONE]\"]\n"
+	    "       mspgate-policy report [-f FILE] [--tenant T] [--format text|csv|json]\n"
+	    "FILE defaults to " DEFAULT_POLICY ".\n");
+}
+
+static struct pol *
+load(const char *file)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	size_t i;
+
+	if (d == NULL) {
+		fprintf(stderr, "mspgate-policy: out of memory\n");
+		return NULL;
+	}
+	if (pol_load(file, &p, d) != 0) {
+		for (i = 0; i < mg_diag_count(d); i++)
+			fprintf(stderr, "%s\n", mg_diag_get(d, i));
+		if (mg_diag_count(d) == 0)
+			fprintf(stderr, "%s: invalid policy\n", file);
+		p = NULL;
+	}
+	mg_diag_free(d);
+	return p;
+}
+
+/* "2026-12-01 18:00 GMT" in tz (with the zone's abbreviation). */
+static void
+fmt_tz(const struct mg_tz *tz, time_t t, char *buf, size_t len)
+{
+	struct mg_datetime dt;
+	const char *abbr = NULL;
+	int off = 0, dst = 0;
+
+	if (t == 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	if (tz == NULL || mg_tz_to_local(tz, t, &dt) != 0 ||
+	    mg_tz_offset(tz, t, &off, &dst, &abbr) != 0) {
+		mg_datetime_from_seconds((int64_t)t, &dt);
+		abbr = "UTC";
+	}
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d %s", dt.year, dt.mon, dt.day,
+	    dt.hour, dt.min, abbr != NULL ? abbr : "");
+}
+
+static void
+fmt_both(const struct mg_tz *tz, time_t t, char *buf, size_t len)
+{
+	char a[64], b[64];
+
+	fmt_tz(tz, t, a, sizeof(a));
+	fmt_tz(NULL, t, b, sizeof(b));
+	if (t == 0 || strcmp(a, b) == 0)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s (%s)", a, b);
+}
+
+/*
+ * --at: "now", "@EPOCH", "YYYY-MM-DD HH:MM[:SS]" then optionally "Z",
+ * "+HH:MM"/"-HH:MM" or " ZONE" (an IANA name); no zone means UTC.
+ */
+static int
+parse_at(const char *s, time_t *out, char *err, size_t errlen)
+{
+	struct mg_datetime dt;
+	struct mg_tz *tz = NULL;
+	char *zone = NULL, *sp, buf[160];
+	time_t cand[2];
+	int n, sign, hh, mm;
+	long long v;
+	char *end;
+
+	if (strcmp(s, "now") == 0) {
+		*out = mg_clock_now();
+		return 0;
+	}
+	if (s[0] == '@') {
+		errno = 0;
+		v = strtoll(s + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || end == s + 1 || v <= 0) {
+			snprintf(err, errlen, "invalid time \"%s\"", s);
+			return -1;
+		}
+		*out = (time_t)v;
+		return 0;
+	}
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "time too long");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	/* The zone, if any, follows the time after a space. */
+	if ((sp = strchr(buf, ' ')) != NULL && (sp = strchr(sp + 1, ' ')) != NULL) {
+		*sp = '\0';
+		zone = sp + 1;
+	} else if ((sp = strchr(buf, 'T')) != NULL && (sp = strchr(sp + 1, ' ')) != NULL) {
+		*sp = '\0';
+		zone = sp + 1;
+	}
+	n = (int)strlen(buf);
+	sign = 0;
+	if (zone == NULL && n > 0 && (buf[n - 1] == 'Z' || buf[n - 1] == 'z')) {
+		buf[n - 1] = '\0';
+		zone = "UTC";
+	} else if (zone == NULL && n > 6 && (buf[n - 6] == '+' || buf[n - 6] == '-') &&
+	    buf[n - 3] == ':') {
+		sign = buf[n - 6] == '+' ? 1 : -1;
+		if (sscanf(buf + n - 5, "%2d:%2d", &hh, &mm) != 2 || hh > 14 || mm > 59) {
+			snprintf(err, errlen, "invalid UTC offset in \"%s\"", s);
+			return -1;
+		}
+		buf[n - 6] = '\0';
+	}
+	if (mg_datetime_parse(buf, &dt, err, errlen) != 0)
+		return -1;
+	if (sign != 0) {
+		*out = (time_t)(mg_datetime_to_seconds(&dt) - sign * (hh * 3600 + mm * 60));
+		return 0;
+	}
+	if (zone == NULL || strcmp(zone, "UTC") == 0) {
+		*out = (time_t)mg_datetime_to_seconds(&dt);
+		return 0;
+	}
+	if (mg_tz_load(zone, &tz, err, errlen) != 0)
+		return -1;
+	if (mg_tz_from_local(tz, &dt, cand, &n) != 0 || n == 0) {
+		snprintf(err, errlen, "%s does not exist in %s (the clocks skip it)",
+		    buf, zone);
+		mg_tz_free(tz);
+		return -1;
+	}
+	/* In a repeated hour, the first occurrence. */
+	*out = cand[0];
+	mg_tz_free(tz);
+	return 0;
+}
+
+static void
+describe_windows(const struct pol_window *const *w, size_t n, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	char d[512];
+
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++) {
+		pol_window_describe(w[i], d, sizeof(d));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s: %s",
+		    i ? "; or " : "", pol_window_name(w[i]), d);
+	}
+}
+
+static void
+when_text(const struct pol_grant *g, const struct pol_target *t, char *buf,
+    size_t len)
+{
+	char a[1024], b[1024];
+
+	if (t->tenant->nwindows == 0 && g->nwindows == 0) {
+		snprintf(buf, len, "any time");
+		return;
+	}
+	describe_windows(t->tenant->windows, t->tenant->nwindows, a, sizeof(a));
+	describe_windows(g->windows, g->nwindows, b, sizeof(b));
+	if (t->tenant->nwindows > 0 && g->nwindows > 0)
+		snprintf(buf, len, "%.1000s; and %.1000s", a, b);
+	else
+		snprintf(buf, len, "%s", t->tenant->nwindows > 0 ? a : b);
+}
+
+static int
+cmd_check(const char *file)
+{
+	struct pol *p = load(file);
+	size_t i, ntargets = 0;
+
+	if (p == NULL)
+		return EX_ERROR;
+	for (i = 0; i < p->ntenants; i++)
+		ntargets += p->tenants[i].ntargets;
+	printf("%s: OK (%zu file%s, %zu engineers, %zu tenants, %zu targets, "
+	    "%zu grants, %zu windows)\n", file, p->nfiles, p->nfiles == 1 ? "" : "s",
+	    p->nengineers, p->ntenants, ntargets, p->ngrants, p->nwindows);
+	pol_free(p);
+	return EX_ALLOW;
+}
+
+static int
+cmd_explain(const char *file, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "login", required_argument, NULL, 'l' },
+		{ "mfa", required_argument, NULL, 'm' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "source", required_argument, NULL, 's' },
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pol_request req;
+	struct pol_decision d;
+	struct pol *p = NULL;
+	char target[256], *slash, err[256], b[1200];
+	const char *at_s = NULL, *mfa_s = NULL;
+	const struct mg_tz *tz = NULL;
+	int c, rc = EX_ERROR;
+	size_t i;
+
+	memset(&req, 0, sizeof(req));
+	req.mfa_unknown = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':	file = optarg; break;
+		case 'l':	req.login = optarg; break;
+		case 'm':	mfa_s = optarg; break;
+		case 'a':	at_s = optarg; break;
+		case 's':	req.source = optarg; break;
+		default:	usage(stderr); return EX_ERROR;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	req.engineer = argv[optind];
+	if (strlen(argv[optind + 1]) >= sizeof(target) ||
+	    (slash = strchr(strcpy(target, argv[optind + 1]), '/')) == NULL) {
+		fprintf(stderr, "mspgate-policy: target must be TENANT/TARGET\n");
+		return EX_ERROR;
+	}
+	*slash = '\0';
+	req.tenant = target;
+	req.target = slash + 1;
+	if (mfa_s != NULL) {
+		req.mfa_unknown = 0;
+		if (strcmp(mfa_s, "none") == 0)
+			req.mfa_used = 0;
+		else if (pol_mfa_parse(mfa_s, &req.mfa_used) != 0) {
+			fprintf(stderr, "mspgate-policy: --mfa must be fido, totp, "
+			    "fido+totp or none\n");
+			return EX_ERROR;
+		}
+	}
+	req.at = mg_clock_now();
+	if (at_s != NULL && parse_at(at_s, &req.at, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mspgate-policy: --at: %s\n", err);
+		return EX_ERROR;
+	}
+	if ((p = load(file)) == NULL)
+		return EX_ERROR;
+	if (pol_decide(p, &req, &d) != 0) {
+		fprintf(stderr, "mspgate-policy: cannot decide\n");
+		goto out;
+	}
+	if (d.target != NULL)
+		tz = d.target->tenant->tz;
+	printf("%s\n", d.allow ? "allow" : "deny");
+	printf("reason:   %s\n", d.reason);
+	if (d.rule.file != NULL)
+		printf("rule:     %s:%d\n", d.rule.file, d.rule.line);
+	else
+		printf("rule:     default deny (nothing in the policy allows it)\n");
+	fmt_both(tz, req.at, b, sizeof(b));
+	printf("at:       %s\n", b);
+	if (d.engineer != NULL) {
+		printf("engineer: %s", d.engineer->name);
+		for (i = 0; i < d.engineer->ngroups; i++)
+			printf("%s%s", i ? ", " : " (groups: ", d.engineer->groups[i]);
+		printf("%s\n", d.engineer->ngroups ? ")" : "");
+	}
+	if (d.target != NULL)
+		printf("target:   %s/%s (%s port %d)%s%s\n", d.target->tenant->name,
+		    d.target->name, d.target->host, d.target->port,
+		    d.login ? " as " : "", d.login ? d.login : "");
+	if (d.grant != NULL || d.mfa_required != 0) {
+		printf("mfa:      %s required%s\n", pol_mfa_name(d.mfa_required),
+		    req.mfa_unknown ? " (not checked: give --mfa)" : "");
+		printf("ticket:   %s\n", d.ticket_required ? "required" : "not required");
+	}
+	if (d.allow) {
+		when_text(d.grant, d.target, b, sizeof(b));
+		printf("window:   %s\n", b);
+		fmt_both(tz, d.window_close, b, sizeof(b));
+		printf("closes:   %s\n", b);
+		fmt_both(tz, d.end_by, b, sizeof(b));
+		printf("until:    %s (a session started now must end by then)\n", b);
+		if (d.valid_until) {
+			fmt_both(tz, d.valid_until, b, sizeof(b));
+			printf("expires:  %s (account or grant)\n", b);
+		}
+		rc = EX_ALLOW;
+	} else {
+		if (d.next_open) {
+			fmt_both(tz, d.next_open, b, sizeof(b));
+			printf("opens:    %s\n", b);
+		}
+		rc = EX_DENY;
+	}
+ out:
+	pol_free(p);
+	return rc;
+}
+
+/* One row of the access review. */
+struct row {
+	const struct pol_engineer *e;
+	const struct pol_target *t;
+	const struct pol_grant *g;
+	const char *login;
+};
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int r;
+
+	if ((r = strcmp(x->t->tenant->name, y->t->tenant->name)) != 0)
+		return r;
+	if ((r = strcmp(x->t->name, y->t->name)) != 0)
+		return r;
+	if ((r = strcmp(x->e->name, y->e->name)) != 0)
+		return r;
+	if ((r = strcmp(x->login, y->login)) != 0)
+		return r;
+	return x->g->loc.line - y->g->loc.line;
+}
+
+static void
+csv_field(const char *s, int last)
+{
+	const char *p;
+
+	/* Quote every field; a leading = + - @ could be a spreadsheet formula. */
+	putchar('"');
+	if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
+		putchar('\'');
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			putchar('"');
+		putchar(*p);
+	}
+	putchar('"');
+	putchar(last ? '\n' : ',');
+}
+
+static void
+json_str(const char *s)
+{
+	const unsigned char *p;
+
+	putchar('"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static void
+expiry_text(const struct row *r, char *buf, size_t len)
+{
+	time_t v = r->e->valid_until;
+
+	if (r->g->valid_until && (v == 0 || r->g->valid_until < v))
+		v = r->g->valid_until;
+	if (v == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	/* valid_until is exclusive: show the last day of access. */
+	fmt_tz(NULL, v - 1, buf, len);
+	buf[10] = '\0';
+}
+
+static void
+sources_text(const struct row *r, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	char c[64];
+
+	buf[0] = '\0';
+	for (i = 0; i < r->e->nsources && off < len; i++) {
+		mg_cidr_format(&r->e->sources[i], c, sizeof(c));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " " : "", c);
+	}
+	for (i = 0; i < r->g->nsources && off < len; i++) {
+		mg_cidr_format(&r->g->sources[i], c, sizeof(c));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " " : "", c);
+	}
+	if (off == 0)
+		snprintf(buf, len, "any");
+}
+
+static int
+cmd_report(const char *file, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tenant", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *tenant = NULL, *format = "text";
+	struct row *rows = NULL;
+	size_t nrows = 0, cap = 0, gi, ei, ti, xi, li, i;
+	struct pol *p;
+	int c, rc = EX_ERROR;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':	file = optarg; break;
+		case 't':	tenant = optarg; break;
+		case 'F':	format = optarg; break;
+		default:	usage(stderr); return EX_ERROR;
+		}
+	}
+	if (optind != argc || (strcmp(format, "text") != 0 &&
+	    strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	if ((p = load(file)) == NULL)
+		return EX_ERROR;
+	if (tenant != NULL && pol_tenant_find(p, tenant) == NULL) {
+		fprintf(stderr, "mspgate-policy: unknown tenant '%s'\n", tenant);
+		goto out;
+	}
+	for (gi = 0; gi < p->ngrants; gi++) {
+		const struct pol_grant *g = &p->grants[gi];
+
+		for (ei = 0; ei < p->nengineers; ei++) {
+			const struct pol_engineer *e = &p->engineers[ei];
+
+			if (!pol_grant_applies(g, e))
+				continue;
+			for (ti = 0; ti < g->ntenants; ti++) {
+				const struct pol_tenant *tn = g->tenants[ti];
+
+				if (tenant != NULL && strcmp(tn->name, tenant) != 0)
+					continue;
+				for (xi = 0; xi < tn->ntargets; xi++) {
+					const struct pol_target *t = &tn->targets[xi];
+
+					if (!pol_grant_covers(g, t))
+						continue;
+					for (li = 0; li < g->nlogins; li++) {
+						if (!pol_grant_login_ok(g, t, g->logins[li]))
+							continue;
+						if (nrows == cap) {
+							struct row *nr;
+
+							cap = cap ? cap * 2 : 64;
+							nr = reallocarray(rows, cap, sizeof(*nr));
+							if (nr == NULL) {
+								fprintf(stderr, "mspgate-policy: out of memory\n");
+								goto out;
+							}
+							rows = nr;
+						}
+						rows[nrows++] = (struct row){ e, t, g, g->logins[li] };
+					}
+				}
+			}
+		}
+	}
+	if (nrows > 0)
+		qsort(rows, nrows, sizeof(*rows), row_cmp);
+
+	if (strcmp(format, "csv") == 0)
+		printf("engineer,tenant,target,host,port,login,mfa,when,max_session,"
+		    "ticket,expires,sources,rule\n");
+	else if (strcmp(format, "json") == 0)
+		printf("[");
+	else
+		printf("Access review%s%s: %zu entr%s from %s\n\n",
+		    tenant ? " for tenant " : "", tenant ? tenant : "", nrows,
+		    nrows == 1 ? "y" : "ies", p->files[0]);
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		char when[2048], ms[32], exp[64], src[512], rule[600], port[16];
+
+		when_text(r->g, r->t, when, sizeof(when));
+		mg_duration_format(r->g->max_session, ms, sizeof(ms));
+		expiry_text(r, exp, sizeof(exp));
+		sources_text(r, src, sizeof(src));
+		snprintf(rule, sizeof(rule), "%s:%d", r->g->loc.file, r->g->loc.line);
+		snprintf(port, sizeof(port), "%d", r->t->port);
+		if (strcmp(format, "csv") == 0) {
+			csv_field(r->e->name, 0);
+			csv_field(r->t->tenant->name, 0);
+			csv_field(r->t->name, 0);
+			csv_field(r->t->host, 0);
+			csv_field(port, 0);
+			csv_field(r->login, 0);
+			csv_field(pol_mfa_name(r->g->mfa), 0);
+			csv_field(when, 0);
+			csv_field(ms, 0);
+			csv_field(r->g->ticket ? "yes" : "no", 0);
+			csv_field(exp, 0);
+			csv_field(src, 0);
+			csv_field(rule, 1);
+		} else if (strcmp(format, "json") == 0) {
+			printf("%s\n  {\"engineer\": ", i ? "," : "");
+			json_str(r->e->name);
+			printf(", \"tenant\": ");
+			json_str(r->t->tenant->name);
+			printf(", \"target\": ");
+			json_str(r->t->name);
+			printf(", \"host\": ");
+			json_str(r->t->host);
+			printf(", \"port\": %d, \"login\": ", r->t->port);
+			json_str(r->login);
+			printf(", \"mfa\": ");
+			json_str(pol_mfa_name(r->g->mfa));
+			printf(", \"when\": ");
+			json_str(when);
+			printf(", \"max_session\": %lld, \"ticket\": %s, \"expires\": ",
+			    (long long)r->g->max_session, r->g->ticket ? "true" : "false");
+			if (strcmp(exp, "-") == 0)
+				printf("null");
+			else
+				json_str(exp);
+			printf(", \"sources\": ");
+			json_str(src);
+			printf(", \"rule\": ");
+			json_str(rule);
+			printf("}");
+		} else {
+			printf("%s -> %s/%s (%s:%d) as %s\n", r->e->name, r->t->tenant->name,
+			    r->t->name, r->t->host, r->t->port, r->login);
+			printf("    mfa %s, max session %s, ticket %s, expires %s, from %s\n",
+			    pol_mfa_name(r->g->mfa), ms, r->g->ticket ? "required" : "no",
+			    exp, src);
+			printf("    when: %s\n", when);
+			printf("    rule: %s\n", rule);
+		}
+	}
+	if (strcmp(format, "json") == 0)
+		printf("%s]\n", nrows ? "\n" : "");
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? EX_ALLOW : EX_ERROR;
+ out:
+	free(rows);
+	pol_free(p);
+	return rc;
+}
+
+/* -f FILE may come before the command too. */
+int
+main(int argc, char **argv)
+{
+	const char *file = DEFAULT_POLICY, *cmd;
+	int i = 1;
+
+	if (getenv("MSPGATE_CONF") != NULL && *getenv("MSPGATE_CONF") != '\0')
+		file = getenv("MSPGATE_CONF");
+	while (i < argc && strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+		file = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	cmd = argv[i];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	argc -= i;
+	argv += i;
+	if (strcmp(cmd, "check") == 0) {
+		/* check [-f FILE] or check FILE */
+		if (argc == 3 && strcmp(argv[1], "-f") == 0)
+			file = argv[2];
+		else if (argc == 2 && argv[1][0] != '-')
+			file = argv[1];
+		else if (argc != 1) {
+			usage(stderr);
+			return EX_ERROR;
+		}
+		return cmd_check(file);
+	}
+	if (strcmp(cmd, "explain") == 0)
+		return cmd_explain(file, argc, argv);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(file, argc, argv);
+	fprintf(stderr, "mspgate-policy: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EX_ERROR;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The policy model: lookups, grant matching and freeing. */
+#include <fnmatch.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_err.h"
+#include "pol.h"
+#include "pol_internal.h"
+
+struct pol_whole {
+	struct pol p;
+	struct pol_internal in;
+};
+
+struct pol *
+pol_internal_new(void)
+{
+	struct pol_whole *w = calloc(1, sizeof(*w));
+
+	return w != NULL ? &w->p : NULL;
+}
+
+struct pol_internal *
+pol_internal(struct pol *p)
+{
+	return &((struct pol_whole *)(void *)((char *)p -
+	    offsetof(struct pol_whole, p)))->in;
+}
+
+int
+pol_internal_add_winloc(struct pol_internal *in, const char *name,
+    struct pol_loc loc)
+{
+	struct pol_winloc *n;
+
+	if ((n = reallocarray(in->winloc, in->nwinloc + 1, sizeof(*n))) == NULL)
+		return MG_ERR_NOMEM;
+	in->winloc = n;
+	if ((n[in->nwinloc].name = strdup(name)) == NULL)
+		return MG_ERR_NOMEM;
+	n[in->nwinloc++].loc = loc;
+	return 0;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+target_free(struct pol_target *t)
+{
+	size_t i;
+
+	free(t->name);
+	free(t->host);
+	for (i = 0; i < t->nhost_keys; i++)
+		mg_sshkey_free(t->host_keys[i]);
+	free(t->host_keys);
+	strv_free(t->logins, t->nlogins);
+	free(t->credential);
+}
+
+void
+pol_free(struct pol *p)
+{
+	struct pol_internal *in;
+	size_t i, j;
+
+	if (p == NULL)
+		return;
+	in = pol_internal(p);
+	strv_free(p->files, p->nfiles);
+	free(p->gateway.vault);
+	free(p->gateway.recordings);
+	free(p->gateway.audit);
+	free(p->gateway.state);
+	free(p->gateway.control_socket);
+	free(p->gateway.signing_key);
+	free(p->mfa.totp_store);
+	free(p->mfa.algorithm);
+	strv_free(p->alerts.patterns, p->alerts.npatterns);
+	for (i = 0; i < p->nwindows; i++)
+		pol_window_free(p->windows[i]);
+	free(p->windows);
+	for (i = 0; i < p->nengineers; i++) {
+		struct pol_engineer *e = &p->engineers[i];
+
+		free(e->name);
+		strv_free(e->groups, e->ngroups);
+		for (j = 0; j < e->nkeys; j++)
+			mg_sshkey_free(e->keys[j].key);
+		free(e->keys);
+		free(e->sources);
+	}
+	free(p->engineers);
+	for (i = 0; i < p->ntenants; i++) {
+		struct pol_tenant *t = &p->tenants[i];
+
+		free(t->name);
+		free(t->description);
+		free(t->windows);
+		for (j = 0; j < t->ntargets; j++)
+			target_free(&t->targets[j]);
+		free(t->targets);
+	}
+	free(p->tenants);
+	for (i = 0; i < p->ngrants; i++) {
+		struct pol_grant *g = &p->grants[i];
+
+		strv_free(g->to, g->nto);
+		free(g->tenants);
+		strv_free(g->targets, g->ntargets);
+		strv_free(g->logins, g->nlogins);
+		free(g->windows);
+		free(g->sources);
+		free(g->comment);
+	}
+	free(p->grants);
+	for (i = 0; i < in->ntz; i++)
+		mg_tz_free(in->tz[i]);
+	free(in->tz);
+	for (i = 0; i < in->nwinloc; i++)
+		free(in->winloc[i].name);
+	free(in->winloc);
+	free((char *)p - offsetof(struct pol_whole, p));
+}
+
+const struct pol_engineer *
+pol_engineer_find(const struct pol *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < p->nengineers; i++)
+		if (p->engineers[i].name != NULL &&
+		    strcmp(p->engineers[i].name, name) == 0)
+			return &p->engineers[i];
+	return NULL;
+}
+
+const struct pol_tenant *
+pol_tenant_find(const struct pol *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < p->ntenants; i++)
+		if (p->tenants[i].name != NULL &&
+		    strcmp(p->tenants[i].name, name) == 0)
+			return &p->tenants[i];
+	return NULL;
+}
+
+const struct pol_target *
+pol_target_find(const struct pol_tenant *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < t->ntargets; i++)
+		if (t->targets[i].name != NULL &&
+		    strcmp(t->targets[i].name, name) == 0)
+			return &t->targets[i];
+	return NULL;
+}
+
+int
+pol_grant_applies(const struct pol_grant *g, const struct pol_engineer *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->nto; i++) {
+		if (strncmp(g->to[i], "group:", 6) == 0) {
+			for (j = 0; j < e->ngroups; j++)
+				if (strcmp(e->groups[j], g->to[i] + 6) == 0)
+					return 1;
+		} else if (strcmp(g->to[i], e->name) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+pol_grant_covers(const struct pol_grant *g, const struct pol_target *t)
+{
+	size_t i;
+	int in_tenant = 0;
+
+	for (i = 0; i < g->ntenants; i++)
+		if (g->tenants[i] == t->tenant)
+			in_tenant = 1;
+	if (!in_tenant)
+		return 0;
+	for (i = 0; i < g->ntargets; i++)
+		if (fnmatch(g->targets[i], t->name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int
+pol_grant_login_ok(const struct pol_grant *g, const struct pol_target *t,
+    const char *login)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->nlogins; i++) {
+		if (strcmp(g->logins[i], login) != 0)
+			continue;
+		for (j = 0; j < t->nlogins; j++)
+			if (strcmp(t->logins[j], login) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int
+pol_mfa_parse(const char *s, unsigned *out)
+{
+	if (strcmp(s, "totp") == 0)
+		*out = POL_MFA_TOTP;
+	else if (strcmp(s, "fido") == 0)
+		*out = POL_MFA_FIDO;
+	else if (strcmp(s, "fido+totp") == 0 || strcmp(s, "totp+fido") == 0)
+		*out = POL_MFA_FIDO | POL_MFA_TOTP;
+	else
+		return MG_ERR_PARSE;
+	return 0;
+}
+
+const char *
+pol_mfa_name(unsigned mfa)
+{
+	switch (mfa & (POL_MFA_FIDO | POL_MFA_TOTP)) {
+	case POL_MFA_FIDO:	return "fido";
+	case POL_MFA_TOTP:	return "totp";
+	case POL_MFA_FIDO | POL_MFA_TOTP:	return "fido+totp";
+	}
+	return "none";
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The policy model: who may reach which client host, as whom, when, how. */
+#ifndef POL_H
+#define POL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mg_addr.h"
+#include "mg_diag.h"
+#include "mg_sshkey.h"
+#include "mg_tz.h"
+#include "pol_window.h"
+
+/* MFA methods, as a bit set. */
+#define POL_MFA_FIDO	0x1u
+#define POL_MFA_TOTP	0x2u
+
+/* Where something was defined, for messages and "the rule that decided". */
+struct pol_loc {
+	const char *file;	/* owned by the policy */
+	int line;
+};
+
+struct pol_key {
+	struct mg_sshkey *key;
+	int verify_required;	/* security keys: FIDO PIN required */
+	time_t valid_from;	/* 0: no bound */
+	time_t valid_until;	/* 0: no bound; exclusive (end of that day) */
+	struct pol_loc loc;
+};
+
+struct pol_engineer {
+	char *name;
+	char **groups;
+	size_t ngroups;
+	struct pol_key *keys;
+	size_t nkeys;
+	time_t valid_from;	/* 0: no bound */
+	time_t valid_until;	/* 0: no bound; exclusive (end of that day) */
+	struct mg_cidr *sources;	/* empty: any source */
+	size_t nsources;
+	struct pol_loc loc;
+};
+
+struct pol_tenant;
+
+struct pol_target {
+	char *name;
+	char *host;
+	int port;
+	struct mg_sshkey **host_keys;	/* pinned; at least one */
+	size_t nhost_keys;
+	char **logins;
+	size_t nlogins;
+	char *credential;	/* name in the vault */
+	struct pol_tenant *tenant;
+	struct pol_loc loc;
+};
+
+struct pol_tenant {
+	char *name;
+	char *description;
+	struct mg_tz *tz;	/* owned; UTC when not given */
+	const struct pol_window **windows;	/* empty: any time */
+	size_t nwindows;
+	struct pol_target *targets;
+	size_t ntargets;
+	struct pol_loc loc;
+};
+
+struct pol_grant {
+	char **to;		/* "alice" or "group:l2" */
+	size_t nto;
+	struct pol_tenant **tenants;
+	size_t ntenants;
+	char **targets;		/* names or fnmatch(3) globs */
+	size_t ntargets;
+	char **logins;
+	size_t nlogins;
+	unsigned mfa;		/* POL_MFA_* required, never 0 */
+	int64_t max_session;	/* seconds */
+	int ticket;		/* a change/incident ticket is required */
+	const struct pol_window **windows;	/* empty: only the tenant's */
+	size_t nwindows;
+	struct mg_cidr *sources;	/* empty: any source */
+	size_t nsources;
+	time_t valid_from, valid_until;	/* 0: no bound */
+	char *comment;
+	struct pol_loc loc;
+};
+
+struct pol_gateway {
+	char *vault;
+	char *recordings;
+	char *audit;
+	char *state;
+	char *control_socket;
+	char *signing_key;
+	int64_t default_max_session;
+	int64_t idle_timeout;	/* 0: none */
+	struct pol_loc loc;
+};
+
+struct pol_mfa {
+	char *totp_store;
+	int skew_steps;
+	int digits;		/* 6 or 8 */
+	int period;		/* seconds, 30 by default */
+	char *algorithm;	/* "sha1", "sha256", "sha512" */
+	int lockout_failures;
+	int64_t lockout_within;
+	int64_t lockout_for;
+	struct pol_loc loc;
+};
+
+enum pol_action { POL_ACT_ALERT, POL_ACT_REAUTH, POL_ACT_DENY };
+
+struct pol_alert_rule {
+	int enabled;
+	enum pol_action action;
+	int64_t count;		/* tenants, failures, attempts, days...: per rule */
+	int64_t within;		/* seconds */
+	int64_t bytes;		/* egress per session */
+	int64_t bytes_day;	/* egress per day */
+	struct pol_loc loc;
+};
+
+struct pol_alerts {
+	struct pol_alert_rule fanout;	/* count tenants within */
+	struct pol_alert_rule first_access;	/* count days */
+	struct pol_alert_rule off_hours;	/* count attempts within */
+	struct pol_alert_rule mfa_failures;	/* count failures within */
+	struct pol_alert_rule unusual;	/* count days of history */
+	struct pol_alert_rule parallel;
+	struct pol_alert_rule egress;	/* bytes, bytes_day */
+	struct pol_alert_rule sensitive;	/* patterns */
+	char **patterns;
+	size_t npatterns;
+};
+
+struct pol {
+	char **files;		/* every file read, the main one first */
+	size_t nfiles;
+	struct pol_gateway gateway;
+	struct pol_mfa mfa;
+	struct pol_alerts alerts;
+	struct pol_window **windows;
+	size_t nwindows;
+	struct pol_engineer *engineers;
+	size_t nengineers;
+	struct pol_tenant *tenants;
+	size_t ntenants;
+	struct pol_grant *grants;
+	size_t ngrants;
+};
+
+/*
+ * Loads and validates the policy at path (absolute or relative; it is made
+ * absolute), with its @include files. Every problem found is added to diag
+ * as "FILE:LINE: message". On any error nothing is returned (*out = NULL):
+ * a policy is never half-loaded. Returns 0, MG_ERR_POLICY, MG_ERR_NOMEM.
+ */
+int pol_load(const char *path, struct pol **out, struct mg_diag *diag);
+/* The same from memory (fuzzing, tests); name is used in messages and
+ * @include paths resolve against its directory. */
+int pol_load_buffer(const char *buf, size_t len, const char *name,
+    struct pol **out, struct mg_diag *diag);
+void pol_free(struct pol *p);
+
+const struct pol_engineer *pol_engineer_find(const struct pol *p, const char *name);
+const struct pol_tenant *pol_tenant_find(const struct pol *p, const char *name);
+const struct pol_target *pol_target_find(const struct pol_tenant *t, const char *name);
+/* 1 when the grant names the engineer directly or through a group. */
+int pol_grant_applies(const struct pol_grant *g, const struct pol_engineer *e);
+/* 1 when the grant covers that target of one of its tenants. */
+int pol_grant_covers(const struct pol_grant *g, const struct pol_target *t);
+/* 1 when login is in the grant's and the target's logins. */
+int pol_grant_login_ok(const struct pol_grant *g, const struct pol_target *t,
+    const char *login);
+
+/* "fido", "totp", "fido+totp" <-> POL_MFA_* bits; parse returns 0 or MG_ERR_PARSE. */
+int pol_mfa_parse(const char *s, unsigned *out);
+const char *pol_mfa_name(unsigned mfa);
+
+#endif

@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# mspgate-policy as a sysadmin uses it: check, explain, report, exit codes.
+. tests/lib/tap.sh
+P=$BIN/mspgate-policy
+EX=config/examples/mspgate.conf
+
+"$P" check -f $EX >"$T/out" 2>&1
+check "example policy is valid" test $? -eq 0
+check_grep "check prints a summary" "OK (1 file, 4 engineers" "$T/out"
+check_exit 0 "check FILE form" "$P" check $EX >/dev/null 2>&1
+
+# Each broken copy exits 1 and names FILE:LINE.
+cp $EX "$T/unknown.conf"
+sed -i 's/^  idle_timeout = "30m";.*/&\n  colour = "blue";/' "$T/unknown.conf"
+line=$(grep -n 'colour' "$T/unknown.conf" | cut -d: -f1)
+check_exit 1 "unknown key exits 1" "$P" check -f "$T/unknown.conf" 2>"$T/err"
+check_grep "unknown key names FILE:LINE" "^$T/unknown.conf:$line: unknown key 'colour' in gateway" "$T/err"
+
+sed 's/tenants = \[ "acme", "globex" \];/tenants = [ "acme", "initech" ];/' $EX >"$T/tenant.conf"
+line=$(grep -n '"initech"' "$T/tenant.conf" | cut -d: -f1)
+check_exit 1 "undefined tenant exits 1" "$P" check -f "$T/tenant.conf" 2>"$T/err"
+check_grep "undefined tenant names FILE:LINE" "^$T/tenant.conf:$line: .*tenant 'initech' is not defined" "$T/err"
+
+sed 's/hours = "08:00-18:00";/hours = "08:00-25:00";/' $EX >"$T/hour.conf"
+line=$(grep -n '25:00' "$T/hour.conf" | cut -d: -f1)
+check_exit 1 "hour 25:00 exits 1" "$P" check -f "$T/hour.conf" 2>"$T/err"
+check_grep "hour 25:00 names FILE:LINE" "^$T/hour.conf:$line: .*25:00" "$T/err"
+
+check_exit 1 "missing file exits 1" "$P" check -f "$T/nonexistent.conf" 2>"$T/err"
+check_grep "missing file is named" "nonexistent.conf" "$T/err"
+cp $EX "$T/ww.conf"; chmod 666 "$T/ww.conf"
+check_exit 1 "world-writable policy refused" "$P" check -f "$T/ww.conf" 2>"$T/err"
+check_grep "unsafe mode is named" "0666" "$T/err"
+
+# explain: both sides of a window close and of DST changes (Europe/London).
+x() { "$P" explain -f $EX "$@" >"$T/x" 2>&1; echo $? >"$T/rc"; head -1 "$T/x"; }
+check "explain allow 09:30 GMT" test "$(x alice acme/web01 --mfa fido+totp --at '2026-12-01 09:30 Europe/London')" = allow
+check "explain exits 0 on allow" test "$(cat "$T/rc")" = 0
+check_grep "explain gives the rule" "^rule: .*mspgate.conf:[0-9]" "$T/x"
+check_grep "explain gives the window close" "^closes: *2026-12-01 18:00 GMT" "$T/x"
+check_grep "explain gives the session end" "^until: *2026-12-01 11:30 GMT" "$T/x"
+check "explain allow 17:59" test "$(x alice acme/web01 --mfa fido+totp --at '2026-12-01 17:59 Europe/London')" = allow
+check "explain deny at 18:00 (window closed)" test "$(x alice acme/web01 --mfa fido+totp --at '2026-12-01 18:00 Europe/London')" = deny
+check "explain exits 3 on deny" test "$(cat "$T/rc")" = 3
+check_grep "deny says when it opens" "^opens: *2026-12-02 08:00 GMT" "$T/x"
+# Same UTC time of day before and after the spring change (2027-03-28).
+check "07:30 UTC Friday before spring DST is 07:30 GMT: deny" \
+	test "$(x alice acme/web01 --mfa fido+totp --at '2027-03-26 07:30Z')" = deny
+check "07:30 UTC Monday after spring DST is 08:30 BST: allow" \
+	test "$(x alice acme/web01 --mfa fido+totp --at '2027-03-29 07:30Z')" = allow
+check_grep "close after spring DST is 18:00 BST" "^closes: *2027-03-29 18:00 BST (2027-03-29 17:00 UTC)" "$T/x"
+# Autumn change (2026-10-25).
+check "07:30 UTC Friday before autumn DST is 08:30 BST: allow" \
+	test "$(x alice acme/web01 --mfa fido+totp --at '2026-10-23 07:30Z')" = allow
+check "07:30 UTC Monday after autumn DST is 07:30 GMT: deny" \
+	test "$(x alice acme/web01 --mfa fido+totp --at '2026-10-26 07:30Z')" = deny
+# A window in the tenant's zone across midnight (America/New_York).
+check "night window Friday 23:00 EST: allow" \
+	test "$(x dave globex/db --mfa totp --source 198.51.100.7 --at '2026-12-04 23:00 America/New_York')" = allow
+check_grep "night window closes Saturday 06:00 EST" "^closes: *2026-12-05 06:00 EST" "$T/x"
+check "night window Saturday 23:00 EST: deny" \
+	test "$(x dave globex/db --mfa totp --source 198.51.100.7 --at '2026-12-05 23:00 America/New_York')" = deny
+check "missing MFA denies" test "$(x alice acme/web01 --mfa totp --at '2026-12-01 09:30 Europe/London')" = deny
+check_grep "missing MFA says which" "requires MFA fido+totp, but the login used totp" "$T/x"
+check "holiday denies" test "$(x alice acme/web01 --mfa fido+totp --at '2026-12-28 10:00 Europe/London')" = deny
+check "source outside the engineer's network denies" \
+	test "$(x bob acme/web01 --mfa totp --source 203.0.113.9 --at '2026-12-01 09:30 Europe/London')" = deny
+check "unknown engineer denies" test "$(x mallory acme/web01 --at '2026-12-01 09:30Z')" = deny
+check_grep "default deny is named" "^rule: *default deny" "$T/x"
+check_exit 1 "skipped local time is an error" "$P" explain -f $EX alice acme/web01 --at '2027-03-28 01:30 Europe/London' 2>"$T/err"
+check_grep "skipped time is explained" "does not exist in Europe/London" "$T/err"
+check_exit 1 "bad target syntax exits 1" "$P" explain -f $EX alice acme 2>/dev/null
+check_exit 1 "invalid policy exits 1 in explain" "$P" explain -f "$T/hour.conf" alice acme/web01 2>/dev/null
+
+# report: text, csv and json.
+"$P" report -f $EX --tenant acme >"$T/r.txt"
+check "report text exits 0" test $? -eq 0
+check_grep "report lists alice on acme/web01" "^alice -> acme/web01 (192.0.2.10:22) as deploy" "$T/r.txt"
+check "report for acme leaves globex out" sh -c "! grep -q globex '$T/r.txt'"
+"$P" report -f $EX --format csv >"$T/r.csv"
+check "report csv exits 0" test $? -eq 0
+check_grep "csv header" "^engineer,tenant,target,host,port,login,mfa,when,max_session,ticket,expires,sources,rule$" "$T/r.csv"
+check_grep "csv row for carol as root" '^"carol","acme","web01","192.0.2.10","22","root","fido"' "$T/r.csv"
+"$P" report -f $EX --format json >"$T/r.json"
+check "report json exits 0" test $? -eq 0
+check "json parses and has every row" python3 -c "
+import json,sys
+rows=json.load(open('$T/r.json'))
+n=sum(1 for _ in open('$T/r.csv'))-1
+assert len(rows)==n and n>5, (len(rows),n)
+assert any(r['engineer']=='dave' and r['tenant']=='globex' and r['login']=='dba' for r in rows)
+"
+check_exit 1 "report unknown tenant exits 1" "$P" report -f $EX --tenant initech 2>/dev/null
+tap_done

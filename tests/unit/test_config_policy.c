@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Tests for the policy loader: every class of error, with its line, and includes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "mg_diag.h"
+#include "mg_err.h"
+#include "pol.h"
+#include "../lib/testkeys.h"
+
+#define NAME "/etc/mspgate/test.conf"
+
+/* Replaces %HK% (host key), %K1% %K2% (ed25519), %SK% (security key). */
+static char *
+expand(const char *tmpl)
+{
+	static const char *const seeds[][2] = {
+		{ "%HK%", "host" }, { "%K1%", "k1" }, { "%K2%", "k2" }, { "%SK%", "sk" },
+	};
+	char *out = malloc(strlen(tmpl) * 4 + 1024), key[512];
+	const char *p = tmpl;
+	size_t o = 0, i;
+
+	assert_non_null(out);
+	while (*p) {
+		for (i = 0; i < 4; i++)
+			if (strncmp(p, seeds[i][0], 4) == 0)
+				break;
+		if (i < 4) {
+			tk_key(seeds[i][1], i == 3, key, sizeof(key));
+			o += (size_t)sprintf(out + o, "%s", key);
+			p += 4;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A valid policy; cases replace one line of it (1-based) or append. */
+static const char *const base[] = {
+	/* 1 */ "windows: { w1 = { tz = \"Europe/London\"; days = \"Mon-Fri\"; hours = \"08:00-18:00\"; }; };",
+	/* 2 */ "engineers = ( { name = \"alice\"; groups = [\"l2\"]; keys = [\"%SK% a@k\"]; },",
+	/* 3 */ "  { name = \"bob\"; keys = [\"%K1%\"]; } );",
+	/* 4 */ "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; windows = [\"w1\"];",
+	/* 5 */ "  targets = ( { name = \"web01\"; host = \"192.0.2.10\"; host_key = \"%HK%\";",
+	/* 6 */ "     logins = [\"deploy\"]; credential = \"c1\"; } ); } );",
+	/* 7 */ "grants = ( { to = \"group:l2\"; tenants = [\"acme\"]; targets = [\"*\"];",
+	/* 8 */ "   logins = [\"deploy\"]; mfa = \"totp\"; } );",
+	NULL
+};
+
+static char *
+make(int line, const char *replace, const char *append)
+{
+	char buf[8192];
+	size_t o = 0;
+	int i;
+
+	for (i = 0; base[i] != NULL; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\n",
+		    i + 1 == line ? replace : base[i]);
+	if (append != NULL)
+		snprintf(buf + o, sizeof(buf) - o, "%s\n", append);
+	return expand(buf);
+}
+
+static void
+test_base_is_valid(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	char *text = make(0, NULL, NULL);
+
+	(void)state;
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(mg_diag_count(d), 0);
+	assert_non_null(p);
+	assert_int_equal(p->nengineers, 2);
+	assert_int_equal(p->ntenants, 1);
+	assert_int_equal(p->tenants[0].ntargets, 1);
+	assert_int_equal(p->tenants[0].targets[0].port, 22);
+	assert_int_equal(p->ngrants, 1);
+	assert_int_equal(p->grants[0].mfa, POL_MFA_TOTP);
+	/* Defaults filled in. */
+	assert_int_equal(p->grants[0].max_session, 4 * 3600);
+	assert_int_equal(p->mfa.skew_steps, 1);
+	assert_string_equal(p->gateway.audit, "/var/log/mspgate/audit.jsonl");
+	assert_string_equal(p->grants[0].loc.file, NAME);
+	assert_int_equal(p->grants[0].loc.line, 7);
+	pol_free(p);
+	mg_diag_free(d);
+	free(text);
+}
+
+static const struct errcase {
+	const char *what;
+	int line;		/* line of base replaced, 0 none */
+	const char *replace;
+	const char *append;	/* appended after line 8 */
+	int want_line;		/* line the error must name */
+	const char *want;	/* substring of the message */
+} errcases[] = {
+	{ "syntax error", 3, "  { name = = \"bob\"; } );", NULL, 3, "syntax error" },
+	{ "unknown top-level key", 0, NULL, "colour = \"blue\";", 9, "unknown key 'colour'" },
+	{ "unknown key in engineer", 3, "  { name = \"bob\"; shell = \"/bin/sh\"; } );", NULL, 3,
+	  "unknown key 'shell' in engineer" },
+	{ "unknown key in target", 6, "     logins = [\"deploy\"]; credential = \"c1\"; user = \"x\"; } ); } );",
+	  NULL, 6, "unknown key 'user' in a target" },
+	{ "wrong type", 5, "  targets = ( { name = \"web01\"; host = \"192.0.2.10\"; port = \"22\"; host_key = \"%HK%\";",
+	  NULL, 5, "'port' in a target must be an integer, not a string" },
+	{ "port out of range", 5, "  targets = ( { name = \"web01\"; host = \"192.0.2.10\"; port = 70000; host_key = \"%HK%\";",
+	  NULL, 5, "'port' must be between 1 and 65535" },
+	{ "undefined tenant", 7, "grants = ( { to = \"group:l2\"; tenants = [\"initech\"]; targets = [\"*\"];",
+	  NULL, 7, "tenant 'initech' is not defined" },
+	{ "wildcard tenant", 7, "grants = ( { to = \"group:l2\"; tenants = [\"*\"]; targets = [\"*\"];",
+	  NULL, 7, "wildcards are not allowed" },
+	{ "undefined engineer", 7, "grants = ( { to = \"mallory\"; tenants = [\"acme\"]; targets = [\"*\"];",
+	  NULL, 7, "engineer 'mallory' is not defined" },
+	{ "undefined group", 7, "grants = ( { to = \"group:l9\"; tenants = [\"acme\"]; targets = [\"*\"];",
+	  NULL, 7, "no engineer is in group 'l9'" },
+	{ "undefined window", 4, "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; windows = [\"w2\"];",
+	  NULL, 4, "names window 'w2', which is not defined" },
+	{ "duplicate engineer", 3, "  { name = \"alice\"; } );", NULL, 3,
+	  "engineer 'alice' is already defined at " NAME ":2" },
+	{ "duplicate target", 6, "     logins = [\"deploy\"]; credential = \"c1\"; },\n"
+	  "   { name = \"web01\"; host = \"h\"; host_key = \"%HK%\"; logins = [\"x\"]; credential = \"c\"; } ); } );",
+	  NULL, 7, "target 'acme/web01' is already defined at " NAME ":5" },
+	{ "bad ssh key", 3, "  { name = \"bob\"; keys = [\"ssh-ed25519 AAAAC3Nza!!\"]; } );", NULL, 3,
+	  "key in engineer 'bob'" },
+	{ "dss key", 3, "  { name = \"bob\"; keys = [\"ssh-dss AAAAB3NzaC1kc3M=\"]; } );", NULL, 3,
+	  "key in engineer 'bob'" },
+	{ "bad host key", 5, "  targets = ( { name = \"web01\"; host = \"192.0.2.10\"; host_key = \"ssh-ed25519 xx\";",
+	  NULL, 5, "host key of target 'acme/web01'" },
+	{ "no host key", 5, "  targets = ( { name = \"web01\"; host = \"192.0.2.10\";",
+	  NULL, 5, "has no pinned host key" },
+	{ "unknown time zone", 1, "windows: { w1 = { tz = \"Europe/Lundon\"; days = \"Mon-Fri\"; hours = \"08:00-18:00\"; }; };",
+	  NULL, 1, "unknown time zone \"Europe/Lundon\"" },
+	{ "tz path traversal", 4, "tenants = ( { name = \"acme\"; tz = \"../../etc/passwd\"; windows = [\"w1\"];",
+	  NULL, 4, "unknown time zone" },
+	{ "hour 25", 1, "windows: { w1 = { tz = \"Europe/London\"; days = \"Mon-Fri\"; hours = \"08:00-25:00\"; }; };",
+	  NULL, 1, "25:00" },
+	{ "minute 60", 1, "windows: { w1 = { days = \"Mon-Fri\"; hours = \"08:60-18:00\"; }; };",
+	  NULL, 1, "08:60" },
+	{ "bad day", 1, "windows: { w1 = { days = \"Mon-Fry\"; hours = \"08:00-18:00\"; }; };",
+	  NULL, 1, "window 'w1'" },
+	{ "impossible date", 1, "windows: { w1 = { days = \"Mon-Fri\"; hours = \"08:00-18:00\"; except = [\"2027-02-29\"]; }; };",
+	  NULL, 1, "2027-02-29" },
+	{ "dated window backwards", 1, "windows: { w1 = { dates = [\"2026-12-27 08:00 .. 2026-12-24 18:00\"]; }; };",
+	  NULL, 1, "window 'w1'" },
+	{ "empty window", 1, "windows: { w1 = { tz = \"Europe/London\"; }; };", NULL, 1,
+	  "window 'w1' is empty" },
+	{ "empty hour range", 1, "windows: { w1 = { days = \"Mon\"; hours = \"09:00-09:00\"; }; };",
+	  NULL, 1, "window 'w1'" },
+	{ "days without hours", 1, "windows: { w1 = { days = \"Mon\"; }; };", NULL, 1,
+	  "'days' and 'hours' go together" },
+	{ "bad mfa", 8, "   logins = [\"deploy\"]; mfa = \"sms\"; } );", NULL, 8,
+	  "mfa must be \"totp\", \"fido\" or \"fido+totp\", not \"sms\"" },
+	{ "missing mfa", 8, "   logins = [\"deploy\"]; } );", NULL, 7, "grant has no 'mfa'" },
+	{ "glob matches nothing", 7, "grants = ( { to = \"group:l2\"; tenants = [\"acme\"]; targets = [\"db*\"];",
+	  NULL, 7, "target 'db*' matches no target" },
+	{ "login on no target", 8, "   logins = [\"root\"]; mfa = \"totp\"; } );", NULL, 8,
+	  "login 'root' is not allowed on any target" },
+	{ "bad duration", 8, "   logins = [\"deploy\"]; mfa = \"totp\"; max_session = \"2x\"; } );",
+	  NULL, 8, "'max_session'" },
+	{ "cidr host bits", 3, "  { name = \"bob\"; sources = [\"10.0.0.1/8\"]; } );", NULL, 3,
+	  "sources in engineer 'bob'" },
+	{ "key shared by two engineers", 3, "  { name = \"bob\"; keys = [\"%SK%\"]; } );", NULL, 3,
+	  "this key already belongs to engineer 'alice'" },
+	{ "verify_required on plain key", 3,
+	  "  { name = \"bob\"; keys = ( { key = \"%K1%\"; verify_required = true; } ); } );", NULL, 3,
+	  "verify_required is only for security keys" },
+	{ "validity backwards", 3,
+	  "  { name = \"bob\"; valid_from = \"2027-01-01\"; valid_until = \"2026-01-01\"; } );", NULL, 3,
+	  "valid_until is before valid_from" },
+	{ "bad engineer name", 3, "  { name = \"Bob Smith\"; } );", NULL, 3, "invalid engineer name" },
+	{ "gateway path relative", 0, NULL, "gateway: { audit = \"audit.jsonl\"; };", 9,
+	  "'audit' must be an absolute path" },
+	{ "totp digits", 0, NULL, "mfa: { totp: { digits = 7; }; };", 9, "'digits' must be 6 or 8" },
+	{ "alert action", 0, NULL, "alerts: { fanout = { tenants = 3; action = \"panic\"; }; };", 9,
+	  "action must be" },
+	{ "alert bad regex", 0, NULL, "alerts: { sensitive_commands = { patterns = [\"(\"]; }; };", 9,
+	  "bad pattern" },
+	{ "include inside a group", 0, NULL, "gateway: {\n@include \"x.conf\"\n};", 10,
+	  "@include is allowed only at the top level" },
+	{ "include missing", 0, NULL, "@include \"/nonexistent/mspgate-x.conf\"", 9,
+	  "/nonexistent/mspgate-x.conf" },
+};
+
+static void
+test_errors(void **state)
+{
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(errcases) / sizeof(errcases[0]); i++) {
+		const struct errcase *c = &errcases[i];
+		struct mg_diag *d = mg_diag_new();
+		struct pol *p = (struct pol *)1;
+		char want[128], *text;
+		int found = 0;
+
+		text = make(c->line, c->replace, c->append);
+		if (pol_load_buffer(text, strlen(text), NAME, &p, d) != MG_ERR_POLICY)
+			fail_msg("case '%s' was accepted", c->what);
+		/* Never half-loaded. */
+		assert_null(p);
+		assert_true(mg_diag_count(d) > 0);
+		if (c->want_line > 0)
+			snprintf(want, sizeof(want), NAME ":%d: ", c->want_line);
+		else
+			snprintf(want, sizeof(want), NAME ":");
+		for (k = 0; k < mg_diag_count(d); k++) {
+			const char *m = mg_diag_get(d, k);
+
+			if (strncmp(m, want, strlen(want)) == 0 && strstr(m, c->want))
+				found = 1;
+		}
+		if (!found) {
+			print_error("case '%s': want %s...%s, got:\n", c->what, want, c->want);
+			for (k = 0; k < mg_diag_count(d); k++)
+				print_error("  %s\n", mg_diag_get(d, k));
+		}
+		assert_true(found);
+		mg_diag_free(d);
+		free(text);
+	}
+}
+
+static void
+test_duplicate_tenant_line(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	char *text = make(0, NULL, "tenants = ( { name = \"acme\"; } );");
+
+	(void)state;
+	/* libconfig refuses the second top-level "tenants" in one file. */
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), MG_ERR_POLICY);
+	assert_null(p);
+	assert_true(mg_diag_count(d) >= 1);
+	assert_non_null(strstr(mg_diag_get(d, 0), NAME ":9: "));
+	mg_diag_free(d);
+	free(text);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	const char text[] = "gateway: { };\0 colour = 1;";
+
+	(void)state;
+	assert_int_equal(pol_load_buffer(text, sizeof(text) - 1, NAME, &p, d),
+	    MG_ERR_POLICY);
+	assert_null(p);
+	assert_non_null(strstr(mg_diag_get(d, 0), "NUL byte"));
+	mg_diag_free(d);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
+/* Includes resolve against the including file, nest, glob, and keep lines. */
+static void
+test_includes(void **state)
+{
+	char dir[] = "/tmp/mgpol.XXXXXX", path[512], *text;
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/tenants.d", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	/* main.conf: windows and engineers; includes sub/more.conf. */
+	text = expand(
+	    "windows: { w1 = { days = \"*\"; hours = \"00:00-24:00\"; }; };\n"
+	    "@include \"sub/more.conf\"\n"
+	    "engineers = ( { name = \"alice\"; groups = [\"l2\"]; } );\n");
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	write_file(path, text);
+	free(text);
+	/* sub/more.conf: relative to sub/, pulls tenants.d/ *.conf and grants. */
+	text = expand(
+	    "# grants live here\n"
+	    "@include \"tenants.d/*.conf\"\n"
+	    "grants = ( { to = \"alice\"; tenants = [\"acme\", \"globex\"]; targets = [\"*\"];\n"
+	    "  logins = [\"deploy\"]; mfa = \"totp\"; } );\n");
+	snprintf(path, sizeof(path), "%s/sub/more.conf", dir);
+	write_file(path, text);
+	free(text);
+	text = expand("tenants = ( { name = \"acme\"; targets = ( { name = \"w\"; host = \"h\";\n"
+	    " host_key = \"%HK%\"; logins = [\"deploy\"]; credential = \"c\"; } ); } );\n");
+	snprintf(path, sizeof(path), "%s/sub/tenants.d/acme.conf", dir);
+	write_file(path, text);
+	free(text);
+	text = expand("tenants = ( { name = \"globex\"; windows = [\"w1\"];\n"
+	    " targets = ( { name = \"w\"; host = \"h\";\n"
+	    " host_key = \"%HK%\"; logins = [\"deploy\"]; credential = \"c\"; } ); } );\n");
+	snprintf(path, sizeof(path), "%s/sub/tenants.d/globex.conf", dir);
+	write_file(path, text);
+	free(text);
+
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	assert_int_equal(pol_load(path, &p, d), 0);
+	assert_int_equal(mg_diag_count(d), 0);
+	assert_int_equal(p->nfiles, 4);
+	assert_int_equal(p->ntenants, 2);
+	assert_int_equal(p->ngrants, 1);
+	/* The grant's place is in the included file, at its own line. */
+	assert_non_null(strstr(p->grants[0].loc.file, "/sub/more.conf"));
+	assert_int_equal(p->grants[0].loc.line, 3);
+	assert_int_equal(p->tenants[1].loc.line, 1);
+	assert_non_null(strstr(p->tenants[1].loc.file, "tenants.d/globex.conf"));
+	pol_free(p);
+	p = NULL;
+
+	/* An error in an included file names that file and line. */
+	write_file(path, "");
+	text = expand("tenants = ( { name = \"acme\"; targets = ( { name = \"w\"; host = \"h\";\n"
+	    " host_key = \"%HK%\"; logins = [\"deploy\"]; credential = \"c\"; color = 1; } ); } );\n");
+	snprintf(path, sizeof(path), "%s/sub/tenants.d/acme.conf", dir);
+	write_file(path, text);
+	free(text);
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	write_file(path, "@include \"sub/more.conf\"\n"
+	    "engineers = ( { name = \"alice\"; } );\n"
+	    "windows: { w1 = { days = \"*\"; hours = \"00:00-24:00\"; }; };\n");
+	mg_diag_clear(d);
+	assert_int_equal(pol_load(path, &p, d), MG_ERR_POLICY);
+	assert_null(p);
+	{
+		size_t k;
+		int found = 0;
+
+		for (k = 0; k < mg_diag_count(d); k++)
+			if (strstr(mg_diag_get(d, k), "/sub/tenants.d/acme.conf:2: unknown key 'color'"))
+				found = 1;
+		assert_true(found);
+	}
+
+	/* A file that includes itself is refused, not looped on. */
+	write_file(path, "@include \"main.conf\"\n");
+	mg_diag_clear(d);
+	assert_int_equal(pol_load(path, &p, d), MG_ERR_POLICY);
+	assert_non_null(strstr(mg_diag_get(d, 0), "main.conf:1: "));
+	assert_non_null(strstr(mg_diag_get(d, 0), "more than once"));
+
+	/* A world-writable policy is refused. */
+	write_file(path, "engineers = ( );\n");
+	assert_int_equal(chmod(path, 0666), 0);
+	mg_diag_clear(d);
+	assert_int_equal(pol_load(path, &p, d), MG_ERR_POLICY);
+	assert_non_null(strstr(mg_diag_get(d, 0), "0666"));
+
+	mg_diag_free(d);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+/* gateway may be set in one file only. */
+static void
+test_gateway_twice(void **state)
+{
+	char dir[] = "/tmp/mgpol.XXXXXX", path[512];
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/b.conf", dir);
+	write_file(path, "\n\ngateway: { idle_timeout = \"none\"; };\n");
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	write_file(path, "gateway: { idle_timeout = \"1h\"; };\n@include \"b.conf\"\n");
+	assert_int_equal(pol_load(path, &p, d), MG_ERR_POLICY);
+	assert_non_null(strstr(mg_diag_get(d, 0), "/b.conf:3: 'gateway' is already set at"));
+	assert_non_null(strstr(mg_diag_get(d, 0), "/a.conf:1"));
+	mg_diag_free(d);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/b.conf", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base_is_valid),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicate_tenant_line),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_includes),
+		cmocka_unit_test(test_gateway_twice),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
