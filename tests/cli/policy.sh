@@ -3,33 +3,35 @@
 # mspgate-policy as a sysadmin uses it: check, explain, report, exit codes.
 . tests/lib/tap.sh
 P=$BIN/mspgate-policy
-EX=config/examples/mspgate.conf
+# A copy with a safe mode, whatever the umask of the checkout was.
+EX=$T/mspgate.conf
+cp config/examples/mspgate.conf "$EX" && chmod 0644 "$EX"
 
-"$P" check -f $EX >"$T/out" 2>&1
+"$P" check -f "$EX" >"$T/out" 2>&1
 check "example policy is valid" test $? -eq 0
 check_grep "check prints a summary" "OK (1 file, 4 engineers" "$T/out"
-check_exit 0 "check FILE form" "$P" check $EX >/dev/null 2>&1
+check_exit 0 "check FILE form" "$P" check "$EX" >/dev/null 2>&1
 
 # Each broken copy exits 1 and names FILE:LINE.
-cp $EX "$T/unknown.conf"
+cp "$EX" "$T/unknown.conf"
 sed -i 's/^  idle_timeout = "30m";.*/&\n  colour = "blue";/' "$T/unknown.conf"
 line=$(grep -n 'colour' "$T/unknown.conf" | cut -d: -f1)
 check_exit 1 "unknown key exits 1" "$P" check -f "$T/unknown.conf" 2>"$T/err"
 check_grep "unknown key names FILE:LINE" "^$T/unknown.conf:$line: unknown key 'colour' in gateway" "$T/err"
 
-sed 's/tenants = \[ "acme", "globex" \];/tenants = [ "acme", "initech" ];/' $EX >"$T/tenant.conf"
+sed 's/tenants = \[ "acme", "globex" \];/tenants = [ "acme", "initech" ];/' "$EX" >"$T/tenant.conf"
 line=$(grep -n '"initech"' "$T/tenant.conf" | cut -d: -f1)
 check_exit 1 "undefined tenant exits 1" "$P" check -f "$T/tenant.conf" 2>"$T/err"
 check_grep "undefined tenant names FILE:LINE" "^$T/tenant.conf:$line: .*tenant 'initech' is not defined" "$T/err"
 
-sed 's/hours = "08:00-18:00";/hours = "08:00-25:00";/' $EX >"$T/hour.conf"
+sed 's/hours = "08:00-18:00";/hours = "08:00-25:00";/' "$EX" >"$T/hour.conf"
 line=$(grep -n '25:00' "$T/hour.conf" | cut -d: -f1)
 check_exit 1 "hour 25:00 exits 1" "$P" check -f "$T/hour.conf" 2>"$T/err"
 check_grep "hour 25:00 names FILE:LINE" "^$T/hour.conf:$line: .*25:00" "$T/err"
 
 check_exit 1 "missing file exits 1" "$P" check -f "$T/nonexistent.conf" 2>"$T/err"
 check_grep "missing file is named" "nonexistent.conf" "$T/err"
-cp $EX "$T/ww.conf"; chmod 666 "$T/ww.conf"
+cp "$EX" "$T/ww.conf"; chmod 666 "$T/ww.conf"
 check_exit 1 "world-writable policy refused" "$P" check -f "$T/ww.conf" 2>"$T/err"
 check_grep "unsafe mode is named" "0666" "$T/err"
 

@@ -5,7 +5,12 @@
 set -eu
 B=${1:-build}
 P=$B/bin/mspgate-policy
-EX=config/examples/mspgate.conf
+mkdir -p "$B/demo"
+# The policy must not be group or world writable: copy it with a safe mode,
+# whatever the umask of this checkout was.
+cp config/examples/mspgate.conf "$B/demo/mspgate.conf"
+chmod 0644 "$B/demo/mspgate.conf"
+EX=$B/demo/mspgate.conf
 say() { printf '\n$ %s\n' "$*"; }
 say mspgate-policy check -f $EX
 $P check -f $EX

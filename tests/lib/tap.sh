@@ -3,6 +3,8 @@
 # Each check prints one TAP line; tests/run.sh adds them up.
 # Programs are in $BIN (the build's bin/ folder). Temporary files go in
 # $T, removed at exit with every process registered by tap_track_pid.
+# Files a test makes get safe modes, whatever the caller's umask.
+umask 022
 TAP_N=0
 TAP_FAILED=0
 : "${MG_BUILD:=build}"
