@@ -456,60 +456,50 @@ get_date(struct ctx *c, const config_setting_t *g, const char *name, int is_end,
 	return -1;
 }
 
+/* Every byte of s is a letter or digit (lower case only if lower) or in extra. */
+static int
+charset_ok(const char *s, size_t max, const char *extra, int lower)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(lower ? islower(ch) || isdigit(ch) : isalnum(ch)) &&
+		    strchr(extra, ch) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
 /* Names of things the policy defines: tenants, targets, windows, groups. */
 static int
 name_ok(const char *s, size_t max)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
-			return 0;
-	return 1;
+	return charset_ok(s, max, "_.-", 0) && isalnum((unsigned char)s[0]);
 }
 
 /* Engineer names become Unix accounts: the portable user-name subset. */
 static int
 user_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 32 || !(islower((unsigned char)s[0]) || s[0] == '_'))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-		    s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
+	return charset_ok(s, 32, "_-", 1) && !isdigit((unsigned char)s[0]) &&
+	    s[0] != '-';
 }
 
 /* Logins on client hosts: what useradd accepts, a little wider. */
 static int
 login_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 32 || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
-			return 0;
-	return 1;
+	return charset_ok(s, 32, "_.-", 0) && s[0] != '-';
 }
 
 static int
 host_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 253 || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr(".-:_", s[i]) == NULL)
-			return 0;
-	return 1;
+	return charset_ok(s, 253, ".-:_", 0) && s[0] != '-';
 }
 
 static int
