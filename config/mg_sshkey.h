@@ -29,6 +29,9 @@ struct mg_sshkey {
  * Parses "TYPE BASE64 [COMMENT]" and checks the blob: the type inside must
  * match, every field must be well formed, points and lengths valid, no
  * trailing bytes. ssh-dss, certificates and short RSA keys are refused.
+ * Fields are separated by spaces or tabs; surrounding blanks and a final
+ * line ending are ignored; the comment is the rest of the line. Lines over
+ * 16 KiB or holding control characters are refused. On error *out is NULL.
  * Returns 0, MG_ERR_PARSE (err says why), or MG_ERR_NOMEM.
  */
 int mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errlen);

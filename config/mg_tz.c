@@ -548,6 +548,9 @@ next_change(const struct mg_tz *tz, int64_t t, int64_t *next)
 				lo = mid + 1;
 		}
 		for (i = hi; i < tz->ntrans; i++) {
+			/* A file may list absurd times; past year 9999 we stop. */
+			if (tz->trans[i] > MG_TIME_MAX)
+				return -1;
 			if (offset_at(tz, tz->trans[i]) != cur) {
 				*next = tz->trans[i];
 				return 0;
@@ -555,7 +558,7 @@ next_change(const struct mg_tz *tz, int64_t t, int64_t *next)
 		}
 		base = tz->trans[tz->ntrans - 1];
 	}
-	if (!tz->has_rule || !tz->rule.has_dst)
+	if (!tz->has_rule || !tz->rule.has_dst || base > MG_TIME_MAX)
 		return -1;
 	/* A rule changes at least every year unless it never changes at all. */
 	n = rule_events(&tz->rule, year_of(base + tz->rule.std_off) - 1, 5, ev);

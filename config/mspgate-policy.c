@@ -172,14 +172,15 @@ parse_at(const char *s, time_t *out, char *err, size_t errlen)
 }
 
 static void
-describe_windows(const struct pol_window *const *w, size_t n, char *buf, size_t len)
+describe_windows(const struct pol_window *const *w, size_t n,
+    const struct mg_tz *deftz, char *buf, size_t len)
 {
 	size_t i, off = 0;
 	char d[512];
 
 	buf[0] = '\0';
 	for (i = 0; i < n && off < len; i++) {
-		pol_window_describe(w[i], d, sizeof(d));
+		pol_window_describe_in(w[i], deftz, d, sizeof(d));
 		off += (size_t)snprintf(buf + off, len - off, "%s%s: %s",
 		    i ? "; or " : "", pol_window_name(w[i]), d);
 	}
@@ -195,8 +196,9 @@ when_text(const struct pol_grant *g, const struct pol_target *t, char *buf,
 		snprintf(buf, len, "any time");
 		return;
 	}
-	describe_windows(t->tenant->windows, t->tenant->nwindows, a, sizeof(a));
-	describe_windows(g->windows, g->nwindows, b, sizeof(b));
+	describe_windows(t->tenant->windows, t->tenant->nwindows, t->tenant->tz,
+	    a, sizeof(a));
+	describe_windows(g->windows, g->nwindows, t->tenant->tz, b, sizeof(b));
 	if (t->tenant->nwindows > 0 && g->nwindows > 0)
 		snprintf(buf, len, "%.1000s; and %.1000s", a, b);
 	else

@@ -41,6 +41,9 @@ struct pol_engineer {
 	time_t valid_until;	/* 0: no bound; exclusive (end of that day) */
 	struct mg_cidr *sources;	/* empty: any source */
 	size_t nsources;
+	unsigned mfa;		/* POL_MFA_* for the gateway login; 0: the union
+				   of the mfa of every grant that applies */
+	struct pol_loc mfa_loc;
 	struct pol_loc loc;
 };
 
@@ -115,6 +118,19 @@ struct pol_mfa {
 	struct pol_loc loc;
 };
 
+/*
+ * pam_mspgate(8): who counts as an MSP account, and from where. Fixed
+ * sizes: the section is small, and the policy owns nothing more.
+ */
+#define POL_PAM_MAX_SOURCES	64
+struct pol_pam {
+	char group[33];		/* Unix group of MSP accounts; "": none */
+	struct mg_cidr sources[POL_PAM_MAX_SOURCES];	/* PAM_RHOST must match */
+	size_t nsources;	/* 0: no host-wide restriction */
+	const struct pol_tenant *tenant;	/* this host's tenant; NULL: all */
+	struct pol_loc loc;
+};
+
 enum pol_action { POL_ACT_ALERT, POL_ACT_REAUTH, POL_ACT_DENY };
 
 struct pol_alert_rule {
@@ -145,6 +161,7 @@ struct pol {
 	size_t nfiles;
 	struct pol_gateway gateway;
 	struct pol_mfa mfa;
+	struct pol_pam pam;
 	struct pol_alerts alerts;
 	struct pol_window **windows;
 	size_t nwindows;

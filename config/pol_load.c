@@ -40,8 +40,9 @@ struct ctx {
 	int errors;
 	struct src *srcs;
 	size_t nsrcs;
-	/* where gateway, mfa and alerts were first seen (each at most once) */
-	struct pol_loc seen_gateway, seen_mfa, seen_alerts;
+	/* where gateway, mfa, pam and alerts were first seen (each at most once) */
+	struct pol_loc seen_gateway, seen_mfa, seen_pam, seen_alerts;
+	const config_setting_t *pam_tenant;	/* resolved once tenants are loaded */
 };
 
 /* -------------------------------------------------------------------- */
@@ -1105,7 +1106,7 @@ static const struct keyspec engineer_keys[] = {
 	{ "name", K_STR, 1 }, { "groups", K_STRLIST, 0 }, { "keys", K_ANY, 0 },
 	{ "valid_from", K_STR, 0 }, { "valid_until", K_STR, 0 },
 	{ "sources", K_STRLIST, 0 }, { "description", K_STR, 0 },
-	{ "email", K_STR, 0 }, { NULL, 0, 0 }
+	{ "email", K_STR, 0 }, { "mfa", K_STR, 0 }, { NULL, 0, 0 }
 };
 static const struct keyspec key_keys[] = {
 	{ "key", K_STR, 1 }, { "verify_required", K_BOOL, 0 },
@@ -1228,6 +1229,13 @@ load_engineer(struct ctx *c, const config_setting_t *g)
 		err_set(c, config_setting_get_member(g, "valid_until"),
 		    "%s: valid_until is before valid_from", what);
 	get_cidrs(c, g, what, &e->sources, &e->nsources);
+	if (get_str(g, "mfa") != NULL) {
+		e->mfa_loc = loc_of(c, config_setting_get_member(g, "mfa"));
+		if (pol_mfa_parse(get_str(g, "mfa"), &e->mfa) != 0)
+			err_set(c, config_setting_get_member(g, "mfa"),
+			    "%s: mfa must be \"totp\", \"fido\" or \"fido+totp\", "
+			    "not \"%s\"", what, get_str(g, "mfa"));
+	}
 	/* One key, one engineer: a shared key would blur who did what. */
 	for (k = 0; k < e->nkeys; k++) {
 		for (i = 0; i + 1 < c->p->nengineers; i++) {
@@ -1657,8 +1665,83 @@ load_alerts(struct ctx *c, const config_setting_t *g)
 /* -------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"gateway", "mfa", "windows", "engineers", "tenants", "grants", "alerts", NULL
+	"gateway", "mfa", "pam", "windows", "engineers", "tenants", "grants",
+	"alerts", NULL
 };
+
+static const struct keyspec pam_keys[] = {
+	{ "group", K_STR, 0 }, { "sources", K_STRLIST, 0 }, { "tenant", K_STR, 0 },
+	{ NULL, 0, 0 }
+};
+
+static void
+load_pam(struct ctx *c, const config_setting_t *g)
+{
+	struct pol_pam *pp = &c->p->pam;
+	struct mg_cidr *v = NULL;
+	const char *grp;
+	size_t n = 0;
+
+	if (check_keys(c, g, pam_keys, "pam") != 0)
+		return;
+	pp->loc = loc_of(c, g);
+	if ((grp = get_str(g, "group")) != NULL) {
+		/* What groupadd accepts: a Unix group name, not a pattern. */
+		if (!login_ok(grp) || strlen(grp) >= sizeof(pp->group))
+			err_set(c, config_setting_get_member(g, "group"),
+			    "pam: invalid group name \"%s\"", grp);
+		else
+			snprintf(pp->group, sizeof(pp->group), "%s", grp);
+	}
+	if (get_cidrs(c, g, "pam", &v, &n) == 0) {
+		if (n > POL_PAM_MAX_SOURCES)
+			err_set(c, config_setting_get_member(g, "sources"),
+			    "pam: too many sources (%zu, at most %d)", n,
+			    POL_PAM_MAX_SOURCES);
+		else if (n > 0 && v != NULL) {
+			memcpy(pp->sources, v, n * sizeof(*v));
+			pp->nsources = n;
+		}
+		if (n == 0 && config_setting_get_member(g, "sources") != NULL)
+			err_set(c, config_setting_get_member(g, "sources"),
+			    "pam: 'sources' is empty (leave it out for no restriction)");
+	}
+	free(v);
+	c->pam_tenant = member(g, "tenant", K_STR);
+}
+
+/*
+ * After grants: the pam tenant must exist, and an engineer's own mfa may
+ * only add to what the grants demand, never weaken a grant.
+ */
+static void
+check_after_grants(struct ctx *c)
+{
+	struct pol *p = c->p;
+	size_t i, j;
+
+	if (c->pam_tenant != NULL) {
+		const char *tn = config_setting_get_string(c->pam_tenant);
+
+		if ((p->pam.tenant = pol_tenant_find(p, tn)) == NULL)
+			err_set(c, c->pam_tenant, "pam: tenant '%s' is not defined", tn);
+	}
+	for (i = 0; i < p->nengineers; i++) {
+		const struct pol_engineer *e = &p->engineers[i];
+		unsigned u = 0;
+
+		if (e->mfa == 0)
+			continue;
+		for (j = 0; j < p->ngrants; j++)
+			if (pol_grant_applies(&p->grants[j], e))
+				u |= p->grants[j].mfa;
+		if ((e->mfa & u) != u)
+			err_at(c, e->mfa_loc.file, e->mfa_loc.line,
+			    "engineer '%s': mfa \"%s\" is weaker than its grants "
+			    "require (\"%s\")", e->name, pol_mfa_name(e->mfa),
+			    pol_mfa_name(u));
+	}
+}
 
 /* Settings that may appear in one file only. */
 static int
@@ -1758,13 +1841,15 @@ build(struct ctx *c)
 					break;
 			if (top_keys[k] == NULL)
 				err_set(c, s, "unknown key '%s' at the top level "
-				    "(expected gateway, mfa, windows, engineers, "
+				    "(expected gateway, mfa, pam, windows, engineers, "
 				    "tenants, grants or alerts)", name);
 			else if (strcmp(name, "gateway") == 0 &&
 			    once(c, s, &c->seen_gateway))
 				load_gateway(c, s);
 			else if (strcmp(name, "mfa") == 0 && once(c, s, &c->seen_mfa))
 				load_mfa(c, s);
+			else if (strcmp(name, "pam") == 0 && once(c, s, &c->seen_pam))
+				load_pam(c, s);
 			else if (strcmp(name, "alerts") == 0 &&
 			    once(c, s, &c->seen_alerts))
 				load_alerts(c, s);
@@ -1781,6 +1866,7 @@ build(struct ctx *c)
 	each_in_list(c, "engineers", load_engineer);
 	each_in_list(c, "tenants", load_tenant);
 	each_in_list(c, "grants", load_grant);
+	check_after_grants(c);
 }
 
 static int

@@ -17,7 +17,7 @@
 #include "pol_window.h"
 
 /* Bounds evaluation cost per login even for a careless policy. */
-#define PW_MAX_PARTS	256
+#define PW_MAX_PARTS	64
 #define PW_SPEC_MAX	64
 #define PW_HORIZON	((int64_t)400 * 86400)
 /* Candidates are generated and checked a few days at a time. */
@@ -664,6 +664,13 @@ describe_span(const struct pw_span *sp, char *buf, size_t len, size_t *off)
 void
 pol_window_describe(const struct pol_window *w, char *buf, size_t len)
 {
+	pol_window_describe_in(w, NULL, buf, len);
+}
+
+void
+pol_window_describe_in(const struct pol_window *w, const struct mg_tz *deftz,
+    char *buf, size_t len)
+{
 	size_t off = 0, i;
 	int any = 0;
 
@@ -688,8 +695,12 @@ pol_window_describe(const struct pol_window *w, char *buf, size_t len)
 	}
 	if (!any)
 		app(buf, len, &off, "no times");
-	app(buf, len, &off, " (%s)", w->tz != NULL ? mg_tz_name(w->tz) :
-	    "default zone");
+	if (w->tz != NULL)
+		app(buf, len, &off, " (%s)", mg_tz_name(w->tz));
+	else if (deftz != NULL)
+		app(buf, len, &off, " (%s, the tenant's zone)", mg_tz_name(deftz));
+	else
+		app(buf, len, &off, " (the tenant's zone)");
 	for (i = 0; i < w->nexcept; i++) {
 		app(buf, len, &off, "%s", i == 0 ? "; except " : ", ");
 		describe_span(&w->except[i], buf, len, &off);

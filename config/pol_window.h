@@ -24,7 +24,8 @@ const struct mg_tz *pol_window_tz(const struct pol_window *w);
  * "*" (every day); names Mon Tue Wed Thu Fri Sat Sun, case-insensitive.
  * hours: "08:00-18:00"; "22:00-06:00" crosses midnight and belongs to the
  * day it starts on; "00:00-24:00" is the whole day. An empty range
- * ("09:00-09:00") is an error. Errors return MG_ERR_PARSE with a message.
+ * ("09:00-09:00") is an error. Errors return MG_ERR_PARSE with a message
+ * (MG_ERR_TOOBIG past 64 weekly, 64 dated or 64 excluded parts).
  */
 int pol_window_add_weekly(struct pol_window *w, const char *days,
     const char *hours, char *err, size_t errlen);
@@ -74,5 +75,8 @@ int pol_window_set_next_open(const struct pol_window *const *w, size_t n,
 
 /* A one-line description: "Mon-Fri 08:00-18:00 (Europe/London); except 2026-12-25". */
 void pol_window_describe(const struct pol_window *w, char *buf, size_t len);
+/* The same, naming deftz for a window without its own zone. */
+void pol_window_describe_in(const struct pol_window *w, const struct mg_tz *deftz,
+    char *buf, size_t len);
 
 #endif

@@ -194,7 +194,53 @@ static const struct errcase {
 	  "@include is allowed only at the top level" },
 	{ "include missing", 0, NULL, "@include \"/nonexistent/mspgate-x.conf\"", 9,
 	  "/nonexistent/mspgate-x.conf" },
+	{ "engineer mfa weaker than a grant", 2,
+	  "engineers = ( { name = \"alice\"; groups = [\"l2\"]; mfa = \"fido\"; keys = [\"%SK% a@k\"]; },",
+	  NULL, 2, "engineer 'alice': mfa \"fido\" is weaker than its grants require (\"totp\")" },
+	{ "engineer mfa unknown", 3, "  { name = \"bob\"; mfa = \"sms\"; } );", NULL, 3,
+	  "engineer 'bob': mfa must be" },
+	{ "pam unknown key", 0, NULL, "pam: { groups = \"msp\"; };", 9, "unknown key 'groups' in pam" },
+	{ "pam bad group", 0, NULL, "pam: { group = \"msp staff\"; };", 9, "pam: invalid group name" },
+	{ "pam bad source", 0, NULL, "pam: { sources = [\"192.0.2.1/8\"]; };", 9, "sources in pam" },
+	{ "pam empty sources", 0, NULL, "pam: { sources = [ ]; };", 9, "pam: 'sources' is empty" },
+	{ "pam unknown tenant", 0, NULL, "pam: {\n tenant = \"initech\"; };", 10,
+	  "pam: tenant 'initech' is not defined" },
 };
+
+/* The pam section and an engineer's own mfa, both optional. */
+static void
+test_pam_and_engineer_mfa(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	char *text;
+
+	(void)state;
+	text = make(2, "engineers = ( { name = \"alice\"; groups = [\"l2\"]; mfa = \"fido+totp\"; keys = [\"%SK% a@k\"]; },",
+	    "pam: { group = \"msp-staff\"; sources = [ \"192.0.2.1\", \"2001:db8::/32\" ]; tenant = \"acme\"; };");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(mg_diag_count(d), 0);
+	assert_int_equal(p->engineers[0].mfa, POL_MFA_FIDO | POL_MFA_TOTP);
+	assert_int_equal(p->engineers[0].mfa_loc.line, 2);
+	assert_int_equal(p->engineers[1].mfa, 0);
+	assert_string_equal(p->pam.group, "msp-staff");
+	assert_int_equal(p->pam.nsources, 2);
+	assert_true(mg_cidr_match(&p->pam.sources[0], "192.0.2.1"));
+	assert_false(mg_cidr_match(&p->pam.sources[0], "192.0.2.2"));
+	assert_ptr_equal(p->pam.tenant, &p->tenants[0]);
+	assert_int_equal(p->pam.loc.line, 9);
+	pol_free(p);
+	free(text);
+	/* Without the section: no group, no sources, every tenant. */
+	text = make(0, NULL, NULL);
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_string_equal(p->pam.group, "");
+	assert_int_equal(p->pam.nsources, 0);
+	assert_null(p->pam.tenant);
+	pol_free(p);
+	free(text);
+	mg_diag_free(d);
+}
 
 static void
 test_errors(void **state)
@@ -418,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_gateway_twice),
+		cmocka_unit_test(test_pam_and_engineer_mfa),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -537,6 +540,41 @@ bad_ec_off_curve(void)
 }
 
 static const char *
+bad_ec_small_x(void)
+{
+	unsigned char q[65];
+	EC_GROUP *g;
+	EC_POINT *pt;
+	BIGNUM *x;
+	struct buf b;
+	unsigned long i;
+
+	/*
+	 * A real point on P-256 whose x is tiny: on the curve, yet sshd
+	 * refuses it, so the parser must too.
+	 */
+	assert_non_null(g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+	assert_non_null(pt = EC_POINT_new(g));
+	assert_non_null(x = BN_new());
+	for (i = 1; i < 100; i++) {
+		assert_int_equal(BN_set_word(x, i), 1);
+		if (EC_POINT_set_compressed_coordinates(g, pt, x, 0, NULL) == 1)
+			break;
+	}
+	assert_true(i < 100);
+	assert_int_equal(EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED,
+	    q, sizeof(q), NULL), sizeof(q));
+	BN_free(x);
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
+	b.n = 0;
+	put_cstring(&b, "ecdsa-sha2-nistp256");
+	put_cstring(&b, "nistp256");
+	put_string(&b, q, sizeof(q));
+	return make_line("ecdsa-sha2-nistp256", &b, NULL);
+}
+
+static const char *
 bad_ec_compressed(void)
 {
 	unsigned char q[65];
@@ -615,6 +653,22 @@ bad_rsa_mpint(void)
 	memset(n, 0x55, sizeof(n));
 	n[0] = 0;
 	n[256] |= 1;
+	b.n = 0;
+	put_cstring(&b, "ssh-rsa");
+	put_string(&b, "\x01\x00\x01", 3);
+	put_string(&b, n, sizeof(n));
+	return make_line("ssh-rsa", &b, NULL);
+}
+
+static const char *
+bad_rsa_huge(void)
+{
+	unsigned char n[2049];
+	struct buf b;
+
+	/* 16385 bits: more than sshd accepts. */
+	memset(n, 0x55, sizeof(n));
+	n[0] = 0x01;
 	b.n = 0;
 	put_cstring(&b, "ssh-rsa");
 	put_string(&b, "\x01\x00\x01", 3);
@@ -736,6 +790,7 @@ test_malformed(void **state)
 		    "ssh-ed25519-cert-v01@openssh.com but the line says ssh-ed25519" },
 		{ "dss", bad_dss, "key type ssh-dss is not supported" },
 		{ "off-curve point", bad_ec_off_curve, "EC point is not on the curve" },
+		{ "tiny x", bad_ec_small_x, "EC public key is not valid" },
 		{ "compressed point", bad_ec_compressed,
 		    "EC point is not in uncompressed form" },
 		{ "wrong curve", bad_ec_curve_name, "key blob names curve nistp384 "
@@ -748,6 +803,8 @@ test_malformed(void **state)
 		    "security key application is not valid" },
 		{ "rsa leading zero", bad_rsa_mpint,
 		    "RSA key is truncated or badly encoded" },
+		{ "rsa too big", bad_rsa_huge,
+		    "RSA key is 16385 bits; at most 16384 are supported" },
 		{ "rsa negative", bad_rsa_negative,
 		    "RSA key is truncated or badly encoded" },
 		{ "rsa even exponent", bad_rsa_even_e, "RSA public exponent is not valid" },
