@@ -100,6 +100,7 @@ struct pol_gateway {
 	char *audit;
 	char *state;
 	char *control_socket;
+	char *session_socket;	/* mspgate-shell hands sessions to mspgated here */
 	char *signing_key;
 	int64_t default_max_session;
 	int64_t idle_timeout;	/* 0: none */
