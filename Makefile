@@ -49,7 +49,8 @@ RECORDER_PROGS := $(patsubst recorder/%.c,%,$(wildcard recorder/mspgate-*.c))
 LIBMG := $(BUILD)/lib/libmspgate.a
 LIBREC := $(BUILD)/lib/libmgrec.a
 LIBS := $(if $(RECORDER_SRC),$(LIBREC)) $(LIBMG)
-PROGS := $(addprefix $(BUILD)/bin/,$(CONFIG_PROGS) $(RECORDER_PROGS))
+PROGS := $(addprefix $(BUILD)/bin/,$(CONFIG_PROGS) $(RECORDER_PROGS)) \
+	$(BUILD)/bin/mspgate-keys
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -88,6 +89,11 @@ $(BUILD)/bin/%: $(BUILD)/obj/config/%.o $(LIBS)
 $(BUILD)/bin/%: $(BUILD)/obj/recorder/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) -lutil
+
+# mspgate-keys runs on every login (AuthorizedKeysCommand): policy only.
+$(BUILD)/bin/mspgate-keys: $(BUILD)/obj/gateway/mspgate-keys.o $(LIBMG)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBMG) $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)

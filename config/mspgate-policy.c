@@ -6,15 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mg_diag.h"
 #include "mg_err.h"
 #include "mg_time.h"
 #include "mg_tz.h"
 #include "pol.h"
+#include "pol_accounts.h"
 #include "pol_decide.h"
 
 #define DEFAULT_POLICY	"/etc/mspgate/mspgate.conf"
+#ifndef DEFAULT_SHELL
+#define DEFAULT_SHELL	"/usr/sbin/mspgate-shell"
+#endif
 
 /* Exit codes scripts can rely on. */
 #define EX_ALLOW	0
@@ -32,6 +37,8 @@ usage(FILE *f)
 	    "                      [--mfa fido|totp|fido+totp|none] [--source ADDR]\n"
 	    "                      [--at \"YYYY-MM-DD HH:MM[:SS] [ZONE]\"]\n"
 	    "       mspgate-policy report [-f FILE] [--tenant T] [--format text|csv|json]\n"
+	    "       mspgate-policy accounts sync [-f FILE] [--dry-run] [--shell PATH]\n"
+	    "                      [--home-base DIR] [--state FILE]\n"
 	    "FILE defaults to " DEFAULT_POLICY ".\n");
 }
 
@@ -587,6 +594,59 @@ cmd_report(const char *file, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_accounts(const char *file, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "shell", required_argument, NULL, 's' },
+		{ "home-base", required_argument, NULL, 'H' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pol_accounts_opts o = { DEFAULT_SHELL, NULL, NULL, 0 };
+	struct pol_accounts_result res;
+	struct pol *p;
+	int c, r;
+
+	if (argc < 2 || strcmp(argv[1], "sync") != 0) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':	file = optarg; break;
+		case 'n':	o.dry_run = 1; break;
+		case 's':	o.shell = optarg; break;
+		case 'H':	o.home_base = optarg; break;
+		case 'S':	o.state_file = optarg; break;
+		default:	usage(stderr); return EX_ERROR;
+		}
+	}
+	if (optind != argc || o.shell[0] != '/') {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	if (!o.dry_run && geteuid() != 0) {
+		fprintf(stderr, "mspgate-policy: accounts sync changes accounts: run it "
+		    "as root (or use --dry-run)\n");
+		return EX_ERROR;
+	}
+	if ((p = load(file)) == NULL)
+		return EX_ERROR;
+	r = pol_accounts_sync(p, &o, &res);
+	printf("accounts: %d created, %d unlocked, %d locked, %d removed, "
+	    "%d unchanged, %d left alone, %d failed%s\n", res.created, res.unlocked,
+	    res.locked, res.removed, res.unchanged, res.conflicts, res.failed,
+	    o.dry_run ? " (dry run: nothing changed)" : "");
+	pol_free(p);
+	return r == 0 ? EX_ALLOW : EX_ERROR;
+}
+
 /* -f FILE may come before the command too. */
 int
 main(int argc, char **argv)
@@ -627,6 +687,8 @@ main(int argc, char **argv)
 		return cmd_explain(file, argc, argv);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(file, argc, argv);
+	if (strcmp(cmd, "accounts") == 0)
+		return cmd_accounts(file, argc, argv);
 	fprintf(stderr, "mspgate-policy: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EX_ERROR;
