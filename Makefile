@@ -142,8 +142,27 @@ install: all
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 	install -m 0644 config/examples/mspgate.conf $(DESTDIR)$(SYSCONFDIR)/mspgate/mspgate.conf.example
+	if [ -f $(BUILD)/player/asciinema-player.min.js ]; then \
+		install -d $(DESTDIR)$(PREFIX)/share/mspgate/player && \
+		install -m 0644 $(BUILD)/player/* $(DESTDIR)$(PREFIX)/share/mspgate/player/; fi
 
 clean:
 	rm -rf build
+
+# asciinema-player for `mspgate-replay export --html` (fetched from the npm
+# registry at build time, checked against its hash, never in git): make player
+PLAYER_VERSION := 3.18.0
+PLAYER_SHA256 := 18d9703510fae9209da9e26ce3d13c59f083b4abcff003a3bba958e03918a862
+.PHONY: player
+player: $(BUILD)/player/asciinema-player.min.js
+$(BUILD)/player/asciinema-player.min.js:
+	@rm -rf $(BUILD)/player && mkdir -p $(BUILD)/player/tmp
+	cd $(BUILD)/player/tmp && npm pack --silent asciinema-player@$(PLAYER_VERSION)
+	echo "$(PLAYER_SHA256)  $(BUILD)/player/tmp/asciinema-player-$(PLAYER_VERSION).tgz" | sha256sum -c -
+	tar -xzf $(BUILD)/player/tmp/asciinema-player-$(PLAYER_VERSION).tgz -C $(BUILD)/player/tmp
+	cp $(BUILD)/player/tmp/package/dist/bundle/asciinema-player.min.js \
+	   $(BUILD)/player/tmp/package/dist/bundle/asciinema-player.css \
+	   $(BUILD)/player/tmp/package/LICENSE $(BUILD)/player/
+	rm -rf $(BUILD)/player/tmp
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

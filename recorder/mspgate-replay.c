@@ -1,0 +1,901 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* mspgate-replay: list, play, print, search, verify and export session recordings. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mg_err.h"
+#include "mg_time.h"
+#include "rec_audit.h"
+#include "rec_buf.h"
+#include "rec_html.h"
+#include "rec_json.h"
+#include "rec_key.h"
+#include "rec_reader.h"
+#include "rec_text.h"
+#include "rec_writer.h"
+
+#define DEFAULT_DIR "/var/lib/mspgate/recordings"
+#define MAX_FILES 1000000
+
+static const char *prog = "mspgate-replay";
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mspgate-replay list [DIR] [--engineer E] [--tenant T] [--target H]\n"
+	    "                           [--since DATE] [--until DATE] [--json]\n"
+	    "       mspgate-replay play [-s SPEED] [-m IDLE] [-t START] FILE|ID\n"
+	    "       mspgate-replay text [--markers] FILE|ID\n"
+	    "       mspgate-replay search [-i] [--typed|--shown] REGEX [DIR]\n"
+	    "       mspgate-replay verify --pubkey PUB FILE...\n"
+	    "       mspgate-replay export (--asciicast|--html) [-o OUT] FILE|ID\n"
+	    "DIR defaults to $MSPGATE_RECORDINGS or " DEFAULT_DIR ".\n");
+}
+
+static const char *
+default_dir(void)
+{
+	const char *d = getenv("MSPGATE_RECORDINGS");
+
+	return d != NULL && d[0] != '\0' ? d : DEFAULT_DIR;
+}
+
+/* ---- finding recordings ---- */
+
+struct flist {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+flist_add(struct flist *l, const char *path)
+{
+	if (l->n >= MAX_FILES)
+		return MG_ERR_TOOBIG;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return MG_ERR_NOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	if ((l->v[l->n] = strdup(path)) == NULL)
+		return MG_ERR_NOMEM;
+	l->n++;
+	return 0;
+}
+
+static void
+flist_free(struct flist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.cast under dir (depth-limited, symlinks not followed). */
+static int
+scan_dir(const char *dir, int depth, struct flist *l)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[PATH_MAX];
+	int r = 0;
+
+	if (depth > 8)
+		return 0;
+	if ((d = opendir(dir)) == NULL)
+		return depth == 0 ? MG_ERR_NOENT : 0;
+	while (r == 0 && (e = readdir(d)) != NULL) {
+		struct stat st;
+		size_t n = strlen(e->d_name);
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = scan_dir(path, depth + 1, l);
+		else if (S_ISREG(st.st_mode) && n > 5 && strcmp(e->d_name + n - 5, ".cast") == 0)
+			r = flist_add(l, path);
+	}
+	closedir(d);
+	if (depth == 0 && r == 0 && l->n > 1)
+		qsort(l->v, l->n, sizeof(char *), cmpstr);
+	return r;
+}
+
+/* FILE or ID: an existing path, else ID.cast in the recordings folder. */
+static int
+resolve(const char *arg, const char *dir, char *out, size_t outlen)
+{
+	struct flist l = { 0 };
+	char want[PATH_MAX];
+	size_t i;
+	struct stat st;
+	int found = 0;
+
+	if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
+		snprintf(out, outlen, "%s", arg);
+		return 0;
+	}
+	if (!rec_session_id_valid(arg)) {
+		fprintf(stderr, "%s: %s: no such file\n", prog, arg);
+		return MG_ERR_NOENT;
+	}
+	snprintf(want, sizeof(want), "%s.cast", arg);
+	if (scan_dir(dir ? dir : default_dir(), 0, &l) == 0) {
+		for (i = 0; i < l.n; i++) {
+			const char *b = strrchr(l.v[i], '/');
+
+			if (strcmp(b ? b + 1 : l.v[i], want) == 0) {
+				snprintf(out, outlen, "%s", l.v[i]);
+				found = 1;
+				break;
+			}
+		}
+	}
+	flist_free(&l);
+	if (!found) {
+		fprintf(stderr, "%s: %s: no such file, and no recording %s in %s\n", prog,
+		    arg, want, dir ? dir : default_dir());
+		return MG_ERR_NOENT;
+	}
+	return 0;
+}
+
+static int
+open_rec(const char *arg, const char *dir, struct rec_reader **rd, char *path, size_t plen)
+{
+	char err[512];
+	int r;
+
+	if ((r = resolve(arg, dir, path, plen)) != 0)
+		return r;
+	if ((r = rec_reader_open(path, rd, err, sizeof(err))) != 0)
+		fprintf(stderr, "%s: %s\n", prog, err);
+	return r;
+}
+
+/* Time of the last event, from the file's tail (cheap for list). */
+static double
+last_time(const char *path)
+{
+	char buf[65536], *p;
+	struct stat st;
+	ssize_t n;
+	off_t from;
+	double t = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return 0;
+	}
+	from = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
+	n = pread(fd, buf, sizeof(buf) - 1, from);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The last line that starts with "[": its first number. */
+	for (p = buf + n; p > buf; p--) {
+		if (p[-1] == '\n' && p[0] == '[') {
+			t = strtod(p + 1, NULL);
+			break;
+		}
+	}
+	return t;
+}
+
+/* ---- list ---- */
+
+static int
+parse_when(const char *s, int end, int64_t *out)
+{
+	struct mg_datetime dt;
+	char err[200];
+
+	if (mg_datetime_parse(s, &dt, err, sizeof(err)) == 0) {
+		*out = mg_datetime_to_seconds(&dt);
+		return 0;
+	}
+	if (mg_date_parse(s, &dt, err, sizeof(err)) == 0) {
+		/* A bare date as --until means the whole day. */
+		*out = mg_datetime_to_seconds(&dt) + (end ? 86400 : 0);
+		return 0;
+	}
+	fprintf(stderr, "%s: %s: %s (want YYYY-MM-DD or \"YYYY-MM-DD HH:MM\", UTC)\n",
+	    prog, s, err);
+	return -1;
+}
+
+static void
+json_field(struct rec_buf *b, const char *k, const char *v, int *first)
+{
+	if (!*first)
+		rec_buf_adds(b, ", ");
+	*first = 0;
+	rec_buf_json_cstr(b, k);
+	rec_buf_adds(b, ": ");
+	if (v == NULL)
+		rec_buf_adds(b, "null");
+	else
+		rec_buf_json_cstr(b, v);
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "engineer", required_argument, NULL, 'e' },
+		{ "tenant", required_argument, NULL, 'T' },
+		{ "target", required_argument, NULL, 'H' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *eng = NULL, *ten = NULL, *tgt = NULL, *dir;
+	int64_t since = INT64_MIN, until = INT64_MAX;
+	int c, json = 0, shown = 0;
+	struct flist l = { 0 };
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'e': eng = optarg; break;
+		case 'T': ten = optarg; break;
+		case 'H': tgt = optarg; break;
+		case 's': if (parse_when(optarg, 0, &since) != 0) return 2; break;
+		case 'u': if (parse_when(optarg, 1, &until) != 0) return 2; break;
+		case 'j': json = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	dir = optind < argc ? argv[optind] : default_dir();
+	if (scan_dir(dir, 0, &l) != 0) {
+		fprintf(stderr, "%s: %s: cannot read folder\n", prog, dir);
+		return 2;
+	}
+	if (json)
+		printf("[");
+	else
+		printf("%-20s  %-24s  %-12s  %-24s  %-10s  %9s  %s\n", "START (UTC)", "SESSION",
+		    "ENGINEER", "TENANT/TARGET", "LOGIN", "DURATION", "FILE");
+	for (i = 0; i < l.n; i++) {
+		struct rec_reader *rd = NULL;
+		const struct rec_header *h;
+		char err[512], when[32], tt[256], dur[32];
+		struct tm tm;
+		time_t ts;
+		double d;
+
+		if (rec_reader_open(l.v[i], &rd, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: skipping %s\n", prog, err);
+			continue;
+		}
+		h = rec_reader_header(rd);
+		ts = (time_t)h->timestamp;
+		if ((eng && (!h->engineer || strcmp(eng, h->engineer) != 0)) ||
+		    (ten && (!h->tenant || strcmp(ten, h->tenant) != 0)) ||
+		    (tgt && (!h->target || strcmp(tgt, h->target) != 0)) ||
+		    (int64_t)ts < since || (int64_t)ts >= until) {
+			rec_reader_free(rd);
+			continue;
+		}
+		gmtime_r(&ts, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		d = last_time(l.v[i]);
+		snprintf(dur, sizeof(dur), "%d:%02d:%02d", (int)d / 3600, (int)d / 60 % 60,
+		    (int)d % 60);
+		snprintf(tt, sizeof(tt), "%s/%s", h->tenant ? h->tenant : "-",
+		    h->target ? h->target : "-");
+		if (json) {
+			struct rec_buf b = { 0 };
+			int first = 1;
+
+			rec_buf_adds(&b, shown ? ",\n {" : "\n {");
+			json_field(&b, "session", h->session, &first);
+			json_field(&b, "start", when, &first);
+			json_field(&b, "engineer", h->engineer, &first);
+			json_field(&b, "tenant", h->tenant, &first);
+			json_field(&b, "target", h->target, &first);
+			json_field(&b, "login", h->login, &first);
+			json_field(&b, "source", h->source, &first);
+			json_field(&b, "ticket", h->ticket, &first);
+			json_field(&b, "mfa", h->mfa, &first);
+			rec_buf_addf(&b, ", \"timestamp\": %lld, \"duration\": %.3f",
+			    h->timestamp, d);
+			json_field(&b, "file", l.v[i], &first);
+			rec_buf_adds(&b, "}");
+			fputs((char *)b.p, stdout);
+			rec_buf_free(&b);
+		} else
+			printf("%-20s  %-24s  %-12s  %-24s  %-10s  %9s  %s\n", when,
+			    h->session ? h->session : "-", h->engineer ? h->engineer : "-", tt,
+			    h->login ? h->login : "-", dur, l.v[i]);
+		shown++;
+		rec_reader_free(rd);
+	}
+	if (json)
+		printf("%s]\n", shown ? "\n" : "");
+	flist_free(&l);
+	return 0;
+}
+
+/* ---- text ---- */
+
+static void
+print_line(void *ctx, const char *line, size_t len, double t)
+{
+	(void)ctx;
+	(void)t;
+	fwrite(line, 1, len, stdout);
+	putchar('\n');
+}
+
+static int
+cmd_text(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "markers", no_argument, NULL, 'm' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct rec_reader *rd = NULL;
+	struct rec_text *tx = NULL;
+	struct rec_event ev;
+	const char *dir = NULL;
+	char path[PATH_MAX];
+	int c, markers = 0, r, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm': markers = 1; break;
+		case 'd': dir = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (open_rec(argv[optind], dir, &rd, path, sizeof(path)) != 0)
+		return 2;
+	if (rec_text_new(REC_TEXT_OUTPUT, print_line, NULL, &tx) != 0) {
+		rec_reader_free(rd);
+		return 2;
+	}
+	while ((r = rec_reader_next(rd, &ev)) > 0) {
+		if (ev.stream == 'o')
+			rec_text_feed(tx, ev.t, ev.data, ev.len);
+		else if (ev.code == 'm' && markers) {
+			rec_text_flush(tx);
+			printf("[%.3f] --- %.*s ---\n", ev.t, (int)ev.len, (const char *)ev.data);
+		}
+	}
+	rec_text_flush(tx);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, rec_reader_errmsg(rd));
+		rc = 1;
+	}
+	rec_text_free(tx);
+	rec_reader_free(rd);
+	return rc;
+}
+
+/* ---- search ---- */
+
+struct search_ctx {
+	regex_t re;
+	const char *kind;	/* "shown" or "typed" */
+	const char *session;
+	const char *path;
+	int matches;
+};
+
+static void
+search_line(void *vctx, const char *line, size_t len, double t)
+{
+	struct search_ctx *s = vctx;
+	int secs = (int)t;
+
+	(void)len;
+	if (regexec(&s->re, line, 0, NULL, 0) != 0)
+		return;
+	s->matches++;
+	printf("%s\t+%d:%02d:%02d\t%s\t%s\t%s\n", s->session, secs / 3600, secs / 60 % 60,
+	    secs % 60, s->kind, line, s->path);
+}
+
+static int
+cmd_search(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "typed", no_argument, NULL, 'I' },
+		{ "shown", no_argument, NULL, 'O' },
+		{ "ignore-case", no_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct search_ctx so = { 0 }, si = { 0 };
+	int c, icase = 0, want_in = 1, want_out = 1, total = 0, bad = 0;
+	struct flist l = { 0 };
+	const char *dir;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "i", lo, NULL)) != -1) {
+		switch (c) {
+		case 'I': want_out = 0; break;
+		case 'O': want_in = 0; break;
+		case 'i': icase = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc || argc - optind > 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (regcomp(&so.re, argv[optind], REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0 ||
+	    regcomp(&si.re, argv[optind], REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0) {
+		fprintf(stderr, "%s: %s: invalid regular expression\n", prog, argv[optind]);
+		return 2;
+	}
+	so.kind = "shown";
+	si.kind = "typed";
+	dir = optind + 1 < argc ? argv[optind + 1] : default_dir();
+	if (scan_dir(dir, 0, &l) != 0) {
+		fprintf(stderr, "%s: %s: cannot read folder\n", prog, dir);
+		regfree(&so.re);
+		regfree(&si.re);
+		return 2;
+	}
+	for (i = 0; i < l.n; i++) {
+		struct rec_reader *rd = NULL;
+		struct rec_text *to = NULL, *ti = NULL;
+		struct rec_event ev;
+		char err[512];
+		int r;
+
+		if (rec_reader_open(l.v[i], &rd, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: skipping %s\n", prog, err);
+			bad++;
+			continue;
+		}
+		so.session = si.session = rec_reader_header(rd)->session ?
+		    rec_reader_header(rd)->session : "-";
+		so.path = si.path = l.v[i];
+		so.matches = si.matches = 0;
+		if (rec_text_new(REC_TEXT_OUTPUT, search_line, &so, &to) != 0 ||
+		    rec_text_new(REC_TEXT_INPUT, search_line, &si, &ti) != 0) {
+			rec_text_free(to);
+			rec_reader_free(rd);
+			break;
+		}
+		while ((r = rec_reader_next(rd, &ev)) > 0) {
+			if (ev.stream == 'o' && want_out)
+				rec_text_feed(to, ev.t, ev.data, ev.len);
+			else if (ev.stream == 'i' && want_in)
+				rec_text_feed(ti, ev.t, ev.data, ev.len);
+		}
+		rec_text_flush(to);
+		rec_text_flush(ti);
+		if (r < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, l.v[i], rec_reader_errmsg(rd));
+			bad++;
+		}
+		total += so.matches + si.matches;
+		rec_text_free(to);
+		rec_text_free(ti);
+		rec_reader_free(rd);
+	}
+	flist_free(&l);
+	regfree(&so.re);
+	regfree(&si.re);
+	return total > 0 ? 0 : 1;
+}
+
+/* ---- verify ---- */
+
+/* 1 for an audit log, 0 for a recording, -1 if unreadable. */
+static int
+file_kind(const char *path)
+{
+	char buf[4096];
+	struct rec_json j = { 0 };
+	ssize_t n;
+	char *nl;
+	int fd, kind = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((nl = memchr(buf, '\n', (size_t)n)) != NULL)
+		*nl = '\0';
+	if (rec_json_parse(&j, buf, strlen(buf)) == 0 && j.n[0].type == REC_JSON_OBJ &&
+	    rec_json_get(&j, 0, "event") >= 0 && rec_json_get(&j, 0, "version") < 0)
+		kind = 1;
+	rec_json_free(&j);
+	return kind;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *pubfile = NULL;
+	struct rec_key *pub = NULL;
+	char err[512];
+	int c, i, failed = 0, incomplete = 0, quiet = 0;
+
+	while ((c = getopt_long(argc, argv, "p:q", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p': pubfile = optarg; break;
+		case 'q': quiet = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (pubfile == NULL || optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (rec_key_load_public(pubfile, &pub, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		struct rec_verify_result res;
+		int kind = file_kind(argv[i]), r;
+
+		if (kind < 0) {
+			printf("%s: FAILED: cannot open: %s\n", argv[i], strerror(errno));
+			failed++;
+			continue;
+		}
+		r = kind ? rec_audit_verify_file(argv[i], pub, &res) :
+		    rec_verify_file(argv[i], pub, &res);
+		if (r != 0) {
+			printf("%s: FAILED: %s\n", argv[i], res.msg[0] ? res.msg : mg_strerror(r));
+			failed++;
+			continue;
+		}
+		switch (res.status) {
+		case REC_VERIFY_OK:
+			if (!quiet)
+				printf("%s: OK (%s: %s)\n", argv[i], kind ? "audit log" :
+				    "recording", res.msg);
+			else
+				printf("%s: OK\n", argv[i]);
+			break;
+		case REC_VERIFY_INCOMPLETE:
+			printf("%s: INCOMPLETE: %s\n", argv[i], res.msg);
+			incomplete++;
+			break;
+		default:
+			printf("%s: FAILED: %s\n", argv[i], res.msg);
+			failed++;
+			break;
+		}
+	}
+	rec_key_free(pub);
+	return failed ? 1 : incomplete ? 3 : 0;
+}
+
+/* ---- play ---- */
+
+static struct termios play_tio;
+static int play_raw;
+
+static void
+play_restore(void)
+{
+	if (play_raw)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &play_tio);
+	play_raw = 0;
+}
+
+static void
+play_sig(int sig)
+{
+	play_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+out_bytes(const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Waits up to ms for a key; returns it, 0 on timeout, -1 when there is no keyboard. */
+static int
+wait_key(int keys, int ms)
+{
+	struct pollfd pf = { STDIN_FILENO, POLLIN, 0 };
+	unsigned char k;
+
+	if (!keys) {
+		if (ms > 0) {
+			struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+		return 0;
+	}
+	if (poll(&pf, 1, ms) <= 0)
+		return 0;
+	if (read(STDIN_FILENO, &k, 1) != 1)
+		return -1;
+	return k;
+}
+
+static int
+cmd_play(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "speed", required_argument, NULL, 's' },
+		{ "idle-limit", required_argument, NULL, 'm' },
+		{ "start", required_argument, NULL, 't' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct rec_reader *rd = NULL;
+	struct rec_event ev;
+	const struct rec_header *h;
+	double speed = 1, idle = 0, start = 0, prev = 0;
+	const char *dir = NULL;
+	char path[PATH_MAX];
+	int c, r, keys, paused = 0, step = 0, quit = 0;
+
+	while ((c = getopt_long(argc, argv, "s:m:t:", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': speed = strtod(optarg, NULL); break;
+		case 'm': idle = strtod(optarg, NULL); break;
+		case 't': start = strtod(optarg, NULL); break;
+		case 'd': dir = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc || !(speed > 0) || idle < 0 || start < 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (open_rec(argv[optind], dir, &rd, path, sizeof(path)) != 0)
+		return 2;
+	h = rec_reader_header(rd);
+	keys = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &play_tio) == 0;
+	if (keys) {
+		struct termios t = play_tio;
+
+		t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t);
+		play_raw = 1;
+		signal(SIGINT, play_sig);
+		signal(SIGTERM, play_sig);
+		fprintf(stderr, "%s: %s (%s, %dx%d): space pause, . step, + faster, "
+		    "- slower, q quit\r\n", prog, h->session ? h->session : path,
+		    h->engineer ? h->engineer : "-", h->width, h->height);
+	}
+	prev = start;
+	while (!quit && (r = rec_reader_next(rd, &ev)) > 0) {
+		double delay;
+
+		if (ev.stream != 'o')
+			continue;
+		if (ev.t >= start) {
+			delay = ev.t - prev;
+			if (idle > 0 && delay > idle)
+				delay = idle;
+			prev = ev.t;
+			/* Paused: wait for a key; otherwise sleep, still reading keys. */
+			for (;;) {
+				int k, ms = paused ? -1 : (int)(delay / speed * 1000);
+
+				if (step) {
+					step = 0;
+					paused = 1;
+					break;
+				}
+				if (!paused && ms <= 0)
+					break;
+				k = wait_key(keys, ms);
+				if (k == 0 && !paused)
+					break;
+				if (k == 'q' || k < 0) {
+					quit = 1;
+					break;
+				}
+				if (k == ' ')
+					paused = !paused;
+				else if (k == '.' && paused) {
+					step = 1;
+					continue;
+				} else if (k == '+')
+					speed *= 2;
+				else if (k == '-')
+					speed /= 2;
+				if (!paused)
+					break;
+			}
+			if (quit)
+				break;
+		}
+		/* The exact bytes the engineer's terminal received. */
+		out_bytes(ev.data, ev.len);
+	}
+	play_restore();
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, rec_reader_errmsg(rd));
+		rec_reader_free(rd);
+		return 1;
+	}
+	rec_reader_free(rd);
+	return 0;
+}
+
+/* ---- export ---- */
+
+static int
+cmd_export(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "asciicast", no_argument, NULL, 'a' },
+		{ "html", no_argument, NULL, 'H' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "player", required_argument, NULL, 'P' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct rec_reader *rd = NULL;
+	struct rec_buf cast = { 0 };
+	struct rec_event ev;
+	const struct rec_header *h;
+	const char *outp = NULL, *dir = NULL, *player = NULL;
+	char path[PATH_MAX], err[512];
+	int c, fmt = 0, r, rc = 1;
+	FILE *f = stdout;
+
+	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a': fmt = 'a'; break;
+		case 'H': fmt = 'h'; break;
+		case 'o': outp = optarg; break;
+		case 'P': player = optarg; break;
+		case 'd': dir = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (fmt == 0 || optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (open_rec(argv[optind], dir, &rd, path, sizeof(path)) != 0)
+		return 2;
+	h = rec_reader_header(rd);
+	/* Plain asciicast v2: the header and the o, i, r and m lines as written. */
+	rec_buf_add(&cast, h->raw, h->rawlen);
+	rec_buf_addc(&cast, '\n');
+	while ((r = rec_reader_next(rd, &ev)) > 0) {
+		if (ev.code == 'o' || ev.code == 'i' || ev.code == 'r' || ev.code == 'm') {
+			if (rec_buf_add(&cast, ev.raw, ev.rawlen) != 0 ||
+			    rec_buf_addc(&cast, '\n') != 0) {
+				r = MG_ERR_NOMEM;
+				break;
+			}
+		}
+	}
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, r == MG_ERR_NOMEM ?
+		    "out of memory" : rec_reader_errmsg(rd));
+		goto out;
+	}
+	if (fmt == 'h') {
+		struct rec_buf page = { 0 };
+
+		if ((r = rec_html_page(&page, (const char *)cast.p, cast.len,
+		    h->title ? h->title : h->session, player, err, sizeof(err))) != 0) {
+			fprintf(stderr, "%s: export --html: %s\n", prog, err);
+			rec_buf_free(&page);
+			goto out;
+		}
+		rec_buf_free(&cast);
+		cast = page;
+	}
+	if (outp != NULL && strcmp(outp, "-") != 0 && (f = fopen(outp, "wx")) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", prog, outp, strerror(errno));
+		goto out;
+	}
+	if (fwrite(cast.p, 1, cast.len, f) != cast.len || fflush(f) != 0) {
+		fprintf(stderr, "%s: %s: write error\n", prog, outp ? outp : "stdout");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f != stdout && f != NULL && fclose(f) != 0)
+		rc = 1;
+	rec_buf_free(&cast);
+	rec_reader_free(rd);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	argc--;
+	argv++;
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc, argv);
+	if (strcmp(cmd, "play") == 0)
+		return cmd_play(argc, argv);
+	if (strcmp(cmd, "text") == 0)
+		return cmd_text(argc, argv);
+	if (strcmp(cmd, "search") == 0)
+		return cmd_search(argc, argv);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(argc, argv);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(argc, argv);
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "%s: unknown command %s\n", prog, cmd);
+	usage(stderr);
+	return 2;
+}

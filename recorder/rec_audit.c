@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The audit log: signed, hash-chained JSON lines that several processes append to. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "mg_err.h"
+#include "mg_log.h"
+#include "mg_time.h"
+#include "rec_audit.h"
+#include "rec_buf.h"
+#include "rec_chain.h"
+#include "rec_json.h"
+#include "rec_lines.h"
+
+#define AUDIT_TAG "mspgate-audit-v1\n"
+#define AUDIT_SIG_TAG "mspgate-audit-v1"	/* signed with its NUL */
+#define AUDIT_TAIL 65536
+#define FIELD_MAX 256
+/* ,"hash":"<64 hex>","sig":"<88 base64>"} */
+#define HASH_KEY ",\"hash\":\""
+#define SIG_KEY "\",\"sig\":\""
+#define SUFFIX_LEN (sizeof(HASH_KEY) - 1 + 64 + sizeof(SIG_KEY) - 1 + 88 + 2)
+
+struct rec_audit {
+	char *path;
+	int fd;
+	struct rec_key *key;
+	struct rec_audit_opts opts;
+	struct rec_json j;
+	char errmsg[300];
+};
+
+static const char *type_names[REC_AUDIT_NTYPES] = {
+	"auth_success", "auth_failure", "lockout", "session_start", "session_end",
+	"denied", "window_warning", "terminated", "policy_reload", "alert", "log_start",
+};
+
+const char *
+rec_audit_type_name(enum rec_audit_type t)
+{
+	return (unsigned)t < REC_AUDIT_NTYPES ? type_names[t] : "unknown";
+}
+
+int
+rec_audit_type_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < REC_AUDIT_NTYPES; i++) {
+		if (strcmp(name, type_names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int
+aerr(struct rec_audit *a, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+aerr(struct rec_audit *a, int r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(a->errmsg, sizeof(a->errmsg), "%s: ", a->path);
+	if (n < 0 || (size_t)n >= sizeof(a->errmsg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(a->errmsg + n, sizeof(a->errmsg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const char *
+rec_audit_errmsg(const struct rec_audit *a)
+{
+	return a->errmsg;
+}
+
+static int
+sha256(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int ol = 32;
+	int ok;
+
+	if (c == NULL)
+		return MG_ERR_NOMEM;
+	ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, a, alen) == 1 && EVP_DigestUpdate(c, b, blen) == 1 &&
+	    EVP_DigestFinal_ex(c, out, &ol) == 1;
+	EVP_MD_CTX_free(c);
+	return ok ? 0 : MG_ERR_CRYPTO;
+}
+
+static int
+sig_message(struct rec_buf *m, const uint8_t hash[32])
+{
+	int r;
+
+	rec_buf_reset(m);
+	if ((r = rec_buf_add(m, AUDIT_SIG_TAG, sizeof(AUDIT_SIG_TAG))) != 0)
+		return r;
+	return rec_buf_add(m, hash, 32);
+}
+
+static int
+open_fd(struct rec_audit *a)
+{
+	struct stat st;
+
+	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (a->fd < 0)
+		return aerr(a, errno == ENOENT ? MG_ERR_NOENT : MG_ERR_SYSTEM, "%s",
+		    strerror(errno));
+	if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(a->fd);
+		a->fd = -1;
+		return aerr(a, MG_ERR_PERM, "not a regular file");
+	}
+	return 0;
+}
+
+int
+rec_audit_open(const char *path, const char *keyfile, const struct rec_audit_opts *opts,
+    struct rec_audit **out, char *err, size_t errlen)
+{
+	struct rec_audit *a;
+	int r;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return MG_ERR_NOMEM;
+	a->fd = -1;
+	if (opts != NULL)
+		a->opts = *opts;
+	if (a->opts.lock_timeout_ms == 0)
+		a->opts.lock_timeout_ms = 10000;
+	if ((a->path = strdup(path)) == NULL) {
+		r = MG_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = rec_key_load_private(keyfile, &a->key, err, errlen)) != 0)
+		goto fail;
+	if ((r = open_fd(a)) != 0) {
+		snprintf(err, errlen, "%s", a->errmsg);
+		goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	rec_audit_close(a);
+	return r;
+}
+
+void
+rec_audit_close(struct rec_audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	rec_key_free(a->key);
+	rec_json_free(&a->j);
+	free(a->path);
+	free(a);
+}
+
+/* Takes the lock, reopening when the log was rotated under us. */
+static int
+lock_log(struct rec_audit *a)
+{
+	unsigned waited = 0;
+	struct stat s1, s2;
+	int r;
+
+	for (;;) {
+		if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR)
+				return aerr(a, MG_ERR_SYSTEM, "lock: %s", strerror(errno));
+			if (waited >= a->opts.lock_timeout_ms)
+				return aerr(a, MG_ERR_BUSY, "locked by another process for "
+				    "%u ms", waited);
+			usleep(2000);
+			waited += 2;
+			continue;
+		}
+		if (fstat(a->fd, &s1) == 0 && lstat(a->path, &s2) == 0 &&
+		    s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino)
+			return 0;
+		/* Rotated or removed: continue in the file now at path. */
+		close(a->fd);
+		a->fd = -1;
+		if ((r = open_fd(a)) != 0)
+			return r;
+	}
+}
+
+/*
+ * Finds the last complete line: its seq and hash. Cuts off a torn last
+ * line (a writer died mid-write; the event was never acknowledged).
+ * *seq = 0 for an empty log.
+ */
+static int
+read_last(struct rec_audit *a, uint64_t *seq, uint8_t hash[32])
+{
+	char *buf = NULL;
+	struct stat st;
+	off_t from;
+	size_t n, i, ls;
+	ssize_t got;
+	const char *h;
+	size_t hl;
+	double v;
+	int r;
+
+	*seq = 0;
+	memset(hash, 0, 32);
+	if (fstat(a->fd, &st) != 0)
+		return aerr(a, MG_ERR_SYSTEM, "fstat: %s", strerror(errno));
+	if (st.st_size == 0)
+		return 0;
+	from = st.st_size > AUDIT_TAIL ? st.st_size - AUDIT_TAIL : 0;
+	n = (size_t)(st.st_size - from);
+	if ((buf = malloc(n + 1)) == NULL)
+		return MG_ERR_NOMEM;
+	for (i = 0; i < n; i += (size_t)got) {
+		if ((got = pread(a->fd, buf + i, n - i, from + (off_t)i)) <= 0) {
+			free(buf);
+			return aerr(a, MG_ERR_IO, "read: %s", got < 0 ? strerror(errno) : "short");
+		}
+	}
+	buf[n] = '\0';
+	if (buf[n - 1] != '\n') {
+		for (i = n - 1; i > 0 && buf[i - 1] != '\n'; i--)
+			;
+		if (i == 0 && from > 0) {
+			free(buf);
+			return aerr(a, MG_ERR_PARSE, "last line longer than %d bytes", AUDIT_TAIL);
+		}
+		if (ftruncate(a->fd, from + (off_t)i) != 0) {
+			free(buf);
+			return aerr(a, MG_ERR_IO, "truncate: %s", strerror(errno));
+		}
+		{
+			char m[160];
+
+			snprintf(m, sizeof(m), "audit: %s: removed a torn last line (%zu bytes) "
+			    "left by an interrupted write", a->path, n - i);
+			if (!a->opts.no_syslog)
+				syslog(LOG_AUTHPRIV | LOG_WARNING, "%s", m);
+			if (a->opts.log_fn != NULL)
+				a->opts.log_fn(LOG_WARNING, m, a->opts.log_ctx);
+		}
+		n = i;
+		if (n == 0) {
+			free(buf);
+			return 0;
+		}
+	}
+	/* n > 0 and buf[n-1] == '\n': find the start of the last line. */
+	for (ls = n - 1; ls > 0 && buf[ls - 1] != '\n'; ls--)
+		;
+	if (ls == 0 && from > 0) {
+		free(buf);
+		return aerr(a, MG_ERR_PARSE, "last line longer than %d bytes", AUDIT_TAIL);
+	}
+	r = rec_json_parse(&a->j, buf + ls, n - 1 - ls);
+	if (r != 0 || rec_json_get_num(&a->j, 0, "seq", &v) != 0 || v < 1 || v > 1e15 ||
+	    (h = rec_json_str(&a->j, rec_json_get(&a->j, 0, "hash"), &hl)) == NULL ||
+	    rec_hex_decode(h, hl, hash, 32) != 0) {
+		free(buf);
+		/* Fail closed: appending after a damaged line would hide it. */
+		return aerr(a, MG_ERR_PARSE, "last line is damaged; the chain cannot "
+		    "continue (run mspgate-replay verify, then rotate the log)");
+	}
+	*seq = (uint64_t)v;
+	free(buf);
+	return 0;
+}
+
+static int
+add_str(struct rec_buf *b, const char *key, const char *val)
+{
+	char tmp[FIELD_MAX + 1];
+	int r;
+
+	if (val == NULL)
+		return 0;
+	/* Bounded: an engineer or a peer chose these strings. */
+	snprintf(tmp, sizeof(tmp), "%s", val);
+	if ((r = rec_buf_addf(b, ",\"%s\":", key)) != 0)
+		return r;
+	return rec_buf_json_cstr(b, tmp);
+}
+
+static const char *
+default_result(enum rec_audit_type t)
+{
+	switch (t) {
+	case REC_AUDIT_AUTH_SUCCESS:
+	case REC_AUDIT_SESSION_START:
+		return "success";
+	case REC_AUDIT_AUTH_FAILURE:
+	case REC_AUDIT_LOCKOUT:
+		return "failure";
+	case REC_AUDIT_DENIED:
+	case REC_AUDIT_TERMINATED:
+		return "denied";
+	default:
+		return "info";
+	}
+}
+
+/* Builds one complete signed line (with newline) into out. */
+static int
+build_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
+    const uint8_t prev[32], uint8_t hash[32], struct rec_buf *out)
+{
+	struct rec_buf msg = { 0 };
+	uint8_t sig[REC_SIG_LEN];
+	time_t t = ev->time ? ev->time : mg_clock_now();
+	size_t start = out->len, body;
+	char ts[32];
+	struct tm tm;
+	int r;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((r = rec_buf_addf(out, "{\"time\":\"%s\",\"ts\":%lld,\"seq\":%" PRIu64
+	    ",\"event\":\"%s\"", ts, (long long)t, seq, rec_audit_type_name(ev->type))) != 0)
+		goto out;
+	if (ev->type == REC_AUDIT_LOG_START) {
+		uint8_t id[16];
+
+		if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+			r = MG_ERR_SYSTEM;
+			goto out;
+		}
+		if ((r = rec_buf_adds(out, ",\"log\":\"")) != 0 ||
+		    (r = rec_buf_hex(out, id, sizeof(id))) != 0 ||
+		    (r = rec_buf_adds(out, "\",\"key\":\"")) != 0 ||
+		    (r = rec_buf_adds(out, rec_key_id(a->key))) != 0 ||
+		    (r = rec_buf_adds(out, "\"")) != 0)
+			goto out;
+	}
+	if ((r = add_str(out, "session", ev->session)) != 0 ||
+	    (r = add_str(out, "engineer", ev->engineer)) != 0 ||
+	    (r = add_str(out, "tenant", ev->tenant)) != 0 ||
+	    (r = add_str(out, "target", ev->target)) != 0 ||
+	    (r = add_str(out, "login", ev->login)) != 0 ||
+	    (r = add_str(out, "source", ev->source)) != 0 ||
+	    (r = add_str(out, "ticket", ev->ticket)) != 0 ||
+	    (r = add_str(out, "result", ev->result ? ev->result : default_result(ev->type))) != 0 ||
+	    (r = add_str(out, "reason", ev->reason)) != 0 ||
+	    (r = add_str(out, "rule", ev->rule)) != 0)
+		goto out;
+	if (ev->has_stats && (r = rec_buf_addf(out, ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%"
+	    PRIu64 ",\"duration\":%lld", ev->bytes_in, ev->bytes_out,
+	    (long long)ev->duration)) != 0)
+		goto out;
+	if (ev->has_exit && (r = rec_buf_addf(out, ",\"exit\":%d", ev->exit_status)) != 0)
+		goto out;
+	if ((r = add_str(out, "recording", ev->recording)) != 0 ||
+	    (r = add_str(out, "seal", ev->seal)) != 0 ||
+	    (r = rec_buf_addf(out, ",\"pid\":%ld,\"prev\":\"", (long)getpid())) != 0 ||
+	    (r = rec_buf_hex(out, prev, 32)) != 0 ||
+	    (r = rec_buf_adds(out, "\"")) != 0)
+		goto out;
+	body = out->len - start;
+	if ((r = sha256(AUDIT_TAG, strlen(AUDIT_TAG), out->p + start, body, hash)) != 0 ||
+	    (r = sig_message(&msg, hash)) != 0 ||
+	    (r = rec_key_sign(a->key, msg.p, msg.len, sig)) != 0 ||
+	    (r = rec_buf_adds(out, HASH_KEY)) != 0 ||
+	    (r = rec_buf_hex(out, hash, 32)) != 0 ||
+	    (r = rec_buf_adds(out, SIG_KEY)) != 0 ||
+	    (r = rec_buf_base64(out, sig, sizeof(sig))) != 0 ||
+	    (r = rec_buf_adds(out, "\"}\n")) != 0)
+		goto out;
+out:
+	rec_buf_free(&msg);
+	return r;
+}
+
+/* The fixed-format syslog line: bounded, escaped, one per event. */
+static void
+log_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
+    const uint8_t hash[32])
+{
+	char f[8][140], reason[220], line[1700];
+	const char *v[8] = { ev->session, ev->engineer, ev->tenant, ev->target, ev->login,
+	    ev->source, ev->rule, ev->result ? ev->result : default_result(ev->type) };
+	int i, prio;
+
+	for (i = 0; i < 8; i++)
+		mg_str_escape(v[i] ? v[i] : "-", 100, f[i], sizeof(f[i]));
+	mg_str_escape(ev->reason ? ev->reason : "", 200, reason, sizeof(reason));
+	snprintf(line, sizeof(line), "audit: event=%s result=%s session=%s engineer=%s "
+	    "tenant=%s target=%s login=%s source=%s rule=%s reason=\"%s\" seq=%" PRIu64
+	    " hash=%02x%02x%02x%02x%02x%02x%02x%02x", rec_audit_type_name(ev->type), f[7],
+	    f[0], f[1], f[2], f[3], f[4], f[5], f[6], reason, seq, hash[0], hash[1],
+	    hash[2], hash[3], hash[4], hash[5], hash[6], hash[7]);
+	switch (ev->type) {
+	case REC_AUDIT_AUTH_FAILURE:
+	case REC_AUDIT_LOCKOUT:
+	case REC_AUDIT_DENIED:
+	case REC_AUDIT_TERMINATED:
+	case REC_AUDIT_ALERT:
+		prio = LOG_WARNING;
+		break;
+	default:
+		prio = LOG_INFO;
+	}
+	if (!a->opts.no_syslog)
+		syslog(LOG_AUTHPRIV | prio, "%s", line);
+	if (a->opts.log_fn != NULL)
+		a->opts.log_fn(prio, line, a->opts.log_ctx);
+}
+
+static int
+write_all(struct rec_audit *a, const struct rec_buf *b, off_t size_before)
+{
+	size_t off = 0;
+
+	while (off < b->len) {
+		ssize_t n = write(a->fd, b->p + off, b->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+
+			/* Leave no torn line behind: the event did not happen. */
+			if (ftruncate(a->fd, size_before) != 0) {
+				/* The next writer cuts it off instead. */
+			}
+			return aerr(a, MG_ERR_IO, "write: %s", n < 0 ? strerror(e) : "short");
+		}
+		off += (size_t)n;
+	}
+	if (fdatasync(a->fd) != 0)
+		return aerr(a, MG_ERR_IO, "fsync: %s", strerror(errno));
+	return 0;
+}
+
+int
+rec_audit_event(struct rec_audit *a, const struct rec_audit_event *ev)
+{
+	struct rec_audit_event start = { 0 };
+	struct rec_buf line = { 0 };
+	uint8_t prev[32], hash[32], shash[32];
+	uint64_t seq, sseq = 0;
+	struct stat st;
+	int r;
+
+	a->errmsg[0] = '\0';
+	if ((unsigned)ev->type >= REC_AUDIT_LOG_START)
+		return aerr(a, MG_ERR_INVAL, "bad event type");
+	if ((r = lock_log(a)) != 0)
+		return r;
+	if ((r = read_last(a, &seq, prev)) != 0)
+		goto out;
+	if (fstat(a->fd, &st) != 0) {
+		r = aerr(a, MG_ERR_SYSTEM, "fstat: %s", strerror(errno));
+		goto out;
+	}
+	if (seq == 0) {
+		/* A new log starts with its own random id, bound into the chain. */
+		start.type = REC_AUDIT_LOG_START;
+		start.time = ev->time;
+		sseq = ++seq;
+		if ((r = build_line(a, &start, seq, prev, shash, &line)) != 0)
+			goto out;
+		memcpy(prev, shash, 32);
+	}
+	if ((r = build_line(a, ev, ++seq, prev, hash, &line)) != 0 ||
+	    (r = write_all(a, &line, st.st_size)) != 0)
+		goto out;
+	if (sseq != 0)
+		log_line(a, &start, sseq, shash);
+	log_line(a, ev, seq, hash);
+out:
+	if (r == MG_ERR_NOMEM)
+		aerr(a, r, "out of memory");
+	else if (r != 0 && a->errmsg[0] == '\0')
+		aerr(a, r, "%s", mg_strerror(r));
+	flock(a->fd, LOCK_UN);
+	rec_buf_free(&line);
+	return r;
+}
+
+/* ---- verification ---- */
+
+static void
+averdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line,
+    uint64_t off, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+averdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line,
+    uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	res->status = st;
+	res->line = line;
+	res->offset = off;
+	n = snprintf(res->msg, sizeof(res->msg), "line %" PRIu64 " (byte %" PRIu64 "): ",
+	    line, off);
+	if (n < 0 || (size_t)n >= sizeof(res->msg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(res->msg + n, sizeof(res->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static int
+verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_result *res)
+{
+	struct rec_json j = { 0 };
+	struct rec_buf msg = { 0 }, sig = { 0 };
+	struct rec_line ln;
+	uint8_t prev[32] = { 0 }, hash[32], want[32];
+	const char *s, *ev;
+	size_t sl, body;
+	double v;
+	int e, r = 0;
+
+	memset(res, 0, sizeof(*res));
+	for (;;) {
+		if ((e = rec_lines_next(lr, &ln)) == 0)
+			break;
+		if (e < 0) {
+			if (e == MG_ERR_NOMEM) {
+				r = e;
+				goto out;
+			}
+			res->status = REC_VERIFY_FAILED;
+			snprintf(res->msg, sizeof(res->msg), "%s", rec_lines_errmsg(lr));
+			goto out;
+		}
+		res->total_lines = ln.lineno;
+		if (!ln.newline) {
+			averdict(res, REC_VERIFY_INCOMPLETE, ln.lineno, ln.offset, "last line "
+			    "cut short (no newline): an interrupted write or a truncation; "
+			    "lines 1-%" PRIu64 " verified", ln.lineno - 1);
+			goto out;
+		}
+		if ((e = rec_json_parse(&j, ln.p, ln.len)) != 0) {
+			if (e == MG_ERR_NOMEM) {
+				r = e;
+				goto out;
+			}
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset + j.err_off,
+			    "not valid JSON: %s", j.err);
+			goto out;
+		}
+		if (j.n[0].type != REC_JSON_OBJ || rec_json_get_num(&j, 0, "seq", &v) != 0 ||
+		    (ev = rec_json_get_str(&j, 0, "event")) == NULL) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
+			    "not an audit event (no seq or event)");
+			goto out;
+		}
+		if (v != (double)ln.lineno) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset, "sequence number "
+			    "%.0f where %" PRIu64 " was expected: events deleted, inserted or "
+			    "reordered before this line", v, ln.lineno);
+			goto out;
+		}
+		if (ln.lineno == 1 && strcmp(ev, "log_start") != 0) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
+			    "the log does not begin with log_start: its start was cut off");
+			goto out;
+		}
+		/* The exact suffix: the hash covers every byte before it. */
+		if (ln.len < SUFFIX_LEN + 1 || memcmp(ln.p + ln.len - SUFFIX_LEN, HASH_KEY,
+		    sizeof(HASH_KEY) - 1) != 0 || memcmp(ln.p + ln.len - 2, "\"}", 2) != 0) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
+			    "hash and signature are not where they belong (end of line)");
+			goto out;
+		}
+		body = ln.len - SUFFIX_LEN;
+		if ((s = rec_json_str(&j, rec_json_get(&j, 0, "prev"), &sl)) == NULL ||
+		    rec_hex_decode(s, sl, want, 32) != 0 || memcmp(want, prev, 32) != 0) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset, "prev does not "
+			    "match the hash of line %" PRIu64 ": a line was changed, deleted "
+			    "or moved", ln.lineno - 1);
+			goto out;
+		}
+		if ((r = sha256(AUDIT_TAG, strlen(AUDIT_TAG), ln.p, body, hash)) != 0)
+			goto out;
+		if ((s = rec_json_str(&j, rec_json_get(&j, 0, "hash"), &sl)) == NULL ||
+		    rec_hex_decode(s, sl, want, 32) != 0 || memcmp(want, hash, 32) != 0) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
+			    "the line was changed (its hash does not match its content)");
+			goto out;
+		}
+		rec_buf_reset(&sig);
+		if ((s = rec_json_str(&j, rec_json_get(&j, 0, "sig"), &sl)) == NULL ||
+		    rec_base64_decode(s, sl, &sig) != 0 || sig.len != REC_SIG_LEN ||
+		    (r = sig_message(&msg, hash)) != 0 ||
+		    rec_key_verify(pub, msg.p, msg.len, sig.p, sig.len) != 0) {
+			if (r != 0)
+				goto out;
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
+			    "bad signature: forged, or signed by another key");
+			goto out;
+		}
+		memcpy(prev, hash, 32);
+		res->verified_lines = ln.lineno;
+		res->checkpoints = ln.lineno;
+	}
+	if (res->total_lines == 0) {
+		res->status = REC_VERIFY_FAILED;
+		snprintf(res->msg, sizeof(res->msg), "empty audit log");
+		goto out;
+	}
+	res->status = REC_VERIFY_OK;
+	{
+		struct rec_buf hx = { 0 };
+
+		if (rec_buf_hex(&hx, prev, 32) == 0)
+			snprintf(res->seal, sizeof(res->seal), "sha256:%s", (char *)hx.p);
+		rec_buf_free(&hx);
+	}
+	snprintf(res->msg, sizeof(res->msg), "%" PRIu64 " events, last hash %.23s",
+	    res->total_lines, res->seal);
+out:
+	rec_json_free(&j);
+	rec_buf_free(&msg);
+	rec_buf_free(&sig);
+	return r;
+}
+
+int
+rec_audit_verify_file(const char *path, const struct rec_key *pub,
+    struct rec_verify_result *res)
+{
+	struct rec_lines lr;
+	int fd, r;
+
+	memset(res, 0, sizeof(*res));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		snprintf(res->msg, sizeof(res->msg), "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? MG_ERR_NOENT : MG_ERR_SYSTEM;
+	}
+	rec_lines_init_fd(&lr, fd, AUDIT_TAIL);
+	r = verify_lines(&lr, pub, res);
+	rec_lines_free(&lr);
+	return r;
+}
+
+int
+rec_audit_verify_mem(const void *buf, size_t len, const struct rec_key *pub,
+    struct rec_verify_result *res)
+{
+	struct rec_lines lr;
+	int r;
+
+	rec_lines_init_mem(&lr, buf, len, AUDIT_TAIL);
+	r = verify_lines(&lr, pub, res);
+	rec_lines_free(&lr);
+	return r;
+}

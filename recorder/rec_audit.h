@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The audit log: signed, hash-chained JSON lines that several processes append to. */
+#ifndef REC_AUDIT_H
+#define REC_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "rec_key.h"
+#include "rec_reader.h"
+
+enum rec_audit_type {
+	REC_AUDIT_AUTH_SUCCESS,		/* "auth_success" */
+	REC_AUDIT_AUTH_FAILURE,		/* "auth_failure" */
+	REC_AUDIT_LOCKOUT,		/* "lockout" */
+	REC_AUDIT_SESSION_START,	/* "session_start" */
+	REC_AUDIT_SESSION_END,		/* "session_end" (bytes, exit, duration, seal) */
+	REC_AUDIT_DENIED,		/* "denied": an attempt refused by policy */
+	REC_AUDIT_WINDOW_WARNING,	/* "window_warning": the window closes soon */
+	REC_AUDIT_TERMINATED,		/* "terminated": a session ended by mspgate */
+	REC_AUDIT_POLICY_RELOAD,	/* "policy_reload" */
+	REC_AUDIT_ALERT,		/* "alert": e.g. Cloud Hopper fan-out */
+	REC_AUDIT_LOG_START,		/* "log_start": written by the library itself */
+	REC_AUDIT_NTYPES
+};
+
+/*
+ * One event. Strings may be NULL (left out); they are bounded to 256 bytes
+ * and stored as JSON (escaped) in the file and escaped again for syslog.
+ */
+struct rec_audit_event {
+	enum rec_audit_type type;
+	time_t time;		/* 0: mg_clock_now() */
+	const char *session, *engineer, *tenant, *target, *login, *source;
+	const char *result;	/* NULL: "success", "failure", "denied" or "info" by type */
+	const char *reason;	/* why: "bad TOTP code", "outside window uk-business" */
+	const char *rule;	/* the policy rule that decided */
+	const char *ticket;
+	/* session_end (and terminated): set has_stats. */
+	int has_stats;
+	uint64_t bytes_in, bytes_out;
+	int64_t duration;	/* seconds */
+	int has_exit;
+	int exit_status;
+	const char *recording;	/* recording file name */
+	const char *seal;	/* struct rec_seal.hash of the recording */
+};
+
+struct rec_audit_opts {
+	int no_syslog;		/* 1: do not send the syslog line */
+	/* Called with each syslog line as well (tests, foreground daemons). */
+	void (*log_fn)(int prio, const char *line, void *ctx);
+	void *log_ctx;
+	unsigned lock_timeout_ms;	/* waiting for other writers; 0: 10000 */
+};
+
+struct rec_audit;
+
+/*
+ * Opens (creating with mode 0640 if needed) the log at path and loads the
+ * signing key from keyfile (see rec_key_load_private). opts may be NULL.
+ * Returns 0, MG_ERR_SYSTEM, MG_ERR_PERM, MG_ERR_PARSE (bad key)...
+ */
+int rec_audit_open(const char *path, const char *keyfile,
+    const struct rec_audit_opts *opts, struct rec_audit **out, char *err, size_t errlen);
+/*
+ * Appends one event under an exclusive lock: reads the last line's hash,
+ * writes the new line, fsyncs. A torn last line left by a crash is cut
+ * off first (it was never acknowledged). Safe across processes and
+ * threads holding separate handles. Returns 0, MG_ERR_IO (disk full:
+ * nothing was added), MG_ERR_BUSY (lock not obtained in time),
+ * MG_ERR_PARSE (the last line is damaged: the chain cannot continue).
+ */
+int rec_audit_event(struct rec_audit *a, const struct rec_audit_event *ev);
+/* The last error message (static storage in a). */
+const char *rec_audit_errmsg(const struct rec_audit *a);
+void rec_audit_close(struct rec_audit *a);
+
+const char *rec_audit_type_name(enum rec_audit_type t);
+/* Name to type; -1 when unknown. */
+int rec_audit_type_parse(const char *name);
+
+/*
+ * Verifies an audit log: every line parses, the sequence numbers run 1, 2,
+ * ... without gaps, each line's prev is the hash of the line before, each
+ * hash matches its line and each signature is good. Returns 0 with the
+ * verdict in res (REC_VERIFY_INCOMPLETE for a torn last line), or an
+ * error when the file cannot be read.
+ */
+int rec_audit_verify_file(const char *path, const struct rec_key *pub,
+    struct rec_verify_result *res);
+int rec_audit_verify_mem(const void *buf, size_t len, const struct rec_key *pub,
+    struct rec_verify_result *res);
+
+#endif

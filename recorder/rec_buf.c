@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Growable byte buffers and the encodings the recorder needs (UTF-8, JSON strings, base64, hex). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_err.h"
+#include "rec_buf.h"
+
+static int
+reserve(struct rec_buf *b, size_t extra)
+{
+	size_t need, cap;
+	uint8_t *np;
+
+	if (extra > SIZE_MAX / 2 - b->len)
+		return MG_ERR_NOMEM;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	if ((np = realloc(b->p, cap)) == NULL)
+		return MG_ERR_NOMEM;
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+int
+rec_buf_add(struct rec_buf *b, const void *p, size_t n)
+{
+	int r;
+
+	if ((r = reserve(b, n)) != 0)
+		return r;
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+rec_buf_addc(struct rec_buf *b, int c)
+{
+	uint8_t ch = (uint8_t)c;
+
+	return rec_buf_add(b, &ch, 1);
+}
+
+int
+rec_buf_adds(struct rec_buf *b, const char *s)
+{
+	return rec_buf_add(b, s, strlen(s));
+}
+
+int
+rec_buf_addf(struct rec_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MG_ERR_INTERNAL;
+	if ((r = reserve(b, (size_t)n)) != 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+rec_buf_json_str(struct rec_buf *b, const void *sp, size_t n)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const uint8_t *s = sp;
+	size_t i, start;
+	int r;
+
+	/* Worst case every byte becomes \u00XX. */
+	if (n > (SIZE_MAX - 8) / 6 || (r = reserve(b, n * 6 + 2)) != 0)
+		return MG_ERR_NOMEM;
+	b->p[b->len++] = '"';
+	for (i = start = 0; i < n; i++) {
+		uint8_t c = s[i];
+		const char *esc = NULL;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		memcpy(b->p + b->len, s + start, i - start);
+		b->len += i - start;
+		start = i + 1;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		default: break;
+		}
+		if (esc != NULL) {
+			memcpy(b->p + b->len, esc, 2);
+			b->len += 2;
+		} else {
+			memcpy(b->p + b->len, "\\u00", 4);
+			b->p[b->len + 4] = (uint8_t)hexd[c >> 4];
+			b->p[b->len + 5] = (uint8_t)hexd[c & 15];
+			b->len += 6;
+		}
+	}
+	memcpy(b->p + b->len, s + start, n - start);
+	b->len += n - start;
+	b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+rec_buf_json_cstr(struct rec_buf *b, const char *s)
+{
+	const uint8_t *u = (const uint8_t *)s;
+	size_t n = strlen(s), i = 0;
+	struct rec_buf tmp = { 0 };
+	int r = 0, partial;
+
+	if (rec_utf8_valid_len(u, n) == n)
+		return rec_buf_json_str(b, s, n);
+	while (i < n && r == 0) {
+		size_t v = rec_utf8_valid_len(u + i, n - i);
+
+		if ((r = rec_buf_add(&tmp, u + i, v)) != 0)
+			break;
+		i += v;
+		if (i < n) {
+			i += rec_utf8_invalid_len(u + i, n - i, &partial);
+			r = rec_buf_add(&tmp, "\xef\xbf\xbd", 3);
+		}
+	}
+	if (r == 0)
+		r = rec_buf_json_str(b, tmp.p, tmp.len);
+	rec_buf_free(&tmp);
+	return r;
+}
+
+int
+rec_buf_base64(struct rec_buf *b, const void *pp, size_t n)
+{
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *p = pp;
+	size_t i, o;
+	int r;
+
+	if (n > SIZE_MAX / 2 || (r = reserve(b, (n + 2) / 3 * 4)) != 0)
+		return MG_ERR_NOMEM;
+	o = b->len;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		b->p[o++] = (uint8_t)tbl[v >> 18];
+		b->p[o++] = (uint8_t)tbl[(v >> 12) & 63];
+		b->p[o++] = (uint8_t)tbl[(v >> 6) & 63];
+		b->p[o++] = (uint8_t)tbl[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+
+		b->p[o++] = (uint8_t)tbl[v >> 18];
+		b->p[o++] = (uint8_t)tbl[(v >> 12) & 63];
+		b->p[o++] = i + 1 < n ? (uint8_t)tbl[(v >> 6) & 63] : '=';
+		b->p[o++] = '=';
+	}
+	b->len = o;
+	b->p[o] = '\0';
+	return 0;
+}
+
+int
+rec_buf_hex(struct rec_buf *b, const void *pp, size_t n)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const uint8_t *p = pp;
+	size_t i;
+	int r;
+
+	if (n > SIZE_MAX / 4 || (r = reserve(b, n * 2)) != 0)
+		return MG_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		b->p[b->len++] = (uint8_t)hexd[p[i] >> 4];
+		b->p[b->len++] = (uint8_t)hexd[p[i] & 15];
+	}
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+void
+rec_buf_reset(struct rec_buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+void
+rec_buf_free(struct rec_buf *b)
+{
+	if (b->p != NULL) {
+		explicit_bzero(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/*
+ * Length of the sequence starting at s[0] if it is complete and valid;
+ * 0 if invalid; -(needed) style is avoided: *incomplete is set instead
+ * when the bytes so far are a valid prefix but run out.
+ */
+static size_t
+seq_len(const uint8_t *s, size_t n, int *incomplete)
+{
+	uint8_t c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	*incomplete = 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;		/* no overlongs */
+		else if (c == 0xed)
+			hi = 0x9f;		/* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;		/* nothing above U+10FFFF */
+	} else
+		return 0;
+	for (i = 1; i < need; i++) {
+		if (i >= n) {
+			*incomplete = 1;
+			return 0;
+		}
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
+size_t
+rec_utf8_valid_len(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	int inc;
+
+	while (i < n) {
+		size_t k;
+
+		/* Fast path for ASCII. */
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = seq_len(s + i, n - i, &inc)) == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
+size_t
+rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial)
+{
+	size_t i = 0;
+	int inc;
+
+	*partial = 0;
+	if (n == 0)
+		return 0;
+	if (seq_len(s, n, &inc) == 0 && inc) {
+		*partial = 1;
+		return n;
+	}
+	/* At least one byte is invalid; stop at the next byte that starts a
+	 * valid or possibly valid sequence. */
+	for (i = 1; i < n; i++) {
+		if (seq_len(s + i, n - i, &inc) != 0 || inc)
+			break;
+	}
+	return i;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+rec_base64_decode(const char *s, size_t n, struct rec_buf *out)
+{
+	size_t i;
+	int r;
+
+	if (n % 4 != 0)
+		return MG_ERR_PARSE;
+	if ((r = reserve(out, n / 4 * 3)) != 0)
+		return r;
+	for (i = 0; i < n; i += 4) {
+		int a = b64val(s[i]), b = b64val(s[i + 1]);
+		int c = s[i + 2] == '=' ? -2 : b64val(s[i + 2]);
+		int d = s[i + 3] == '=' ? -2 : b64val(s[i + 3]);
+		uint32_t v;
+
+		if (a < 0 || b < 0 || c == -1 || d == -1)
+			return MG_ERR_PARSE;
+		/* Padding only at the very end, and canonical. */
+		if ((c == -2 || d == -2) && i + 4 != n)
+			return MG_ERR_PARSE;
+		if (c == -2 && d != -2)
+			return MG_ERR_PARSE;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 |
+		    (uint32_t)(c < 0 ? 0 : c) << 6 | (uint32_t)(d < 0 ? 0 : d);
+		out->p[out->len++] = (uint8_t)(v >> 16);
+		if (c >= 0)
+			out->p[out->len++] = (uint8_t)(v >> 8);
+		else if ((v >> 8) & 0xff)
+			return MG_ERR_PARSE;
+		if (d >= 0)
+			out->p[out->len++] = (uint8_t)v;
+		else if (v & 0xff)
+			return MG_ERR_PARSE;
+	}
+	out->p[out->len] = '\0';
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+rec_hex_decode(const char *s, size_t n, uint8_t *out, size_t outlen)
+{
+	size_t i;
+
+	if (n != outlen * 2)
+		return MG_ERR_PARSE;
+	for (i = 0; i < outlen; i++) {
+		int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
+
+		if (h < 0 || l < 0)
+			return MG_ERR_PARSE;
+		out[i] = (uint8_t)(h << 4 | l);
+	}
+	return 0;
+}

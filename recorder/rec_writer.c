@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Writing one session recording: asciicast v2 with a hash chain and signed checkpoints. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mg_err.h"
+#include "mg_time.h"
+#include "rec_buf.h"
+#include "rec_chain.h"
+#include "rec_writer.h"
+
+/* Buffered bytes that force a write, keeping memory bounded. */
+#define FLUSH_BYTES 65536
+#define TAIL_MAX 256
+
+struct rec_writer {
+	int fd;
+	char *path;
+	char *session;
+	const struct rec_key *key;
+	struct rec_chain chain;
+	struct rec_buf out;	/* lines not yet written */
+	struct rec_buf line;	/* the line being built */
+	struct rec_buf tmp;
+	struct rec_buf msg;
+	struct rec_buf join;	/* held bytes + the next write */
+	struct timespec t0;	/* monotonic start */
+	int64_t last_t;		/* last event time (us), never decreasing */
+	int64_t last_flush;	/* monotonic us of the last write */
+	int64_t last_cp;	/* monotonic us of the last checkpoint */
+	uint64_t lines;		/* lines built so far, header included */
+	uint64_t events_since_cp;
+	uint64_t cp_seq;
+	uint64_t bytes_in, bytes_out;
+	unsigned cp_secs, cp_events, flush_ms;
+	/* Partial UTF-8 sequences held back until the next write: [0] out, [1] in. */
+	uint8_t carry[2][4];
+	size_t carry_len[2];
+	/* Password masking. */
+	regex_t prompt;
+	int have_prompt;
+	int record_passwords;
+	char tail[TAIL_MAX + 1];	/* output since the last newline */
+	size_t tail_len;
+	int tail_dirty;
+	int mask_prompt;	/* a prompt was seen: hide input to the next newline */
+	int mask_echo;		/* the terminal does not echo: hide input */
+	uint64_t hidden;	/* bytes hidden in the current run */
+	int err;		/* first error; sticky */
+	int closed;
+};
+
+int
+rec_session_id_valid(const char *s)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > 128 || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+static int64_t
+mono_us(const struct rec_writer *w)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)(ts.tv_sec - w->t0.tv_sec) * 1000000 +
+	    (ts.tv_nsec - w->t0.tv_nsec) / 1000;
+}
+
+int64_t
+rec_writer_now(const struct rec_writer *w)
+{
+	return mono_us(w);
+}
+
+int
+rec_writer_error(const struct rec_writer *w)
+{
+	return w->err;
+}
+
+static int
+fail(struct rec_writer *w, int r)
+{
+	if (w->err == 0)
+		w->err = r;
+	return w->err;
+}
+
+/* Writes everything buffered. A short write or error stops the recording. */
+static int
+flush_out(struct rec_writer *w)
+{
+	size_t off = 0;
+
+	while (off < w->out.len) {
+		ssize_t n = write(w->fd, w->out.p + off, w->out.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Fail closed: the caller ends the session on this. */
+			return fail(w, (n < 0 && errno != ENOSPC && errno != EIO &&
+			    errno != EDQUOT && errno != EFBIG) ? MG_ERR_SYSTEM : MG_ERR_IO);
+		}
+		off += (size_t)n;
+	}
+	rec_buf_reset(&w->out);
+	w->last_flush = mono_us(w);
+	return 0;
+}
+
+/* Hashes the finished line in w->line and moves it to the output buffer. */
+static int
+commit_line(struct rec_writer *w)
+{
+	int r;
+
+	if ((r = rec_chain_add(&w->chain, w->line.p, w->line.len)) != 0 ||
+	    (r = rec_buf_add(&w->out, w->line.p, w->line.len)) != 0 ||
+	    (r = rec_buf_addc(&w->out, '\n')) != 0)
+		return fail(w, r);
+	w->lines++;
+	return 0;
+}
+
+static int
+begin_line(struct rec_writer *w, int64_t t, const char *code)
+{
+	rec_buf_reset(&w->line);
+	return rec_buf_addf(&w->line, "[%lld.%06lld, \"%s\", ", (long long)(t / 1000000),
+	    (long long)(t % 1000000), code);
+}
+
+static int
+checkpoint(struct rec_writer *w, int final)
+{
+	struct rec_cp cp = { 0 };
+	int r;
+
+	cp.seq = ++w->cp_seq;
+	cp.lines = w->lines;
+	cp.final = final;
+	memcpy(cp.hash, w->chain.h, REC_HASH_LEN);
+	rec_buf_reset(&w->tmp);
+	if ((r = rec_cp_message(&w->msg, w->session, w->chain.h0, &cp)) != 0 ||
+	    (r = rec_key_sign(w->key, w->msg.p, w->msg.len, cp.sig)) != 0 ||
+	    (r = rec_cp_format(&w->tmp, &cp)) != 0 ||
+	    (r = begin_line(w, w->last_t, "c")) != 0 ||
+	    (r = rec_buf_json_str(&w->line, w->tmp.p, w->tmp.len)) != 0 ||
+	    (r = rec_buf_addc(&w->line, ']')) != 0)
+		return fail(w, r);
+	if ((r = commit_line(w)) != 0)
+		return r;
+	w->events_since_cp = 0;
+	w->last_cp = mono_us(w);
+	return flush_out(w);
+}
+
+/* After each event: checkpoint or write when due. */
+static int
+maybe_flush(struct rec_writer *w)
+{
+	int64_t now;
+
+	if (w->events_since_cp >= w->cp_events)
+		return checkpoint(w, 0);
+	now = mono_us(w);
+	if (w->events_since_cp > 0 && now - w->last_cp >= (int64_t)w->cp_secs * 1000000)
+		return checkpoint(w, 0);
+	if (w->out.len >= FLUSH_BYTES ||
+	    (w->out.len > 0 && now - w->last_flush >= (int64_t)w->flush_ms * 1000))
+		return flush_out(w);
+	return 0;
+}
+
+static int
+event_time(struct rec_writer *w, int64_t t)
+{
+	if (t < 0)
+		t = mono_us(w);
+	if (t < w->last_t)
+		t = w->last_t;
+	w->last_t = t;
+	return 0;
+}
+
+/* One event with a JSON string payload of valid UTF-8. */
+static int
+emit_str(struct rec_writer *w, const char *code, const void *p, size_t n)
+{
+	int r;
+
+	if ((r = begin_line(w, w->last_t, code)) != 0 ||
+	    (r = rec_buf_json_str(&w->line, p, n)) != 0 ||
+	    (r = rec_buf_addc(&w->line, ']')) != 0)
+		return fail(w, r);
+	if ((r = commit_line(w)) != 0)
+		return r;
+	w->events_since_cp++;
+	return maybe_flush(w);
+}
+
+/* Bytes that are not UTF-8: an "x" event "STREAM:BASE64" that players ignore. */
+static int
+emit_raw(struct rec_writer *w, int stream, const uint8_t *p, size_t n)
+{
+	int r;
+
+	rec_buf_reset(&w->tmp);
+	if ((r = rec_buf_addc(&w->tmp, stream ? 'i' : 'o')) != 0 ||
+	    (r = rec_buf_addc(&w->tmp, ':')) != 0 ||
+	    (r = rec_buf_base64(&w->tmp, p, n)) != 0)
+		return fail(w, r);
+	return emit_str(w, "x", w->tmp.p, w->tmp.len);
+}
+
+/* Splits bytes into valid UTF-8 events and raw events, keeping a trailing partial sequence. */
+static int
+emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
+{
+	const char *code = stream ? "i" : "o";
+	size_t i = 0, end;
+	int r;
+
+	while (i < n) {
+		size_t win = n - i < REC_EVENT_MAX ? n - i : REC_EVENT_MAX;
+		size_t v = rec_utf8_valid_len(s + i, win);
+		int partial;
+
+		if (v > 0) {
+			if ((r = emit_str(w, code, s + i, v)) != 0)
+				return r;
+			i += v;
+			continue;
+		}
+		v = rec_utf8_invalid_len(s + i, n - i, &partial);
+		if (partial) {
+			/* Never split a sequence: hold it for the next write. */
+			memcpy(w->carry[stream], s + i, v);
+			w->carry_len[stream] = v;
+			return 0;
+		}
+		/* Binary data: short printable runs between bad bytes go into
+		 * the same raw event rather than one event each. */
+		end = i + v;
+		while (end < n && end - i < REC_EVENT_MAX) {
+			size_t vv = rec_utf8_valid_len(s + end, n - end < 32 ? n - end : 32);
+			size_t bad;
+
+			if (vv >= 32 || end + vv >= n)
+				break;
+			bad = rec_utf8_invalid_len(s + end + vv, n - end - vv, &partial);
+			if (partial)
+				break;
+			end += vv + bad;
+		}
+		v = end - i;
+		if (v > REC_EVENT_MAX)
+			v = REC_EVENT_MAX;
+		if ((r = emit_raw(w, stream, s + i, v)) != 0)
+			return r;
+		i += v;
+	}
+	return 0;
+}
+
+static int
+stream_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
+{
+	size_t k = w->carry_len[stream];
+	int r;
+
+	if (k == 0)
+		return emit_bytes(w, stream, s, n);
+	/* Rejoin the held bytes with this write (rare: one copy). */
+	w->carry_len[stream] = 0;
+	rec_buf_reset(&w->join);
+	if ((r = rec_buf_add(&w->join, w->carry[stream], k)) != 0 ||
+	    (r = rec_buf_add(&w->join, s, n)) != 0)
+		return fail(w, r);
+	r = emit_bytes(w, stream, w->join.p, w->join.len);
+	if (w->join.cap > 4 * REC_EVENT_MAX)
+		rec_buf_free(&w->join);	/* keep memory bounded */
+	return r;
+}
+
+static int
+flush_carry(struct rec_writer *w, int stream)
+{
+	size_t k = w->carry_len[stream];
+
+	if (k == 0)
+		return 0;
+	w->carry_len[stream] = 0;
+	return emit_raw(w, stream, w->carry[stream], k);
+}
+
+static int
+end_hidden(struct rec_writer *w)
+{
+	char label[64];
+
+	if (w->hidden == 0)
+		return 0;
+	snprintf(label, sizeof(label), "input hidden: %llu bytes",
+	    (unsigned long long)w->hidden);
+	w->hidden = 0;
+	return emit_str(w, "m", label, strlen(label));
+}
+
+/* Keeps the current output line so prompts can be recognised. */
+static void
+track_tail(struct rec_writer *w, const uint8_t *s, size_t n)
+{
+	size_t i, st = 0;
+
+	for (i = n; i > 0; i--) {
+		if (s[i - 1] == '\n') {
+			st = i;
+			w->tail_len = 0;
+			break;
+		}
+	}
+	for (i = st; i < n; i++) {
+		uint8_t c = s[i];
+
+		if (c == '\0' || c == '\r')
+			continue;
+		if (w->tail_len == TAIL_MAX) {
+			memmove(w->tail, w->tail + TAIL_MAX / 2, TAIL_MAX / 2);
+			w->tail_len = TAIL_MAX / 2;
+		}
+		w->tail[w->tail_len++] = (char)c;
+	}
+	w->tail[w->tail_len] = '\0';
+	w->tail_dirty = 1;
+}
+
+int
+rec_writer_output(struct rec_writer *w, int64_t t, const void *buf, size_t len)
+{
+	int r;
+
+	if (w->err != 0)
+		return w->err;
+	if (len == 0)
+		return 0;
+	event_time(w, t);
+	w->bytes_out += len;
+	if ((r = stream_bytes(w, 0, buf, len)) != 0)
+		return r;
+	if (w->have_prompt && !w->mask_prompt) {
+		track_tail(w, buf, len);
+		if (w->tail_len > 0 && regexec(&w->prompt, w->tail, 0, NULL, 0) == 0)
+			w->mask_prompt = 1;
+	}
+	return 0;
+}
+
+int
+rec_writer_input(struct rec_writer *w, int64_t t, const void *buf, size_t len)
+{
+	const uint8_t *s = buf;
+	size_t i;
+	int r;
+
+	if (w->err != 0)
+		return w->err;
+	if (len == 0)
+		return 0;
+	event_time(w, t);
+	w->bytes_in += len;
+	if (w->mask_echo) {
+		/* The terminal is reading a secret: keep only its length. */
+		w->hidden += len;
+		return 0;
+	}
+	if (w->mask_prompt) {
+		for (i = 0; i < len; i++) {
+			/* Enter ends the answer; ^C and ^D abandon it. */
+			if (s[i] == '\r' || s[i] == '\n' || s[i] == 3 || s[i] == 4)
+				break;
+		}
+		if (i == len) {
+			w->hidden += len;
+			return 0;
+		}
+		w->hidden += i + 1;
+		w->mask_prompt = 0;
+		w->tail_len = 0;
+		w->tail[0] = '\0';
+		if ((r = end_hidden(w)) != 0)
+			return r;
+		s += i + 1;
+		len -= i + 1;
+		if (len == 0)
+			return 0;
+	}
+	return stream_bytes(w, 1, s, len);
+}
+
+int
+rec_writer_set_echo(struct rec_writer *w, int64_t t, int echo_on, int canonical)
+{
+	int hide;
+
+	if (w->err != 0)
+		return w->err;
+	/* Echo off in canonical mode is how getpass() reads; raw-mode
+	 * programs (readline, editors) turn both off and echo themselves. */
+	hide = !w->record_passwords && !echo_on && canonical;
+	if (hide == w->mask_echo)
+		return 0;
+	event_time(w, t);
+	w->mask_echo = hide;
+	if (!hide)
+		return end_hidden(w);
+	return 0;
+}
+
+int
+rec_writer_resize(struct rec_writer *w, int64_t t, int cols, int rows)
+{
+	char sz[32];
+
+	if (w->err != 0)
+		return w->err;
+	if (cols <= 0 || rows <= 0 || cols > 10000 || rows > 10000)
+		return MG_ERR_RANGE;
+	event_time(w, t);
+	snprintf(sz, sizeof(sz), "%dx%d", cols, rows);
+	return emit_str(w, "r", sz, strlen(sz));
+}
+
+int
+rec_writer_marker(struct rec_writer *w, int64_t t, const char *label)
+{
+	int r;
+
+	if (w->err != 0)
+		return w->err;
+	event_time(w, t);
+	if ((r = begin_line(w, w->last_t, "m")) != 0 ||
+	    (r = rec_buf_json_cstr(&w->line, label)) != 0 ||
+	    (r = rec_buf_addc(&w->line, ']')) != 0)
+		return fail(w, r);
+	if ((r = commit_line(w)) != 0)
+		return r;
+	w->events_since_cp++;
+	return maybe_flush(w);
+}
+
+int
+rec_writer_tick(struct rec_writer *w)
+{
+	int64_t now;
+
+	if (w->err != 0)
+		return w->err;
+	now = mono_us(w);
+	if (w->events_since_cp > 0 && now - w->last_cp >= (int64_t)w->cp_secs * 1000000)
+		return checkpoint(w, 0);
+	if (w->out.len > 0)
+		return flush_out(w);
+	return 0;
+}
+
+static int
+add_member(struct rec_buf *b, int *first, const char *key, const char *val)
+{
+	int r;
+
+	if (val == NULL)
+		return 0;
+	if (!*first && (r = rec_buf_adds(b, ", ")) != 0)
+		return r;
+	*first = 0;
+	if ((r = rec_buf_json_cstr(b, key)) != 0 || (r = rec_buf_adds(b, ": ")) != 0)
+		return r;
+	return rec_buf_json_cstr(b, val);
+}
+
+static int
+build_header(struct rec_writer *w, const struct rec_meta *m, const char *file,
+    struct rec_buf *b)
+{
+	uint8_t nonce[16];
+	char start[32], title[300];
+	time_t now = m->start ? m->start : mg_clock_now();
+	struct tm tm;
+	int first, r;
+	size_t i;
+
+	if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+		return MG_ERR_SYSTEM;
+	gmtime_r(&now, &tm);
+	strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (m->title == NULL)
+		snprintf(title, sizeof(title), "%s%s%s", m->tenant ? m->tenant : "",
+		    m->tenant && m->target ? "/" : "", m->target ? m->target : m->session);
+	if ((r = rec_buf_addf(b, "{\"version\": 2, \"width\": %d, \"height\": %d, "
+	    "\"timestamp\": %lld, \"env\": {", m->cols > 0 ? m->cols : 80,
+	    m->rows > 0 ? m->rows : 24, (long long)now)) != 0)
+		return r;
+	first = 1;
+	if ((r = add_member(b, &first, "TERM", m->term)) != 0 ||
+	    (r = add_member(b, &first, "SHELL", m->shell)) != 0 ||
+	    (r = rec_buf_adds(b, "}, ")) != 0)
+		return r;
+	first = 1;
+	if ((r = add_member(b, &first, "title", m->title ? m->title : title)) != 0 ||
+	    (r = rec_buf_adds(b, ", \"mspgate\": {\"format\": 1")) != 0)
+		return r;
+	first = 0;
+	if ((r = add_member(b, &first, "session", m->session)) != 0 ||
+	    (r = add_member(b, &first, "file", file)) != 0 ||
+	    (r = rec_buf_adds(b, ", \"nonce\": \"")) != 0 ||
+	    (r = rec_buf_hex(b, nonce, sizeof(nonce))) != 0 ||
+	    (r = rec_buf_adds(b, "\"")) != 0 ||
+	    (r = add_member(b, &first, "key", rec_key_id(w->key))) != 0 ||
+	    (r = add_member(b, &first, "start", start)) != 0 ||
+	    (r = add_member(b, &first, "engineer", m->engineer)) != 0 ||
+	    (r = add_member(b, &first, "tenant", m->tenant)) != 0 ||
+	    (r = add_member(b, &first, "target", m->target)) != 0 ||
+	    (r = add_member(b, &first, "login", m->login)) != 0 ||
+	    (r = add_member(b, &first, "mfa", m->mfa)) != 0 ||
+	    (r = add_member(b, &first, "source", m->source)) != 0 ||
+	    (r = add_member(b, &first, "ticket", m->ticket)) != 0 ||
+	    (r = add_member(b, &first, "command", m->command)) != 0)
+		return r;
+	if (m->extra != NULL && m->extra[0] != NULL) {
+		if ((r = rec_buf_adds(b, ", \"meta\": {")) != 0)
+			return r;
+		first = 1;
+		for (i = 0; m->extra[i] != NULL; i++) {
+			const char *eq = strchr(m->extra[i], '=');
+			char key[128];
+			size_t kl;
+			size_t j;
+
+			if (eq == NULL || (kl = (size_t)(eq - m->extra[i])) == 0 || kl >= sizeof(key))
+				return MG_ERR_INVAL;
+			memcpy(key, m->extra[i], kl);
+			key[kl] = '\0';
+			/* Duplicate keys are refused by the reader: refuse them here. */
+			for (j = 0; j < i; j++) {
+				if (strncmp(m->extra[j], key, kl) == 0 && m->extra[j][kl] == '=')
+					return MG_ERR_INVAL;
+			}
+			if ((r = add_member(b, &first, key, eq + 1)) != 0)
+				return r;
+		}
+		if ((r = rec_buf_adds(b, "}")) != 0)
+			return r;
+	}
+	return rec_buf_adds(b, "}}");
+}
+
+int
+rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key *key,
+    const struct rec_writer_opts *o, struct rec_writer **out, char *err, size_t errlen)
+{
+	struct rec_writer *w = NULL;
+	char *pcopy = NULL;
+	int r = MG_ERR_NOMEM, rr;
+	const char *re;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (m == NULL || !rec_session_id_valid(m->session)) {
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1,
+		    "invalid session id (letters, digits, '.', '_', '-', ':')");
+		return MG_ERR_INVAL;
+	}
+	if (key == NULL || !rec_key_is_private(key)) {
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "a private key is needed");
+		return MG_ERR_INVAL;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return MG_ERR_NOMEM;
+	w->fd = -1;
+	w->key = key;
+	clock_gettime(CLOCK_MONOTONIC, &w->t0);
+	w->cp_secs = o && o->checkpoint_secs ? o->checkpoint_secs : 5;
+	w->cp_events = o && o->checkpoint_events ? o->checkpoint_events : 1000;
+	w->flush_ms = o && o->flush_ms ? o->flush_ms : 1000;
+	if (w->flush_ms > 1000)
+		w->flush_ms = 1000;
+	w->record_passwords = o ? o->record_passwords : 0;
+	re = o && o->prompt_regex ? o->prompt_regex : REC_PROMPT_REGEX_DEFAULT;
+	if (!w->record_passwords && re[0] != '\0') {
+		if ((rr = regcomp(&w->prompt, re, REG_EXTENDED | REG_ICASE | REG_NOSUB)) != 0) {
+			snprintf(err ? err : (char[1]){0}, err ? errlen : 1,
+			    "invalid password prompt pattern");
+			r = MG_ERR_INVAL;
+			goto out;
+		}
+		w->have_prompt = 1;
+	}
+	if ((w->path = strdup(path)) == NULL || (w->session = strdup(m->session)) == NULL ||
+	    (pcopy = strdup(path)) == NULL)
+		goto out;
+	if ((r = build_header(w, m, basename(pcopy), &w->line)) != 0) {
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "invalid metadata");
+		goto out;
+	}
+	if ((w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640)) < 0) {
+		r = errno == EEXIST ? MG_ERR_EXISTS : MG_ERR_SYSTEM;
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((r = rec_chain_start(&w->chain, w->line.p, w->line.len)) != 0)
+		goto out;
+	if ((r = rec_buf_add(&w->out, w->line.p, w->line.len)) != 0 ||
+	    (r = rec_buf_addc(&w->out, '\n')) != 0)
+		goto out;
+	w->lines = 1;
+	/* The header reaches the disk before the session starts (fail closed). */
+	if ((r = flush_out(w)) != 0) {
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: write failed", path);
+		goto out;
+	}
+	*out = w;
+	w = NULL;
+	r = 0;
+out:
+	free(pcopy);
+	if (w != NULL) {
+		if (w->fd >= 0)
+			unlink(path);
+		rec_writer_free(w);
+	}
+	return r;
+}
+
+static int
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = 0;
+
+	if (copy == NULL)
+		return MG_ERR_NOMEM;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if (fsync(fd) != 0 && errno != EINVAL)
+			r = MG_ERR_IO;
+		close(fd);
+	}
+	free(copy);
+	return r;
+}
+
+int
+rec_writer_close(struct rec_writer *w, struct rec_seal *seal)
+{
+	struct rec_buf hx = { 0 };
+	int r;
+
+	if (seal != NULL)
+		memset(seal, 0, sizeof(*seal));
+	if (w->closed)
+		return MG_ERR_INVAL;
+	if (w->err != 0)
+		return w->err;
+	event_time(w, REC_NOW);
+	if ((r = flush_carry(w, 0)) != 0 || (r = flush_carry(w, 1)) != 0 ||
+	    (r = end_hidden(w)) != 0 || (r = checkpoint(w, 1)) != 0)
+		return r;
+	if (fsync(w->fd) != 0)
+		return fail(w, MG_ERR_IO);
+	if (close(w->fd) != 0) {
+		w->fd = -1;
+		return fail(w, MG_ERR_IO);
+	}
+	w->fd = -1;
+	w->closed = 1;
+	if ((r = sync_dir(w->path)) != 0)
+		return fail(w, r);
+	if (seal != NULL) {
+		if ((r = rec_buf_adds(&hx, "sha256:")) != 0 ||
+		    (r = rec_buf_hex(&hx, w->chain.h, REC_HASH_LEN)) != 0) {
+			rec_buf_free(&hx);
+			return r;
+		}
+		snprintf(seal->hash, sizeof(seal->hash), "%s", (char *)hx.p);
+		seal->lines = w->lines;
+		seal->bytes_in = w->bytes_in;
+		seal->bytes_out = w->bytes_out;
+		seal->duration = (double)w->last_t / 1e6;
+		rec_buf_free(&hx);
+	}
+	return 0;
+}
+
+void
+rec_writer_free(struct rec_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd >= 0) {
+		/* Best effort: whatever was buffered is still worth keeping. */
+		if (w->err == 0)
+			flush_out(w);
+		close(w->fd);
+	}
+	if (w->have_prompt)
+		regfree(&w->prompt);
+	rec_chain_free(&w->chain);
+	rec_buf_free(&w->out);
+	rec_buf_free(&w->line);
+	rec_buf_free(&w->tmp);
+	rec_buf_free(&w->msg);
+	rec_buf_free(&w->join);
+	explicit_bzero(w->tail, sizeof(w->tail));
+	free(w->path);
+	free(w->session);
+	free(w);
+}

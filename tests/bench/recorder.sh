@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Recorder throughput: mspgate-record vs script -q -f on the same output-heavy stream,
+# then verify and search speed over generated recordings. Prints a table with ratios.
+# MB=size of the stream (default 200), SEARCH_MB=data searched (default 1024).
+set -u
+B=${MG_BUILD:-build}
+R="$B/bin/mspgate-record"
+P="$B/bin/mspgate-replay"
+MB=${MB:-200}
+SEARCH_MB=${SEARCH_MB:-1024}
+T=$(mktemp -d "${TMPDIR:-/tmp}/mgbench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+openssl genpkey -algorithm ed25519 -out "$T/k.pem" 2>/dev/null
+openssl pkey -in "$T/k.pem" -pubout -out "$T/k.pub"
+
+# An output-heavy stream: text lines with some colour, like a build log.
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf "\033[32m%06d\033[0m compiling src/module_%d.c -O2 -Wall ok\n", i, i % 97 }' >"$T/chunk"
+n=$(( MB * 1048576 / $(wc -c <"$T/chunk") + 1 ))
+i=0
+: >"$T/stream"
+while [ $i -lt "$n" ]; do cat "$T/chunk"; i=$((i + 1)); done >"$T/stream"
+bytes=$(wc -c <"$T/stream")
+mbs() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.1f", b / 1048576 / s }'; }
+now() { date +%s.%N; }
+el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+t0=$(now)
+script -q -f -c "cat $T/stream" "$T/script.out" </dev/null >/dev/null
+t1=$(now)
+"$R" -q --key "$T/k.pem" -o "$T/rec.cast" -- cat "$T/stream" </dev/null >/dev/null
+t2=$(now)
+"$P" verify --pubkey "$T/k.pub" "$T/rec.cast" >/dev/null
+t3=$(now)
+s_script=$(el "$t0" "$t1")
+s_rec=$(el "$t1" "$t2")
+s_ver=$(el "$t2" "$t3")
+recbytes=$(wc -c <"$T/rec.cast")
+
+# Search: copies of the recording up to SEARCH_MB (hard links: same bytes read each time).
+mkdir "$T/many"
+k=0
+total=0
+while [ $total -lt $((SEARCH_MB * 1048576)) ]; do
+	ln "$T/rec.cast" "$T/many/r$k.cast" 2>/dev/null || cp "$T/rec.cast" "$T/many/r$k.cast"
+	total=$((total + recbytes))
+	k=$((k + 1))
+done
+t4=$(now)
+"$P" search 'rclone copy' "$T/many" >/dev/null
+t5=$(now)
+s_search=$(el "$t4" "$t5")
+
+printf '%-34s %10s %10s %10s\n' "measure" "seconds" "MB/s" "ratio"
+printf '%-34s %10s %10s %10s\n' "script -q -f ($((bytes / 1048576)) MB stream)" "$s_script" "$(mbs "$bytes" "$s_script")" "1.00"
+printf '%-34s %10s %10s %10s\n' "mspgate-record (same stream)" "$s_rec" "$(mbs "$bytes" "$s_rec")" \
+	"$(awk -v a="$s_rec" -v b="$s_script" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 0.001) }')"
+printf '%-34s %10s %10s %10s\n' "verify ($((recbytes / 1048576)) MB recording)" "$s_ver" "$(mbs "$recbytes" "$s_ver")" "-"
+printf '%-34s %10s %10s %10s\n' "search ($((total / 1048576)) MB, $k files)" "$s_search" "$(mbs "$total" "$s_search")" "-"
+echo "ratio = mspgate-record time / script time (target: <= 1.00); recording is $(awk -v a="$recbytes" -v b="$bytes" 'BEGIN { printf "%.2f", a / b }')x the stream size"

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The audit log: fields, chain, signatures, tampering, torn lines, concurrent writers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mg_err.h"
+#include "rec_audit.h"
+#include "rec_buf.h"
+#include "rec_json.h"
+#include "test_recorder_util.h"
+
+int main(void);
+
+static char logged[4096];
+
+static void
+capture(int prio, const char *line, void *ctx)
+{
+	(void)prio;
+	(void)ctx;
+	snprintf(logged, sizeof(logged), "%s", line);
+}
+
+static struct rec_audit *
+open_log(const char *name, char *path, size_t plen)
+{
+	struct rec_audit_opts o = { .no_syslog = 1, .log_fn = capture };
+	struct rec_audit *a = NULL;
+	char key[128], err[256];
+
+	snprintf(path, plen, "%s/%s", dir, name);
+	snprintf(key, sizeof(key), "%s/k.pem", dir);
+	assert_int_equal(rec_audit_open(path, key, &o, &a, err, sizeof(err)), 0);
+	return a;
+}
+
+static void
+slurp(const char *path, struct rec_buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	int c;
+
+	assert_non_null(f);
+	rec_buf_reset(b);
+	while ((c = fgetc(f)) != EOF)
+		rec_buf_addc(b, c);
+	fclose(f);
+}
+
+static void
+spill(const char *path, const struct rec_buf *b)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(b->p, 1, b->len, f), b->len);
+	fclose(f);
+}
+
+static struct rec_verify_result
+verify(const char *path)
+{
+	struct rec_verify_result res;
+
+	assert_int_equal(rec_audit_verify_file(path, pub, &res), 0);
+	return res;
+}
+
+static void
+test_fields(void **state)
+{
+	struct rec_audit_event ev = { 0 };
+	struct rec_json j = { 0 };
+	struct rec_buf b = { 0 };
+	struct rec_verify_result res;
+	char path[128];
+	struct rec_audit *a = open_log("fields.jsonl", path, sizeof(path));
+	char *second;
+	double v;
+
+	(void)state;
+	ev.type = REC_AUDIT_SESSION_END;
+	ev.time = 1700000000;
+	ev.session = "S-1";
+	ev.engineer = "alice";
+	ev.tenant = "acme";
+	ev.target = "web01";
+	ev.login = "deploy";
+	ev.source = "192.0.2.7";
+	ev.reason = "logout";
+	ev.rule = "grants[0]";
+	ev.has_stats = 1;
+	ev.bytes_in = 12;
+	ev.bytes_out = 3400;
+	ev.duration = 61;
+	ev.has_exit = 1;
+	ev.exit_status = 0;
+	ev.recording = "S-1.cast";
+	ev.seal = "sha256:00";
+	assert_int_equal(rec_audit_event(a, &ev), 0);
+	rec_audit_close(a);
+	slurp(path, &b);
+	/* Line 1 is log_start; line 2 the event. */
+	assert_non_null(second = strchr((char *)b.p, '\n'));
+	second++;
+	assert_int_equal(rec_json_parse(&j, second, strlen(second) - 1), 0);
+	assert_string_equal(rec_json_get_str(&j, 0, "event"), "session_end");
+	assert_string_equal(rec_json_get_str(&j, 0, "time"), "2023-11-14T22:13:20Z");
+	assert_string_equal(rec_json_get_str(&j, 0, "engineer"), "alice");
+	assert_string_equal(rec_json_get_str(&j, 0, "tenant"), "acme");
+	assert_string_equal(rec_json_get_str(&j, 0, "target"), "web01");
+	assert_string_equal(rec_json_get_str(&j, 0, "login"), "deploy");
+	assert_string_equal(rec_json_get_str(&j, 0, "source"), "192.0.2.7");
+	assert_string_equal(rec_json_get_str(&j, 0, "result"), "info");
+	assert_string_equal(rec_json_get_str(&j, 0, "reason"), "logout");
+	assert_string_equal(rec_json_get_str(&j, 0, "rule"), "grants[0]");
+	assert_string_equal(rec_json_get_str(&j, 0, "seal"), "sha256:00");
+	assert_int_equal(rec_json_get_num(&j, 0, "bytes_out", &v), 0);
+	assert_true(v == 3400);
+	assert_int_equal(rec_json_get_num(&j, 0, "duration", &v), 0);
+	assert_true(v == 61);
+	assert_int_equal(rec_json_get_num(&j, 0, "seq", &v), 0);
+	assert_true(v == 2);
+	/* One fixed-format syslog line. */
+	assert_non_null(strstr(logged, "audit: event=session_end result=info session=S-1 "
+	    "engineer=alice tenant=acme target=web01 login=deploy source=192.0.2.7 "
+	    "rule=grants[0] reason=\"logout\" seq=2 hash="));
+	res = verify(path);
+	assert_int_equal(res.status, REC_VERIFY_OK);
+	rec_json_free(&j);
+	rec_buf_free(&b);
+}
+
+static void
+test_hostile_strings(void **state)
+{
+	struct rec_audit_event ev = { 0 };
+	struct rec_verify_result res;
+	char path[128], longs[2000];
+	struct rec_audit *a = open_log("hostile.jsonl", path, sizeof(path));
+
+	(void)state;
+	memset(longs, 'A', sizeof(longs) - 1);
+	longs[sizeof(longs) - 1] = '\0';
+	ev.type = REC_AUDIT_AUTH_FAILURE;
+	ev.engineer = "eve\n2024 fake line\"},{\"event\":\"x";
+	ev.source = "\x1b[31m\xff\xfe";
+	ev.reason = longs;
+	assert_int_equal(rec_audit_event(a, &ev), 0);
+	/* Escaped and bounded in syslog: no newline, no ESC, no raw quote. */
+	assert_null(strchr(logged, '\n'));
+	assert_null(strchr(logged, '\x1b'));
+	assert_non_null(strstr(logged, "engineer=eve\\x0a2024"));
+	assert_true(strlen(logged) < 1200);
+	rec_audit_close(a);
+	res = verify(path);
+	assert_int_equal(res.status, REC_VERIFY_OK);
+	assert_int_equal(res.total_lines, 2);
+}
+
+static void
+write_n(const char *name, int n, char *path, size_t plen)
+{
+	struct rec_audit_event ev = { 0 };
+	struct rec_audit *a = open_log(name, path, plen);
+	char sid[32];
+	int i;
+
+	unlink(path);
+	for (i = 0; i < n; i++) {
+		snprintf(sid, sizeof(sid), "S%d", i);
+		ev.type = (enum rec_audit_type)(i % REC_AUDIT_LOG_START);
+		ev.session = sid;
+		ev.engineer = "alice";
+		assert_int_equal(rec_audit_event(a, &ev), 0);
+	}
+	rec_audit_close(a);
+}
+
+static size_t
+line_start(const struct rec_buf *b, int lineno)
+{
+	size_t i, l = 1;
+
+	if (lineno == 1)
+		return 0;
+	for (i = 0; i < b->len; i++) {
+		if (b->p[i] == '\n' && ++l == (size_t)lineno)
+			return i + 1;
+	}
+	return b->len;
+}
+
+static void
+test_tampering(void **state)
+{
+	struct rec_buf b = { 0 }, c = { 0 };
+	struct rec_verify_result res;
+	char path[128];
+	size_t i, a, e, m;
+
+	(void)state;
+	write_n("t.jsonl", 6, path, sizeof(path));
+	slurp(path, &c);
+	res = verify(path);
+	assert_int_equal(res.status, REC_VERIFY_OK);
+	/* Every single-byte change is caught, with its line. */
+	for (i = 0; i < c.len; i++) {
+		rec_buf_reset(&b);
+		rec_buf_add(&b, c.p, c.len);
+		b.p[i] = b.p[i] == 'x' ? 'y' : b.p[i] == '\n' ? ' ' : 'x';
+		assert_int_equal(rec_audit_verify_mem(b.p, b.len, pub, &res), 0);
+		if (res.status == REC_VERIFY_OK)
+			fail_msg("byte %zu changed and still OK", i);
+	}
+	/* "alice" -> "alicf" on line 4: found on line 4. */
+	rec_buf_reset(&b);
+	rec_buf_add(&b, c.p, c.len);
+	a = line_start(&b, 4);
+	((char *)memmem(b.p + a, 300, "alice", 5))[4] = 'f';
+	assert_int_equal(rec_audit_verify_mem(b.p, b.len, pub, &res), 0);
+	assert_int_equal(res.status, REC_VERIFY_FAILED);
+	assert_int_equal(res.line, 4);
+	assert_non_null(strstr(res.msg, "line 4 "));
+	/* Line 3 deleted. */
+	rec_buf_reset(&b);
+	a = line_start(&c, 3);
+	e = line_start(&c, 4);
+	rec_buf_add(&b, c.p, a);
+	rec_buf_add(&b, c.p + e, c.len - e);
+	assert_int_equal(rec_audit_verify_mem(b.p, b.len, pub, &res), 0);
+	assert_int_equal(res.status, REC_VERIFY_FAILED);
+	assert_int_equal(res.line, 3);
+	/* Lines 3 and 4 swapped. */
+	rec_buf_reset(&b);
+	m = line_start(&c, 5);
+	rec_buf_add(&b, c.p, a);
+	rec_buf_add(&b, c.p + e, m - e);
+	rec_buf_add(&b, c.p + a, e - a);
+	rec_buf_add(&b, c.p + m, c.len - m);
+	assert_int_equal(rec_audit_verify_mem(b.p, b.len, pub, &res), 0);
+	assert_int_equal(res.status, REC_VERIFY_FAILED);
+	assert_int_equal(res.line, 3);
+	/* The first line deleted (renumbering cannot hide it). */
+	rec_buf_reset(&b);
+	e = line_start(&c, 2);
+	rec_buf_add(&b, c.p + e, c.len - e);
+	assert_int_equal(rec_audit_verify_mem(b.p, b.len, pub, &res), 0);
+	assert_int_equal(res.status, REC_VERIFY_FAILED);
+	rec_buf_free(&b);
+	rec_buf_free(&c);
+}
+
+static void
+test_torn_line(void **state)
+{
+	struct rec_buf b = { 0 };
+	struct rec_verify_result res;
+	struct rec_audit_event ev = { 0 };
+	struct rec_audit *a;
+	char path[128];
+
+	(void)state;
+	write_n("torn.jsonl", 3, path, sizeof(path));
+	slurp(path, &b);
+	/* A writer died in the middle of line 5. */
+	rec_buf_adds(&b, "{\"time\":\"2026-01-01T00:00:00Z\",\"ts\":1,\"seq\":5,\"ev");
+	spill(path, &b);
+	res = verify(path);
+	assert_int_equal(res.status, REC_VERIFY_INCOMPLETE);
+	assert_int_equal(res.line, 5);
+	/* The next writer cuts it off and continues the chain. */
+	a = open_log("torn.jsonl", path, sizeof(path));
+	ev.type = REC_AUDIT_POLICY_RELOAD;
+	assert_int_equal(rec_audit_event(a, &ev), 0);
+	rec_audit_close(a);
+	res = verify(path);
+	assert_int_equal(res.status, REC_VERIFY_OK);
+	assert_int_equal(res.total_lines, 5);
+	/* A damaged last line stops writers (fail closed). */
+	slurp(path, &b);
+	b.p[b.len - 2] = 'x';	/* the closing brace */
+	spill(path, &b);
+	a = open_log("torn.jsonl", path, sizeof(path));
+	assert_int_equal(rec_audit_event(a, &ev), MG_ERR_PARSE);
+	assert_non_null(strstr(rec_audit_errmsg(a), "damaged"));
+	rec_audit_close(a);
+	rec_buf_free(&b);
+}
+
+/* 8 processes x 1000 events at once: all there, chain valid. */
+static void
+test_concurrent(void **state)
+{
+	struct rec_verify_result res;
+	struct rec_json j = { 0 };
+	struct rec_buf b = { 0 };
+	char path[128], *p, *nl;
+	static unsigned char seen[8][1000];
+	pid_t pids[8];
+	int i, st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/many.jsonl", dir);
+	unlink(path);
+	for (i = 0; i < 8; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct rec_audit_opts o = { .no_syslog = 1 };
+			struct rec_audit_event ev = { 0 };
+			struct rec_audit *a;
+			char key[128], err[256], sid[32], who[16];
+			int k;
+
+			snprintf(key, sizeof(key), "%s/k.pem", dir);
+			if (rec_audit_open(path, key, &o, &a, err, sizeof(err)) != 0)
+				_exit(2);
+			snprintf(who, sizeof(who), "w%d", i);
+			for (k = 0; k < 1000; k++) {
+				snprintf(sid, sizeof(sid), "%d", k);
+				ev.type = REC_AUDIT_AUTH_SUCCESS;
+				ev.engineer = who;
+				ev.session = sid;
+				if (rec_audit_event(a, &ev) != 0)
+					_exit(3);
+			}
+			rec_audit_close(a);
+			_exit(0);
+		}
+		assert_true(pids[i] > 0);
+	}
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	res = verify(path);
+	if (res.status != REC_VERIFY_OK)
+		fail_msg("%s", res.msg);
+	assert_int_equal(res.total_lines, 8001);
+	slurp(path, &b);
+	memset(seen, 0, sizeof(seen));
+	for (p = strchr((char *)b.p, '\n') + 1; *p != '\0'; p = nl + 1) {
+		const char *who, *sid;
+
+		nl = strchr(p, '\n');
+		assert_int_equal(rec_json_parse(&j, p, (size_t)(nl - p)), 0);
+		who = rec_json_get_str(&j, 0, "engineer");
+		sid = rec_json_get_str(&j, 0, "session");
+		seen[who[1] - '0'][atoi(sid)]++;
+	}
+	for (i = 0; i < 8000; i++)
+		assert_int_equal(seen[i / 1000][i % 1000], 1);
+	rec_json_free(&j);
+	rec_buf_free(&b);
+}
+
+static void
+test_type_names(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < REC_AUDIT_NTYPES; i++)
+		assert_int_equal(rec_audit_type_parse(rec_audit_type_name(i)), i);
+	assert_int_equal(rec_audit_type_parse("nope"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_tampering),
+		cmocka_unit_test(test_torn_line),
+		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_type_names),
+	};
+
+	return cmocka_run_group_tests(tests, rt_setup, rt_teardown);
+}
