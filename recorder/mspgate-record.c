@@ -257,7 +257,14 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if (pid == 0) {
+		/* The session starts with default signals, even when we were
+		 * started with some ignored (nohup, CI runners): ending it
+		 * relies on SIGHUP and SIGTERM. */
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "mspgate-record: %s: %s\r\n", argv[optind], strerror(errno));
 		_exit(127);
@@ -362,8 +369,18 @@ main(int argc, char **argv)
 		/* Fail closed: the session does not go on unrecorded. */
 		fprintf(stderr, "mspgate-record: %s: recording failed (%s); ending the "
 		    "session\n", out, mg_strerror(r));
+		close(master);
+		master = -1;
 		kill(pid, SIGHUP);
 		kill(pid, SIGTERM);
+		/* A program that ignores both still does not outlive us. */
+		for (i = 0; i < 40; i++) {
+			if (waitpid(pid, &status, WNOHANG) != 0)
+				break;
+			usleep(50000);
+		}
+		if (i == 40)
+			kill(pid, SIGKILL);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

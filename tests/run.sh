@@ -23,8 +23,11 @@ run() {
 	shift
 	out="$LOG/$name.log"
 	mkdir -p "$(dirname "$out")"
-	CMOCKA_MESSAGE_OUTPUT=TAP "$@" >"$out" 2>&1
+	# A hang fails its test instead of holding up the whole run.
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 "${MG_TEST_TIMEOUT:-900}" \
+	    "$@" >"$out" 2>&1
 	rc=$?
+	[ "$rc" -eq 124 ] && echo "$name: timed out after ${MG_TEST_TIMEOUT:-900} s" >>"$out"
 	# A skipped test ("not ok N # SKIP" from cmocka) is neither.
 	ok=$(grep -c '^ok ' "$out")
 	nok=$(grep '^not ok ' "$out" | grep -vc '# SKIP')

@@ -62,8 +62,8 @@ check_grep "asciinema plays the export" "hello-from-mspgate" "$T/cat2"
 # Tampering with the tool.
 cp "$D/s1.cast" "$T/s1.cast"
 sed -i 's/hello-from-mspgate/hello-from-mallory/' "$T/s1.cast"
-check_exit 1 "verify exits 1 for an edited recording" \
-	"$P" verify --pubkey "$T/k.pub" "$T/s1.cast" >"$T/v2"
+"$P" verify --pubkey "$T/k.pub" "$T/s1.cast" >"$T/v2"
+check "verify exits 1 for an edited recording" test $? -eq 1
 check_grep "verify says where" "FAILED: line .*checkpoint 1 does not match" "$T/v2"
 "$P" verify --pubkey "$T/other.pub" "$D/s1.cast" >"$T/v3"
 check_grep "verify rejects another key" "bad signature" "$T/v3"
