@@ -177,4 +177,57 @@ $(BUILD)/player/asciinema-player.min.js:
 	   $(BUILD)/player/tmp/package/LICENSE $(BUILD)/player/
 	rm -rf $(BUILD)/player/tmp
 
+# ---------------------------------------------------------------------
+# pam/: pam_mspgate.so and mspgate-enroll (issue 4).
+# The module runs inside sshd, sudo and login: its own code is built
+# -fvisibility=hidden and the version script exports pam_sm_* only (the
+# static libraries linked in are hidden by the script too).
+PAM_LIB_SRC := $(filter-out pam/pam_mspgate.c pam/mfa_pam.c pam/mspgate-%.c,$(wildcard pam/*.c))
+PAM_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(PAM_LIB_SRC))
+PAM_MODULE := $(BUILD)/lib/security/pam_mspgate.so
+PAM_ENROLL := $(BUILD)/bin/mspgate-enroll
+PAM_MODLIBS := -lpam -loath
+PAM_DRIVER := $(BUILD)/tests/pam/mgpam
+PAMDIR ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security
+# A sanitizer runtime is not linked into shared objects by every compiler.
+PAM_NOUNDEF := $(if $(SAN),,-Wl,--no-undefined)
+
+$(BUILD)/obj/pam/%.o: override CFLAGS += -fvisibility=hidden -Ipam
+
+PAM_MOD_OBJ := $(BUILD)/obj/pam/pam_mspgate.o $(BUILD)/obj/pam/mfa_pam.o $(PAM_LIB_OBJ)
+$(PAM_MODULE): $(PAM_MOD_OBJ) $(LIBS) pam/pam_mspgate.map
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) $(PAM_NOUNDEF) \
+		-Wl,--version-script=pam/pam_mspgate.map -o $@ \
+		$(PAM_MOD_OBJ) $(LIBS) $(PKG_LIBS) $(PAM_MODLIBS)
+
+$(PAM_ENROLL): $(BUILD)/obj/pam/mspgate-enroll.o $(PAM_LIB_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) \
+		$(PKG_LIBS) $(PAM_MODLIBS) -lqrencode
+
+# Unit tests of pam/ link its objects; the PAM driver drives the real libpam.
+$(BUILD)/tests/unit/test_pam_%: $(BUILD)/obj/tests/unit/test_pam_%.o $(PAM_LIB_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) \
+		$(PKG_LIBS) $(PAM_MODLIBS) $(CMOCKA_LIBS)
+$(BUILD)/obj/tests/unit/test_pam_%.o: override CFLAGS += -Ipam
+
+$(PAM_DRIVER): $(BUILD)/obj/tests/pam/mgpam.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< -lpam
+
+.PHONY: pam install-pam
+pam: $(PAM_MODULE) $(PAM_ENROLL)
+all: pam
+check: pam $(PAM_DRIVER)
+install: install-pam
+install-pam: pam
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(PAM_MODULE) $(DESTDIR)$(PAMDIR)/
+	install -m 0755 $(PAM_ENROLL) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/pam_mspgate.8 man/mspgate-enroll.8 $(DESTDIR)$(MANDIR)/man8/
+# end of pam/
+# ---------------------------------------------------------------------
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

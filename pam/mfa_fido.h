@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The FIDO first factor: which key sshd's publickey method accepted (SSH_AUTH_INFO_0). */
+#ifndef MFA_FIDO_H
+#define MFA_FIDO_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "pol.h"
+
+/* Longest SSH_AUTH_INFO_0 we read; sshd's are a few lines. */
+#define MFA_AUTHINFO_MAX	65536
+
+/*
+ * Passes when authinfo (sshd's SSH_AUTH_INFO_0: one "METHOD [DETAILS]"
+ * line per completed method, e.g. "publickey sk-ssh-ed25519@openssh.com
+ * AAAA...") has a publickey line whose key is a security key (sk-*) of
+ * engineer e, inside that key's validity dates at now.
+ * Returns 0; MG_ERR_NOENT when authinfo is NULL or names no publickey
+ * method (not behind sshd); MG_ERR_DENIED when no line has such a key;
+ * MG_ERR_TOOBIG. why (may be NULL) gets a line for syslog, no secrets.
+ */
+int mfa_fido_check(const struct pol_engineer *e, const char *authinfo,
+    time_t now, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Per-user TOTP secrets and lockout records on disk, under a per-user lock. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mg_err.h"
+#include "mg_file.h"
+#include "mfa_state.h"
+
+/* The system user that owns the gateway's files, if the host has it. */
+#define MFA_OWNER_NAME	"mspgate"
+
+int
+mfa_state_init(struct mfa_state *st, const struct pol *p)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	int n;
+
+	memset(st, 0, sizeof(*st));
+	n = snprintf(st->store, sizeof(st->store), "%s", p->mfa.totp_store);
+	if (n < 0 || (size_t)n >= sizeof(st->store))
+		return MG_ERR_TOOBIG;
+	n = snprintf(st->lockdir, sizeof(st->lockdir), "%s/lockout", p->gateway.state);
+	if (n < 0 || (size_t)n >= sizeof(st->lockdir))
+		return MG_ERR_TOOBIG;
+	if (getpwnam_r(MFA_OWNER_NAME, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL) {
+		st->owner = pw.pw_uid;
+		st->owner_set = 1;
+	}
+	st->lock_timeout_ms = 5000;
+	st->failures = p->mfa.lockout_failures;
+	st->within = p->mfa.lockout_within;
+	st->lock_for = p->mfa.lockout_for;
+	return 0;
+}
+
+static void
+rules_for(const struct mfa_state *st, struct mg_file_rules *r, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->max_size = max;
+	/* Secrets and state: nobody but the owner may read or write them. */
+	r->forbid_mode = 077;
+	r->owner = st->owner;
+	r->owner_set = st->owner_set;
+	r->check_dirs = 1;
+}
+
+static int
+user_path(char *buf, size_t len, const char *dir, const char *user,
+    const char *suffix, char *err, size_t errlen)
+{
+	int n;
+
+	/* User names become file names: only the policy's name syntax. */
+	if (!mfa_user_ok(user)) {
+		snprintf(err, errlen, "invalid user name");
+		return MG_ERR_INVAL;
+	}
+	n = snprintf(buf, len, "%s/%s%s", dir, user, suffix);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return MG_ERR_TOOBIG;
+	}
+	return 0;
+}
+
+/* Makes dir (mode 0700) and its parent when missing; never a deeper tree. */
+static int
+ensure_dir(const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno == ENOENT) {
+		snprintf(parent, sizeof(parent), "%s", dir);
+		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+			*slash = '\0';
+			if ((mkdir(parent, 0700) == 0 || errno == EEXIST) &&
+			    (mkdir(dir, 0700) == 0 || errno == EEXIST))
+				return 0;
+		}
+	}
+	snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	return MG_ERR_SYSTEM;
+}
+
+int
+mfa_lock(const struct mfa_state *st, const char *user, int *fdp, char *err,
+    size_t errlen)
+{
+	struct mg_file_rules rules;
+	struct stat a, b;
+	char path[PATH_MAX];
+	unsigned waited;
+	int r, fd, tries;
+
+	*fdp = -1;
+	if ((r = user_path(path, sizeof(path), st->lockdir, user, ".lock", err,
+	    errlen)) != 0)
+		return r;
+	if ((r = ensure_dir(st->lockdir, err, errlen)) != 0)
+		return r;
+	rules_for(st, &rules, 0);
+	for (tries = 0; tries < 20; tries++) {
+		r = mg_file_open_safe(path, O_RDWR, &rules, &fd, err, errlen);
+		if (r == MG_ERR_NOENT) {
+			/* Made here, then opened and checked like any other. */
+			int nfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+
+			if (nfd < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "cannot create %s: %s", path,
+				    strerror(errno));
+				return MG_ERR_SYSTEM;
+			}
+			if (nfd >= 0)
+				close(nfd);
+			continue;
+		}
+		if (r != 0)
+			return r;
+		for (waited = 0;; waited += 2) {
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				break;
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				snprintf(err, errlen, "lock %s: %s", path, strerror(errno));
+				close(fd);
+				return MG_ERR_SYSTEM;
+			}
+			if (waited >= st->lock_timeout_ms) {
+				snprintf(err, errlen, "%s is held by another login for "
+				    "over %u ms", path, waited);
+				close(fd);
+				return MG_ERR_BUSY;
+			}
+			usleep(2000);
+		}
+		/*
+		 * The lock counts only if the file we hold is still the one
+		 * at the path (an admin may have removed it meanwhile).
+		 */
+		if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			*fdp = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	snprintf(err, errlen, "%s keeps changing", path);
+	return MG_ERR_BUSY;
+}
+
+void
+mfa_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* drops the flock */
+}
+
+int
+mfa_secret_load(const struct mfa_state *st, const char *user,
+    struct mfa_secret *out, char *err, size_t errlen)
+{
+	struct mg_file_rules rules;
+	char path[PATH_MAX], perr[256], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	mfa_secret_wipe(out);
+	out->last_step = -1;
+	if ((r = user_path(path, sizeof(path), st->store, user, "", err, errlen)) != 0)
+		return r;
+	rules_for(st, &rules, MFA_FILE_MAX);
+	if ((r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen)) != 0)
+		return r;
+	r = mfa_secret_parse(buf, len, out, perr, sizeof(perr));
+	mg_freezero(buf, len);
+	if (r != 0)
+		snprintf(err, errlen, "%s: %s", path, perr);
+	return r;
+}
+
+static int
+save(const char *dir, const char *path, const char *data, size_t len, char *err,
+    size_t errlen)
+{
+	int r;
+
+	if ((r = ensure_dir(dir, err, errlen)) != 0)
+		return r;
+	return mg_file_replace(path, data, len, 0600, err, errlen);
+}
+
+int
+mfa_secret_save(const struct mfa_state *st, const char *user,
+    const struct mfa_secret *s, char *err, size_t errlen)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = user_path(path, sizeof(path), st->store, user, "", err, errlen)) != 0)
+		return r;
+	if ((r = mfa_secret_format(s, &buf, &len)) != 0) {
+		snprintf(err, errlen, "cannot format the secret: %s", mg_strerror(r));
+		return r;
+	}
+	r = save(st->store, path, buf, len, err, errlen);
+	mg_freezero(buf, len);
+	return r;
+}
+
+static int
+remove_file(const char *path, char *err, size_t errlen)
+{
+	if (unlink(path) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return MG_ERR_NOENT;
+	snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+	return MG_ERR_SYSTEM;
+}
+
+int
+mfa_secret_remove(const struct mfa_state *st, const char *user, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = user_path(path, sizeof(path), st->store, user, "", err, errlen)) != 0)
+		return r;
+	return remove_file(path, err, errlen);
+}
+
+int
+mfa_lockrec_load(const struct mfa_state *st, const char *user,
+    struct mfa_lockrec *out, char *err, size_t errlen)
+{
+	struct mg_file_rules rules;
+	char path[PATH_MAX], perr[256], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = user_path(path, sizeof(path), st->lockdir, user, "", err,
+	    errlen)) != 0)
+		return r;
+	rules_for(st, &rules, MFA_FILE_MAX * 8);
+	r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
+	if (r == MG_ERR_NOENT)
+		return 0;
+	if (r != 0)
+		return r;
+	r = mfa_lockrec_parse(buf, len, out, perr, sizeof(perr));
+	free(buf);
+	if (r != 0)
+		snprintf(err, errlen, "%s: %s", path, perr);
+	return r;
+}
+
+int
+mfa_lockrec_save(const struct mfa_state *st, const char *user,
+    const struct mfa_lockrec *rec, char *err, size_t errlen)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = user_path(path, sizeof(path), st->lockdir, user, "", err,
+	    errlen)) != 0)
+		return r;
+	if ((r = mfa_lockrec_format(rec, &buf, &len)) != 0) {
+		snprintf(err, errlen, "cannot format the lockout record");
+		return r;
+	}
+	r = save(st->lockdir, path, buf, len, err, errlen);
+	free(buf);
+	return r;
+}
+
+int
+mfa_lockrec_remove(const struct mfa_state *st, const char *user, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = user_path(path, sizeof(path), st->lockdir, user, "", err,
+	    errlen)) != 0)
+		return r;
+	return remove_file(path, err, errlen);
+}
+
+int
+mfa_lockrec_locked(const struct mfa_state *st, const struct mfa_lockrec *r,
+    time_t now)
+{
+	(void)st;
+	return r->locked_until != 0 && (int64_t)now < r->locked_until;
+}
+
+int
+mfa_lockrec_expire(const struct mfa_state *st, struct mfa_lockrec *r, time_t now)
+{
+	size_t i, keep = 0;
+	int changed = 0;
+
+	if (r->locked_until != 0 && (int64_t)now >= r->locked_until) {
+		r->locked_until = 0;
+		changed = 1;
+	}
+	for (i = 0; i < r->nfail; i++)
+		if (r->fail[i] > (int64_t)now - st->within)
+			r->fail[keep++] = r->fail[i];
+	if (keep != r->nfail)
+		changed = 1;
+	r->nfail = keep;
+	return changed;
+}
+
+int
+mfa_lockrec_fail(const struct mfa_state *st, struct mfa_lockrec *r, time_t now)
+{
+	int64_t t = (int64_t)now;
+
+	mfa_lockrec_expire(st, r, now);
+	/* Kept in order even if the clock stepped back. */
+	if (r->nfail > 0 && t < r->fail[r->nfail - 1])
+		t = r->fail[r->nfail - 1];
+	if (r->nfail == MFA_MAX_FAIL) {
+		memmove(r->fail, r->fail + 1, (MFA_MAX_FAIL - 1) * sizeof(r->fail[0]));
+		r->nfail--;
+	}
+	r->fail[r->nfail++] = t;
+	if (st->failures > 0 && r->nfail >= (size_t)st->failures) {
+		r->locked_until = t + st->lock_for;
+		r->nfail = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+mfa_state_list(const char *dir, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	DIR *d;
+	struct dirent *de;
+	char **v = NULL, **nv;
+	size_t cnt = 0, cap = 0, i;
+
+	*names = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return MG_ERR_SYSTEM;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* Lock files and temporaries have a '.', user names never. */
+		if (!mfa_user_ok(de->d_name))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if ((v[cnt] = strdup(de->d_name)) == NULL)
+			goto nomem;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), cmp_str);
+	*names = v;
+	*n = cnt;
+	return 0;
+ nomem:
+	closedir(d);
+	for (i = 0; i < cnt; i++)
+		free(v[i]);
+	free(v);
+	snprintf(err, errlen, "out of memory");
+	return MG_ERR_NOMEM;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Per-user TOTP secrets and lockout records on disk, under a per-user lock. */
+#ifndef MFA_STATE_H
+#define MFA_STATE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mfa_store.h"
+#include "pol.h"
+
+/* Where the files are, from the policy, and who may own them. */
+struct mfa_state {
+	char store[PATH_MAX];	/* mfa.totp.store: <store>/<user> */
+	char lockdir[PATH_MAX];	/* <gateway.state>/lockout: <user>, <user>.lock */
+	uid_t owner;		/* the "mspgate" user, besides root... */
+	int owner_set;		/* ...when it exists */
+	unsigned lock_timeout_ms;	/* waiting for another login; 5000 */
+	/* lockout policy */
+	int failures;
+	int64_t within, lock_for;
+};
+
+/* Fills st from the policy. Returns 0 or MG_ERR_TOOBIG (path too long). */
+int mfa_state_init(struct mfa_state *st, const struct pol *p);
+
+/*
+ * Takes user's exclusive lock (flock on <lockdir>/<user>.lock, made if
+ * missing with the lockout directory), waiting up to lock_timeout_ms.
+ * The kernel drops a flock when its holder exits, so a crashed login never
+ * leaves a stale lock. Returns 0 and an fd to pass to mfa_unlock, or
+ * MG_ERR_BUSY (held too long by a live process), MG_ERR_PERM,
+ * MG_ERR_SYSTEM; err says what.
+ */
+int mfa_lock(const struct mfa_state *st, const char *user, int *fdp,
+    char *err, size_t errlen);
+void mfa_unlock(int fd);
+
+/*
+ * Loads user's secret. MG_ERR_NOENT: not enrolled; MG_ERR_PERM: unsafe
+ * file (owner, mode, links); MG_ERR_PARSE: damaged. out is wiped on error.
+ */
+int mfa_secret_load(const struct mfa_state *st, const char *user,
+    struct mfa_secret *out, char *err, size_t errlen);
+/* Replaces user's secret atomically (mode 0600). */
+int mfa_secret_save(const struct mfa_state *st, const char *user,
+    const struct mfa_secret *s, char *err, size_t errlen);
+/* Removes the secret; MG_ERR_NOENT when there was none. */
+int mfa_secret_remove(const struct mfa_state *st, const char *user,
+    char *err, size_t errlen);
+
+/* Loads the lockout record; a missing one is empty (0). */
+int mfa_lockrec_load(const struct mfa_state *st, const char *user,
+    struct mfa_lockrec *out, char *err, size_t errlen);
+int mfa_lockrec_save(const struct mfa_state *st, const char *user,
+    const struct mfa_lockrec *r, char *err, size_t errlen);
+int mfa_lockrec_remove(const struct mfa_state *st, const char *user,
+    char *err, size_t errlen);
+
+/* 1 when r locks the account at now. */
+int mfa_lockrec_locked(const struct mfa_state *st, const struct mfa_lockrec *r,
+    time_t now);
+/*
+ * Adds a failure at now: failures older than `within` are forgotten; at
+ * `failures` within the period the account is locked for `lock_for`.
+ * Returns 1 when this failure locked it, else 0.
+ */
+int mfa_lockrec_fail(const struct mfa_state *st, struct mfa_lockrec *r, time_t now);
+/* Forgets old failures and an expired lock; 1 when r changed. */
+int mfa_lockrec_expire(const struct mfa_state *st, struct mfa_lockrec *r, time_t now);
+
+/*
+ * Lists user names with a file in dir (the store or the lockout
+ * directory), sorted; skips lock files and temporaries. *names is the
+ * caller's: free each and the array.
+ */
+int mfa_state_list(const char *dir, char ***names, size_t *n, char *err,
+    size_t errlen);
+
+#endif
