@@ -118,6 +118,14 @@ $(SK_SOFT): tests/lib/sk-soft/sk-soft.c $(BUILD)/.flags
 	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -fvisibility=hidden \
 		-shared $(filter-out -fsanitize%,$(LDFLAGS)) -Wl,--no-undefined \
 		-o $@ $< $(shell $(PKG_CONFIG) --libs libcrypto)
+# tests/lib/logshim: syslog lines into a file ($MG_SYSLOG_FILE) for the
+# e2e tests, preloaded into the gateway sshd (hosts here have no syslog).
+LOGSHIM := $(BUILD)/lib/logshim.so
+TEST_LIBS += $(LOGSHIM)
+$(LOGSHIM): tests/lib/logshim/logshim.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -fvisibility=hidden \
+		-shared $(filter-out -fsanitize%,$(LDFLAGS)) -Wl,--no-undefined -o $@ $<
 check: $(TEST_LIBS)
 
 check: all $(UNIT_TESTS) $(FUZZ_SEEDRUN)

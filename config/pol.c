@@ -84,6 +84,7 @@ pol_free(struct pol *p)
 	free(p->gateway.state);
 	free(p->gateway.control_socket);
 	free(p->gateway.session_socket);
+	free(p->gateway.user);
 	free(p->gateway.signing_key);
 	free(p->mfa.totp_store);
 	free(p->mfa.algorithm);

@@ -101,6 +101,7 @@ struct pol_gateway {
 	char *state;
 	char *control_socket;
 	char *session_socket;	/* mspgate-shell hands sessions to mspgated here */
+	char *user;		/* the service account: mspgated runs as it, owns its files */
 	char *signing_key;
 	int64_t default_max_session;
 	int64_t idle_timeout;	/* 0: none */

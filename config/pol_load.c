@@ -818,7 +818,7 @@ read_text(struct ctx *c, char *buf, const char *file, int depth)
 static const struct keyspec gateway_keys[] = {
 	{ "vault", K_STR, 0 }, { "recordings", K_STR, 0 }, { "audit", K_STR, 0 },
 	{ "state", K_STR, 0 }, { "control_socket", K_STR, 0 },
-	{ "session_socket", K_STR, 0 },
+	{ "session_socket", K_STR, 0 }, { "user", K_STR, 0 },
 	{ "signing_key", K_STR, 0 }, { "default_max_session", K_STR, 0 },
 	{ "idle_timeout", K_STR, 0 }, { NULL, 0, 0 }
 };
@@ -854,6 +854,15 @@ load_gateway(struct ctx *c, const config_setting_t *g)
 	set_path(c, g, "state", &gw->state);
 	set_path(c, g, "control_socket", &gw->control_socket);
 	set_path(c, g, "session_socket", &gw->session_socket);
+	if (get_str(g, "user") != NULL) {
+		if (!user_ok(get_str(g, "user")))
+			err_set(c, config_setting_get_member(g, "user"),
+			    "'user' must be a user name, not \"%s\"", get_str(g, "user"));
+		else {
+			free(gw->user);
+			gw->user = xstrdup(c, get_str(g, "user"));
+		}
+	}
 	set_path(c, g, "signing_key", &gw->signing_key);
 	get_duration(c, g, "default_max_session", &gw->default_max_session);
 	if (member(g, "idle_timeout", K_STR) != NULL &&
@@ -1802,6 +1811,7 @@ defaults(struct ctx *c)
 	p->gateway.state = xstrdup(c, "/var/lib/mspgate/state");
 	p->gateway.control_socket = xstrdup(c, "/run/mspgate/control.sock");
 	p->gateway.session_socket = xstrdup(c, "/run/mspgate/session.sock");
+	p->gateway.user = xstrdup(c, "mspgate");
 	p->gateway.signing_key = xstrdup(c, "/etc/mspgate/signing_key.pem");
 	p->gateway.default_max_session = 4 * 3600;
 	p->gateway.idle_timeout = 30 * 60;

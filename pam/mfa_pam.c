@@ -67,6 +67,13 @@ struct mfa_ctx {
 	char polerr[512];	/* why it could not be loaded */
 	const struct pol_engineer *e;	/* NULL: a group member not in the policy */
 	enum mfa_scope scope;
+	/*
+	 * The audit log, opened once per stage call and used for all its
+	 * events: opening it loads the signing key, which costs more than
+	 * the rest of a login. Closed by ctx_done().
+	 */
+	struct rec_audit *aud;
+	int aud_err;		/* 0, or why it could not be opened */
 };
 
 /* The policy, kept in the handle so later stages need not read it again. */
@@ -334,37 +341,63 @@ struct mfa_ev {
 	const char *mfa;
 };
 
+static const char *
+audit_path(const struct mfa_ctx *c)
+{
+	return c->a.audit != NULL ? c->a.audit : c->p != NULL ? c->p->gateway.audit : NULL;
+}
+
 /*
- * Writes one audit event. Without a writable audit log MSP logins are
- * denied, so a 0 return is required on every allow path.
+ * Opens the audit log (and loads its signing key) unless this stage call
+ * already did; a failure is remembered and logged once. 0 or an MG_ERR_*.
  */
 static int
-audit(struct mfa_ctx *c, const struct mfa_ev *ev)
+audit_open(struct mfa_ctx *c)
 {
 	struct rec_audit_opts opts;
-	struct rec_audit_event e;
-	struct rec_audit *a = NULL;
 	const char *path, *key;
-	char err[256], why[512], rule[PATH_MAX + 16];
+	char err[256];
 	int r;
 
-	path = c->a.audit != NULL ? c->a.audit : c->p != NULL ? c->p->gateway.audit : NULL;
+	if (c->aud != NULL || c->aud_err != 0)
+		return c->aud_err;
+	path = audit_path(c);
 	key = c->a.key != NULL ? c->a.key : c->p != NULL ? c->p->gateway.signing_key : NULL;
 	if (path == NULL || key == NULL) {
 		pam_syslog(c->pamh, LOG_ERR, "no audit log configured (policy not "
 		    "loaded and no audit=/key= argument)");
-		return MG_ERR_INVAL;
+		return c->aud_err = MG_ERR_INVAL;
 	}
 	memset(&opts, 0, sizeof(opts));
 	/* The module logs through pam_syslog itself. */
 	opts.no_syslog = 1;
 	opts.lock_timeout_ms = 5000;
+	/* The gateway's service account may own the key (mspgated signs too). */
+	opts.key_owner = c->p != NULL ? c->p->gateway.user : NULL;
 	err[0] = '\0';
-	if ((r = rec_audit_open(path, key, &opts, &a, err, sizeof(err))) != 0) {
+	if ((r = rec_audit_open(path, key, &opts, &c->aud, err, sizeof(err))) != 0) {
+		c->aud = NULL;
 		pam_syslog(c->pamh, LOG_ERR, "audit log %s: %s", path,
 		    err[0] ? err : mg_strerror(r));
-		return r;
+		return c->aud_err = r;
 	}
+	return 0;
+}
+
+/*
+ * Writes one audit event (each is locked, chained, signed and synced on
+ * its own by rec_audit_event). Without a writable audit log MSP logins
+ * are denied, so a 0 return is required on every allow path.
+ */
+static int
+audit(struct mfa_ctx *c, const struct mfa_ev *ev)
+{
+	struct rec_audit_event e;
+	char why[512], rule[PATH_MAX + 16];
+	int r;
+
+	if ((r = audit_open(c)) != 0)
+		return r;
 	/* The gateway reads the MFA used from here, never from the session's env. */
 	snprintf(why, sizeof(why), "%s%sservice=%.32s tty=%.32s mfa=%s",
 	    ev->reason != NULL ? ev->reason : "", ev->reason != NULL ? "; " : "",
@@ -381,11 +414,18 @@ audit(struct mfa_ctx *c, const struct mfa_ev *ev)
 		snprintf(rule, sizeof(rule), "%s:%d", c->e->loc.file, c->e->loc.line);
 		e.rule = rule;
 	}
-	if ((r = rec_audit_event(a, &e)) != 0)
-		pam_syslog(c->pamh, LOG_ERR, "audit log %s: %s", path,
-		    rec_audit_errmsg(a));
-	rec_audit_close(a);
+	if ((r = rec_audit_event(c->aud, &e)) != 0)
+		pam_syslog(c->pamh, LOG_ERR, "audit log %s: %s", audit_path(c),
+		    rec_audit_errmsg(c->aud));
 	return r;
+}
+
+/* Ends a stage call: closes what ctx_init and audit opened. */
+static void
+ctx_done(struct mfa_ctx *c)
+{
+	rec_audit_close(c->aud);
+	c->aud = NULL;
 }
 
 static void
@@ -545,7 +585,7 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		say(&c, PAM_ERROR_MSG, MFA_MSG_FAILED);
 	}
 	if (o != OUT_ALLOW)
-		return mfa_result(ST_AUTH, o);
+		goto out;
 
 	if (c.e != NULL)
 		need = mfa_required(c.p, c.e);
@@ -573,6 +613,20 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (need & POL_MFA_TOTP) {
 		if ((o = ask_code(&c, code, sizeof(code))) != OUT_ALLOW) {
 			snprintf(why, sizeof(why), "no code entered");
+			goto done;
+		}
+		/*
+		 * The audit log is opened before the code is checked: a login
+		 * that could not be recorded is denied anyway (fail closed), and
+		 * then without using up the engineer's code. It also keeps the
+		 * key loading out of the time the user's lock is held.
+		 */
+		if (audit_open(&c) != 0) {
+			o = OUT_DENY;
+			snprintf(why, sizeof(why), "the audit log cannot be written");
+			say(&c, PAM_ERROR_MSG, "Access denied: the login cannot be "
+			    "recorded.");
+			shown = 1;
 			goto done;
 		}
 		o = totp_verify(&c, code, why, sizeof(why), &locked_now);
@@ -622,14 +676,17 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    pam_set_data(pamh, MFA_DATA_MFA, mfa_copy, mfa_data_free) !=
 		    PAM_SUCCESS) {
 			free(mfa_copy);
-			return mfa_result(ST_AUTH, OUT_NOMEM);
+			o = OUT_NOMEM;
+			goto out;
 		}
 		snprintf(env, sizeof(env), "MSPGATE_MFA=%s", mfa_name);
 		if (pam_putenv(pamh, env) != PAM_SUCCESS)
-			return mfa_result(ST_AUTH, OUT_NOMEM);
+			o = OUT_NOMEM;
 	} else if (!shown) {
 		say(&c, PAM_ERROR_MSG, MFA_MSG_FAILED);
 	}
+ out:
+	ctx_done(&c);
 	return mfa_result(ST_AUTH, o);
 }
 
@@ -669,7 +726,7 @@ mfa_pam_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    "read. Contact your administrator.");
 	}
 	if (o != OUT_ALLOW)
-		return mfa_result(ST_ACCOUNT, o);
+		goto out;
 	if (c.e == NULL) {
 		snprintf(umsg, sizeof(umsg), "No access is granted to this account.");
 		snprintf(lmsg, sizeof(lmsg), "in the MSP group but not an engineer "
@@ -683,7 +740,8 @@ mfa_pam_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		if (c.a.debug)
 			pam_syslog(pamh, LOG_DEBUG, "account ok: user=%s: %s",
 			    c.user_esc, lmsg);
-		return mfa_result(ST_ACCOUNT, OUT_ALLOW);
+		o = OUT_ALLOW;
+		goto out;
 	}
 	ev.reason = lmsg;
 	(void)audit(&c, &ev);
@@ -691,7 +749,10 @@ mfa_pam_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    "service=%.32s: %s", c.user_esc, c.rhost_esc[0] ? c.rhost_esc : "-",
 	    c.service ? c.service : "?", lmsg);
 	say(&c, PAM_ERROR_MSG, umsg);
-	return mfa_result(ST_ACCOUNT, r == MG_ERR_RANGE ? OUT_EXPIRED : OUT_DENY);
+	o = r == MG_ERR_RANGE ? OUT_EXPIRED : OUT_DENY;
+ out:
+	ctx_done(&c);
+	return mfa_result(ST_ACCOUNT, o);
 }
 
 /* -------------------------------------------------------------------- */
@@ -712,7 +773,7 @@ mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		if (c.scope == SCOPE_BROKEN)
 			say(&c, PAM_ERROR_MSG, "Access denied: the access policy "
 			    "cannot be read. Contact your administrator.");
-		return mfa_result(ST_SESSION, o);
+		goto out;
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.type = open ? REC_AUDIT_SESSION_START : REC_AUDIT_SESSION_END;
@@ -728,10 +789,13 @@ mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		if (open)
 			say(&c, PAM_ERROR_MSG, "Access denied: the session cannot "
 			    "be recorded.");
-		return mfa_result(ST_SESSION, OUT_DENY);
+		o = OUT_DENY;
+		goto out;
 	}
 	pam_syslog(pamh, LOG_INFO, "session %s: user=%s rhost=%s tty=%.32s",
 	    open ? "opened" : "closed", c.user_esc,
 	    c.rhost_esc[0] ? c.rhost_esc : "-", c.tty ? c.tty : "-");
-	return mfa_result(ST_SESSION, OUT_ALLOW);
+ out:
+	ctx_done(&c);
+	return mfa_result(ST_SESSION, o);
 }

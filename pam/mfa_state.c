@@ -22,8 +22,6 @@
 int
 mfa_state_init(struct mfa_state *st, const struct pol *p)
 {
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
 	int n;
 
 	memset(st, 0, sizeof(*st));
@@ -33,16 +31,29 @@ mfa_state_init(struct mfa_state *st, const struct pol *p)
 	n = snprintf(st->lockdir, sizeof(st->lockdir), "%s/lockout", p->gateway.state);
 	if (n < 0 || (size_t)n >= sizeof(st->lockdir))
 		return MG_ERR_TOOBIG;
-	if (getpwnam_r(MFA_OWNER_NAME, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-	    res != NULL) {
-		st->owner = pw.pw_uid;
-		st->owner_set = 1;
-	}
 	st->lock_timeout_ms = 5000;
+	if (p->gateway.user != NULL)
+		snprintf(st->owner_name, sizeof(st->owner_name), "%s", p->gateway.user);
 	st->failures = p->mfa.lockout_failures;
 	st->within = p->mfa.lockout_within;
 	st->lock_for = p->mfa.lockout_for;
 	return 0;
+}
+
+/* Who the mspgate user is, if the host has one: asked once per st. */
+static void
+owner_lookup(struct mfa_state *st)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+
+	st->owner_known = 1;
+	if (getpwnam_r(st->owner_name[0] ? st->owner_name : MFA_OWNER_NAME, &pw,
+	    pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL) {
+		st->owner = pw.pw_uid;
+		st->owner_set = 1;
+	}
 }
 
 static void
@@ -52,9 +63,34 @@ rules_for(const struct mfa_state *st, struct mg_file_rules *r, size_t max)
 	r->max_size = max;
 	/* Secrets and state: nobody but the owner may read or write them. */
 	r->forbid_mode = 077;
-	r->owner = st->owner;
-	r->owner_set = st->owner_set;
+	if (st->owner_known) {
+		r->owner = st->owner;
+		r->owner_set = st->owner_set;
+	} else {
+		/* Root only: a subset of what the full rule allows. */
+		r->owner = 0;
+		r->owner_set = 1;
+	}
 	r->check_dirs = 1;
+}
+
+/*
+ * Whether to check a refused file again with the full owner rule. Files
+ * and directories owned by root pass without asking NSS who "mspgate" is:
+ * on a client host that user rarely exists, and a name that no source
+ * knows is asked of every source in nsswitch.conf (sssd, LDAP) on every
+ * login. Only a refusal (MG_ERR_PERM: owner, mode, type) looks the user
+ * up; as root-only is a subset of the full rule, nothing passes that the
+ * full rule would refuse, and the second check decides alone.
+ */
+static int
+owner_retry(struct mfa_state *st, int r, struct mg_file_rules *rules)
+{
+	if (r != MG_ERR_PERM || st->owner_known)
+		return 0;
+	owner_lookup(st);
+	rules_for(st, rules, rules->max_size);
+	return 1;
 }
 
 static int
@@ -99,7 +135,7 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 }
 
 int
-mfa_lock(const struct mfa_state *st, const char *user, int *fdp, char *err,
+mfa_lock(struct mfa_state *st, const char *user, int *fdp, char *err,
     size_t errlen)
 {
 	struct mg_file_rules rules;
@@ -117,6 +153,8 @@ mfa_lock(const struct mfa_state *st, const char *user, int *fdp, char *err,
 	rules_for(st, &rules, 0);
 	for (tries = 0; tries < 20; tries++) {
 		r = mg_file_open_safe(path, O_RDWR, &rules, &fd, err, errlen);
+		if (owner_retry(st, r, &rules))
+			r = mg_file_open_safe(path, O_RDWR, &rules, &fd, err, errlen);
 		if (r == MG_ERR_NOENT) {
 			/* Made here, then opened and checked like any other. */
 			int nfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -172,7 +210,7 @@ mfa_unlock(int fd)
 }
 
 int
-mfa_secret_load(const struct mfa_state *st, const char *user,
+mfa_secret_load(struct mfa_state *st, const char *user,
     struct mfa_secret *out, char *err, size_t errlen)
 {
 	struct mg_file_rules rules;
@@ -185,7 +223,10 @@ mfa_secret_load(const struct mfa_state *st, const char *user,
 	if ((r = user_path(path, sizeof(path), st->store, user, "", err, errlen)) != 0)
 		return r;
 	rules_for(st, &rules, MFA_FILE_MAX);
-	if ((r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen)) != 0)
+	r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
+	if (owner_retry(st, r, &rules))
+		r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
+	if (r != 0)
 		return r;
 	r = mfa_secret_parse(buf, len, out, perr, sizeof(perr));
 	mg_freezero(buf, len);
@@ -248,7 +289,7 @@ mfa_secret_remove(const struct mfa_state *st, const char *user, char *err,
 }
 
 int
-mfa_lockrec_load(const struct mfa_state *st, const char *user,
+mfa_lockrec_load(struct mfa_state *st, const char *user,
     struct mfa_lockrec *out, char *err, size_t errlen)
 {
 	struct mg_file_rules rules;
@@ -262,6 +303,8 @@ mfa_lockrec_load(const struct mfa_state *st, const char *user,
 		return r;
 	rules_for(st, &rules, MFA_FILE_MAX * 8);
 	r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
+	if (owner_retry(st, r, &rules))
+		r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
 	if (r == MG_ERR_NOENT)
 		return 0;
 	if (r != 0)

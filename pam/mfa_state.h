@@ -16,15 +16,23 @@
 struct mfa_state {
 	char store[PATH_MAX];	/* mfa.totp.store: <store>/<user> */
 	char lockdir[PATH_MAX];	/* <gateway.state>/lockout: <user>, <user>.lock */
-	uid_t owner;		/* the "mspgate" user, besides root... */
+	char owner_name[33];	/* gateway.user: the service account */
+	uid_t owner;		/* that user, besides root... */
 	int owner_set;		/* ...when it exists */
+	int owner_known;	/* 0: not looked up yet; until then only root's
+				   files pass, and a refusal looks it up and
+				   checks again (see mfa_state.c) */
 	unsigned lock_timeout_ms;	/* waiting for another login; 5000 */
 	/* lockout policy */
 	int failures;
 	int64_t within, lock_for;
 };
 
-/* Fills st from the policy. Returns 0 or MG_ERR_TOOBIG (path too long). */
+/*
+ * Fills st from the policy. Returns 0 or MG_ERR_TOOBIG (path too long).
+ * The functions that open files take st non-const: they may fill in the
+ * owner the first time a file is not root's.
+ */
 int mfa_state_init(struct mfa_state *st, const struct pol *p);
 
 /*
@@ -35,7 +43,7 @@ int mfa_state_init(struct mfa_state *st, const struct pol *p);
  * MG_ERR_BUSY (held too long by a live process), MG_ERR_PERM,
  * MG_ERR_SYSTEM; err says what.
  */
-int mfa_lock(const struct mfa_state *st, const char *user, int *fdp,
+int mfa_lock(struct mfa_state *st, const char *user, int *fdp,
     char *err, size_t errlen);
 void mfa_unlock(int fd);
 
@@ -43,7 +51,7 @@ void mfa_unlock(int fd);
  * Loads user's secret. MG_ERR_NOENT: not enrolled; MG_ERR_PERM: unsafe
  * file (owner, mode, links); MG_ERR_PARSE: damaged. out is wiped on error.
  */
-int mfa_secret_load(const struct mfa_state *st, const char *user,
+int mfa_secret_load(struct mfa_state *st, const char *user,
     struct mfa_secret *out, char *err, size_t errlen);
 /* Replaces user's secret atomically (mode 0600). */
 int mfa_secret_save(const struct mfa_state *st, const char *user,
@@ -53,7 +61,7 @@ int mfa_secret_remove(const struct mfa_state *st, const char *user,
     char *err, size_t errlen);
 
 /* Loads the lockout record; a missing one is empty (0). */
-int mfa_lockrec_load(const struct mfa_state *st, const char *user,
+int mfa_lockrec_load(struct mfa_state *st, const char *user,
     struct mfa_lockrec *out, char *err, size_t errlen);
 int mfa_lockrec_save(const struct mfa_state *st, const char *user,
     const struct mfa_lockrec *r, char *err, size_t errlen);

@@ -191,7 +191,7 @@ read_code(const char *prompt, char *buf, size_t len)
 
 /* Activates a pending secret with code, under the user's lock. */
 static int
-activate(const struct mfa_state *st, const struct pol *p, const char *user,
+activate(struct mfa_state *st, const struct pol *p, const char *user,
     const char *code, int quiet)
 {
 	struct mfa_secret s;
@@ -240,7 +240,7 @@ activate(const struct mfa_state *st, const struct pol *p, const char *user,
 }
 
 static int
-enroll(const struct mfa_state *st, const struct pol *p, const char *user,
+enroll(struct mfa_state *st, const struct pol *p, const char *user,
     const char *issuer, int batch, int reset)
 {
 	struct mfa_secret s, old;
@@ -318,7 +318,7 @@ enroll(const struct mfa_state *st, const struct pol *p, const char *user,
 }
 
 static int
-list(const struct mfa_state *st)
+list(struct mfa_state *st)
 {
 	char **names = NULL, err[512], when[40];
 	size_t n = 0, i;
@@ -348,7 +348,7 @@ list(const struct mfa_state *st)
 }
 
 static int
-lockouts(const struct mfa_state *st)
+lockouts(struct mfa_state *st)
 {
 	struct mfa_lockrec *lr;
 	char **names = NULL, err[512], when[40];
@@ -385,7 +385,7 @@ lockouts(const struct mfa_state *st)
 
 /* Clears a lock or removes a secret, under the user's lock. */
 static int
-clear(const struct mfa_state *st, const char *user, int secret)
+clear(struct mfa_state *st, const char *user, int secret)
 {
 	char err[512];
 	int fd = -1, r;

@@ -153,7 +153,8 @@ rec_audit_open(const char *path, const char *keyfile, const struct rec_audit_opt
 		r = MG_ERR_NOMEM;
 		goto fail;
 	}
-	if ((r = rec_key_load_private(keyfile, &a->key, err, errlen)) != 0)
+	if ((r = rec_key_load_private_owner(keyfile, opts != NULL ? opts->key_owner : NULL,
+	    &a->key, err, errlen)) != 0)
 		goto fail;
 	if ((r = open_fd(a)) != 0) {
 		snprintf(err, errlen, "%s", a->errmsg);

@@ -53,6 +53,7 @@ struct rec_audit_opts {
 	void (*log_fn)(int prio, const char *line, void *ctx);
 	void *log_ctx;
 	unsigned lock_timeout_ms;	/* waiting for other writers; 0: 10000 */
+	const char *key_owner;	/* a user who may own the key besides root */
 };
 
 struct rec_audit;

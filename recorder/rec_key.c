@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Ed25519 signing keys for recordings and the audit log (PEM files, OpenSSL EVP). */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -70,7 +71,8 @@ abspath(const char *path, char *out, size_t outlen)
 }
 
 static int
-load(const char *path, int want_priv, struct rec_key **out, char *err, size_t errlen)
+load(const char *path, int want_priv, const char *owner, struct rec_key **out,
+    char *err, size_t errlen)
 {
 	struct mg_file_rules rules = { 0 };
 	struct rec_key *k = NULL;
@@ -89,7 +91,24 @@ load(const char *path, int want_priv, struct rec_key **out, char *err, size_t er
 	if (want_priv) {
 		/* A signing key readable by others would let them forge seals. */
 		rules.forbid_mode = 077;
-		if ((r = mg_file_read_safe(ap, &rules, &buf, &len, e, sizeof(e))) != 0) {
+		r = mg_file_read_safe(ap, &rules, &buf, &len, e, sizeof(e));
+		/*
+		 * The gateway's service account may own the key too (its broker
+		 * signs with it). Asked only after a refusal: name lookups can
+		 * be slow (LDAP, sssd) and most keys are owned by root.
+		 */
+		if (r == MG_ERR_PERM && owner != NULL) {
+			char pwbuf[4096];
+			struct passwd pw, *res = NULL;
+
+			if (getpwnam_r(owner, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+			    res != NULL) {
+				rules.owner = res->pw_uid;
+				rules.owner_set = 1;
+				r = mg_file_read_safe(ap, &rules, &buf, &len, e, sizeof(e));
+			}
+		}
+		if (r != 0) {
 			seterr(err, errlen, e, "");
 			return r;
 		}
@@ -149,13 +168,20 @@ out:
 int
 rec_key_load_private(const char *path, struct rec_key **out, char *err, size_t errlen)
 {
-	return load(path, 1, out, err, errlen);
+	return load(path, 1, NULL, out, err, errlen);
+}
+
+int
+rec_key_load_private_owner(const char *path, const char *owner, struct rec_key **out,
+    char *err, size_t errlen)
+{
+	return load(path, 1, owner, out, err, errlen);
 }
 
 int
 rec_key_load_public(const char *path, struct rec_key **out, char *err, size_t errlen)
 {
-	return load(path, 0, out, err, errlen);
+	return load(path, 0, NULL, out, err, errlen);
 }
 
 void

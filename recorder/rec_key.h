@@ -19,6 +19,9 @@ struct rec_key;
  * Returns 0, MG_ERR_NOENT, MG_ERR_PERM, MG_ERR_PARSE (not an Ed25519 key) ...
  */
 int rec_key_load_private(const char *path, struct rec_key **out, char *err, size_t errlen);
+/* The same, also accepting a key owned by the user named owner (NULL: no one else). */
+int rec_key_load_private_owner(const char *path, const char *owner, struct rec_key **out,
+    char *err, size_t errlen);
 /* Loads a public key (`openssl pkey -pubout`) or, also, a private key file. */
 int rec_key_load_public(const char *path, struct rec_key **out, char *err, size_t errlen);
 void rec_key_free(struct rec_key *k);
