@@ -145,8 +145,12 @@ fuzz:
 .PHONY: all-libs-only
 all-libs-only: $(LIBS)
 
+# Debian packages from Build-Depends, then the web player for
+# `mspgate-replay export --html` (npm registry, hash-checked) when npm exists.
 deps:
 	@sh tests/lib/deps.sh debian/control
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory BUILD=build player; \
+	else echo "deps: npm not found: export --html needs 'make player' later"; fi
 
 demo: all
 	@sh tests/lib/demo.sh $(BUILD)

@@ -315,15 +315,33 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(master, buf, IOBUF);
+			size_t got = 0;
+			ssize_t n = 0;
+			int gone = 0;
 
-			if (n > 0) {
+			/* A pty read returns at most a few KiB: read what is
+			 * already there, up to IOBUF, and record and show it as
+			 * one batch (fewer events, fewer writes). This never
+			 * waits for more data. */
+			while (got < IOBUF) {
+				n = read(master, buf + got, IOBUF - got);
+				if (n > 0)
+					got += (size_t)n;
+				else if (n < 0 && errno == EINTR)
+					continue;
+				else {
+					gone = n == 0 || errno != EAGAIN;
+					break;	/* EIO: the child side closed */
+				}
+			}
+			if (got > 0) {
 				/* Recorded before shown: a failed write hides it too. */
-				if ((r = rec_writer_output(w, REC_NOW, buf, (size_t)n)) != 0)
+				if ((r = rec_writer_output(w, REC_NOW, buf, got)) != 0)
 					break;
-				write_full(STDOUT_FILENO, buf, (size_t)n);
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-				break;	/* EIO: the child side closed */
+				write_full(STDOUT_FILENO, buf, got);
+			}
+			if (gone)
+				break;
 		}
 		if ((pf[0].revents & POLLOUT) && pend_off < pend_len) {
 			ssize_t n = write(master, pend + pend_off, pend_len - pend_off);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -41,7 +42,8 @@ usage(FILE *f)
 	    "                           [--since DATE] [--until DATE] [--json]\n"
 	    "       mspgate-replay play [-s SPEED] [-m IDLE] [-t START] FILE|ID\n"
 	    "       mspgate-replay text [--markers] FILE|ID\n"
-	    "       mspgate-replay search [-i] [--typed|--shown] REGEX [DIR]\n"
+	    "       mspgate-replay search [-i] [--typed|--shown] [--engineer E] [--tenant T]\n"
+	    "                             [--target H] [--since DATE] [--until DATE] REGEX [DIR]\n"
 	    "       mspgate-replay verify --pubkey PUB FILE...\n"
 	    "       mspgate-replay export (--asciicast|--html) [-o OUT] FILE|ID\n"
 	    "DIR defaults to $MSPGATE_RECORDINGS or " DEFAULT_DIR ".\n");
@@ -239,6 +241,18 @@ parse_when(const char *s, int end, int64_t *out)
 	return -1;
 }
 
+/* The filters that list and search share; NULL matches anything. */
+static int
+header_matches(const struct rec_header *h, const char *eng, const char *ten,
+    const char *tgt, int64_t since, int64_t until)
+{
+	if ((eng && (!h->engineer || strcmp(eng, h->engineer) != 0)) ||
+	    (ten && (!h->tenant || strcmp(ten, h->tenant) != 0)) ||
+	    (tgt && (!h->target || strcmp(tgt, h->target) != 0)))
+		return 0;
+	return (int64_t)h->timestamp >= since && (int64_t)h->timestamp < until;
+}
+
 static void
 json_field(struct rec_buf *b, const char *k, const char *v, int *first)
 {
@@ -306,10 +320,7 @@ cmd_list(int argc, char **argv)
 		}
 		h = rec_reader_header(rd);
 		ts = (time_t)h->timestamp;
-		if ((eng && (!h->engineer || strcmp(eng, h->engineer) != 0)) ||
-		    (ten && (!h->tenant || strcmp(ten, h->tenant) != 0)) ||
-		    (tgt && (!h->target || strcmp(tgt, h->target) != 0)) ||
-		    (int64_t)ts < since || (int64_t)ts >= until) {
+		if (!header_matches(h, eng, ten, tgt, since, until)) {
 			rec_reader_free(rd);
 			continue;
 		}
@@ -445,8 +456,15 @@ cmd_search(int argc, char **argv)
 		{ "typed", no_argument, NULL, 'I' },
 		{ "shown", no_argument, NULL, 'O' },
 		{ "ignore-case", no_argument, NULL, 'i' },
+		{ "engineer", required_argument, NULL, 'e' },
+		{ "tenant", required_argument, NULL, 'T' },
+		{ "target", required_argument, NULL, 'H' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *eng = NULL, *ten = NULL, *tgt = NULL;
+	int64_t since = INT64_MIN, until = INT64_MAX;
 	struct search_ctx so = { 0 }, si = { 0 };
 	int c, icase = 0, want_in = 1, want_out = 1, total = 0, bad = 0;
 	struct flist l = { 0 };
@@ -458,6 +476,11 @@ cmd_search(int argc, char **argv)
 		case 'I': want_out = 0; break;
 		case 'O': want_in = 0; break;
 		case 'i': icase = 1; break;
+		case 'e': eng = optarg; break;
+		case 'T': ten = optarg; break;
+		case 'H': tgt = optarg; break;
+		case 's': if (parse_when(optarg, 0, &since) != 0) return 2; break;
+		case 'u': if (parse_when(optarg, 1, &until) != 0) return 2; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -489,6 +512,10 @@ cmd_search(int argc, char **argv)
 		if (rec_reader_open(l.v[i], &rd, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: skipping %s\n", prog, err);
 			bad++;
+			continue;
+		}
+		if (!header_matches(rec_reader_header(rd), eng, ten, tgt, since, until)) {
+			rec_reader_free(rd);
 			continue;
 		}
 		so.session = si.session = rec_reader_header(rd)->session ?
@@ -654,6 +681,40 @@ out_bytes(const uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * Makes the viewer's terminal the recorded size, so that what is drawn
+ * equals what the engineer saw: the xterm resize sequence (CSI 8;ROWS;COLS
+ * t, which most terminal emulators honour), and, when the terminal stays
+ * smaller, a notice saying so (lines would wrap and full-screen programs
+ * would be drawn wrong). Only for a terminal: piped output stays the
+ * exact recorded bytes.
+ */
+static void
+play_size(int cols, int rows)
+{
+	struct winsize ws;
+	char seq[48];
+	int n;
+
+	if (cols <= 0 || rows <= 0 || !isatty(STDOUT_FILENO))
+		return;
+	n = snprintf(seq, sizeof(seq), "\033[8;%d;%dt", rows, cols);
+	out_bytes((const uint8_t *)seq, (size_t)n);
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0)
+		return;
+	if (ws.ws_col == 0 && ws.ws_row == 0) {
+		/* The resize may take a moment to arrive. */
+		usleep(50000);
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0)
+			return;
+	}
+	/* A size of 0 is unknown (not a real terminal): nothing to compare. */
+	if (ws.ws_col > 0 && ws.ws_row > 0 && (ws.ws_col < cols || ws.ws_row < rows))
+		fprintf(stderr, "\r\n[%s: the session is %dx%d here, this terminal is "
+		    "%dx%d: enlarge it to see what the engineer saw]\r\n", prog, cols, rows,
+		    ws.ws_col, ws.ws_row);
+}
+
 /* Waits up to ms for a key; returns it, 0 on timeout, -1 when there is no keyboard. */
 static int
 wait_key(int keys, int ms)
@@ -725,10 +786,23 @@ cmd_play(int argc, char **argv)
 		    "- slower, q quit\r\n", prog, h->session ? h->session : path,
 		    h->engineer ? h->engineer : "-", h->width, h->height);
 	}
+	play_size(h->width, h->height);
 	prev = start;
 	while (!quit && (r = rec_reader_next(rd, &ev)) > 0) {
 		double delay;
 
+		if (ev.code == 'r') {
+			int cols, rows;
+			char sz[32];
+
+			/* Applied in order with the output, without a delay of its own. */
+			snprintf(sz, sizeof(sz), "%.*s", (int)(ev.len < 31 ? ev.len : 31),
+			    (const char *)ev.data);
+			if (sscanf(sz, "%dx%d", &cols, &rows) == 2 && cols > 0 && rows > 0 &&
+			    cols <= 10000 && rows <= 10000)
+				play_size(cols, rows);
+			continue;
+		}
 		if (ev.stream != 'o')
 			continue;
 		if (ev.t >= start) {

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "mg_err.h"
 #include "rec_buf.h"
@@ -77,49 +80,183 @@ rec_buf_addf(struct rec_buf *b, const char *fmt, ...)
 	return 0;
 }
 
-int
-rec_buf_json_str(struct rec_buf *b, const void *sp, size_t n)
+/*
+ * JSON string escaping and UTF-8 validation, one pass. Runs of plain bytes
+ * (printable ASCII but '"' and '\\') are found sixteen (SSE2) or eight
+ * (any 64-bit CPU) at a time and copied as whole words; every other ASCII
+ * byte takes its escape from a table; bytes >= 0x80 are checked as UTF-8.
+ * The output has room for 6 bytes per input byte left plus 2, so a word
+ * or an escape may be stored whole and only its real length kept.
+ */
+#define W_ONES 0x0101010101010101ULL
+#define W_HIGH 0x8080808080808080ULL
+
+struct json_esc {
+	uint8_t len;
+	char s[7];
+};
+
+#define ESC_U(c) [c] = { 6, { '\\', 'u', '0', '0', "0123456789abcdef"[(c) >> 4], \
+	"0123456789abcdef"[(c) & 15] } }
+#define ESC_2(c, e) [c] = { 2, { '\\', e } }
+
+/* The escape of every ASCII byte that is not plain; len 0 for plain ones. */
+static const struct json_esc json_esc[128] = {
+	ESC_U(0x00), ESC_U(0x01), ESC_U(0x02), ESC_U(0x03), ESC_U(0x04), ESC_U(0x05),
+	ESC_U(0x06), ESC_U(0x07), ESC_2('\b', 'b'), ESC_2('\t', 't'), ESC_2('\n', 'n'),
+	ESC_U(0x0b), ESC_2('\f', 'f'), ESC_2('\r', 'r'), ESC_U(0x0e), ESC_U(0x0f),
+	ESC_U(0x10), ESC_U(0x11), ESC_U(0x12), ESC_U(0x13), ESC_U(0x14), ESC_U(0x15),
+	ESC_U(0x16), ESC_U(0x17), ESC_U(0x18), ESC_U(0x19), ESC_U(0x1a), ESC_U(0x1b),
+	ESC_U(0x1c), ESC_U(0x1d), ESC_U(0x1e), ESC_U(0x1f), ESC_2('"', '"'),
+	ESC_2('\\', '\\'), ESC_U(0x7f),
+};
+
+/* Flags (high bit of each byte) the bytes of a word that are not plain. */
+static inline uint64_t
+word_special(uint64_t x)
 {
-	static const char hexd[] = "0123456789abcdef";
-	const uint8_t *s = sp;
-	size_t i, start;
+	uint64_t lt = (x - W_ONES * 0x20) & ~x;		/* < 0x20 */
+	uint64_t q = x ^ (W_ONES * 0x22), bs = x ^ (W_ONES * 0x5c), del = x ^ (W_ONES * 0x7f);
+
+	q = (q - W_ONES) & ~q;
+	bs = (bs - W_ONES) & ~bs;
+	del = (del - W_ONES) & ~del;
+	return (lt | q | bs | del | x) & W_HIGH;	/* x: bytes >= 0x80 */
+}
+
+/*
+ * Index of the first flagged byte of a word loaded from memory. The lowest
+ * flag is exact: a borrow only spreads to more significant bytes, which on
+ * a little-endian CPU come later in memory.
+ */
+static inline size_t
+word_first(uint64_t m)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	(void)m;
+	return 0;		/* borrows spread the other way: no shortcut */
+#else
+	return (size_t)__builtin_ctzll(m) / 8;
+#endif
+}
+
+static size_t seq_len(const uint8_t *s, size_t n, int *incomplete);
+
+/* Plain bytes at the start of s[0..n), stored at o as they are found. */
+static inline size_t
+plain_run(uint8_t *o, const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	while (n - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		/* A signed compare: bytes >= 0x80 are negative, so below 0x20 too. */
+		__m128i sp = _mm_or_si128(
+		    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x22))),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x5c)),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+		unsigned m = (unsigned)_mm_movemask_epi8(sp);
+
+		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+		i += 16;
+	}
+#endif
+	while (n - i >= 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + i, 8);
+		memcpy(o + i, &x, 8);
+		if ((m = word_special(x)) != 0)
+			return i + word_first(m);
+		i += 8;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') {
+		o[i] = s[i];
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Escapes s[0..n) into o and returns the bytes consumed; *olen gets the
+ * bytes written. With strict set it stops before the first byte that does
+ * not start a complete, valid UTF-8 sequence; otherwise bytes >= 0x80 are
+ * copied as they are.
+ */
+static size_t
+json_body(uint8_t *o, const uint8_t *s, size_t n, int strict, size_t *olen)
+{
+	uint8_t *o0 = o;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k = plain_run(o, s + i, n - i);
+		uint8_t c;
+
+		o += k;
+		i += k;
+		if (i == n)
+			break;
+		c = s[i];
+		if (c < 0x80) {
+			const struct json_esc *e = &json_esc[c];
+
+			memcpy(o, e->s, 6);
+			o += e->len;
+			i++;
+			continue;
+		}
+		k = 1;
+		if (strict) {
+			int inc;
+
+			if ((k = seq_len(s + i, n - i, &inc)) == 0)
+				break;
+		}
+		memcpy(o, s + i, k);
+		o += k;
+		i += k;
+	}
+	*olen = (size_t)(o - o0);
+	return i;
+}
+
+int
+rec_buf_json_str(struct rec_buf *b, const void *s, size_t n)
+{
+	size_t ol;
 	int r;
 
 	/* Worst case every byte becomes \u00XX. */
 	if (n > (SIZE_MAX - 8) / 6 || (r = reserve(b, n * 6 + 2)) != 0)
 		return MG_ERR_NOMEM;
 	b->p[b->len++] = '"';
-	for (i = start = 0; i < n; i++) {
-		uint8_t c = s[i];
-		const char *esc = NULL;
+	json_body(b->p + b->len, s, n, 0, &ol);
+	b->len += ol;
+	b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
+	return 0;
+}
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
-			continue;
-		memcpy(b->p + b->len, s + start, i - start);
-		b->len += i - start;
-		start = i + 1;
-		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		default: break;
-		}
-		if (esc != NULL) {
-			memcpy(b->p + b->len, esc, 2);
-			b->len += 2;
-		} else {
-			memcpy(b->p + b->len, "\\u00", 4);
-			b->p[b->len + 4] = (uint8_t)hexd[c >> 4];
-			b->p[b->len + 5] = (uint8_t)hexd[c & 15];
-			b->len += 6;
-		}
+int
+rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used)
+{
+	size_t ol;
+	int r;
+
+	*used = 0;
+	if (n > (SIZE_MAX - 8) / 6 || (r = reserve(b, n * 6 + 2)) != 0)
+		return MG_ERR_NOMEM;
+	if ((*used = json_body(b->p + b->len + 1, s, n, 1, &ol)) == 0) {
+		b->p[b->len] = '\0';
+		return 0;
 	}
-	memcpy(b->p + b->len, s + start, n - start);
-	b->len += n - start;
+	b->p[b->len] = '"';
+	b->len += ol + 1;
 	b->p[b->len++] = '"';
 	b->p[b->len] = '\0';
 	return 0;
@@ -274,7 +411,17 @@ rec_utf8_valid_len(const uint8_t *s, size_t n)
 	while (i < n) {
 		size_t k;
 
-		/* Fast path for ASCII. */
+		/* Fast path for ASCII, a word at a time. */
+		while (n - i >= 8) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if ((x & W_HIGH) != 0)
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;

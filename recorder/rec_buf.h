@@ -22,6 +22,12 @@ int rec_buf_addf(struct rec_buf *b, const char *fmt, ...)
 /* Appends s[0..n) as a quoted JSON string. s must be valid UTF-8
  * (rec_utf8_valid_len(s, n) == n); control characters, '"', '\\' and DEL are escaped. */
 int rec_buf_json_str(struct rec_buf *b, const void *s, size_t n);
+/*
+ * Appends, as a quoted JSON string, the longest prefix of s[0..n) made of
+ * complete, valid UTF-8 sequences (validation and escaping in one pass);
+ * *used gets its length. Appends nothing when that prefix is empty.
+ */
+int rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used);
 /* Appends a C string as a JSON string, replacing invalid UTF-8 with U+FFFD. */
 int rec_buf_json_cstr(struct rec_buf *b, const char *s);
 /* Base64 (RFC 4648, padded) and lowercase hex. */

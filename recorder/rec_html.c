@@ -15,6 +15,20 @@
 
 #define ASSET_MAX (8 * 1024 * 1024)
 
+/*
+ * Starts the player: it plays at once, from the start or from the time in
+ * the address (page.html#t=90 or #t=1:30, as `search` prints offsets).
+ * The player's terminal emulator is WebAssembly, which the page's
+ * Content-Security-Policy allows with 'wasm-unsafe-eval' (and no more:
+ * no eval, nothing loaded from anywhere).
+ */
+#define PLAYER_START \
+	";\nvar opts = { fit: 'width', controls: true, autoPlay: true, preload: true };\n" \
+	"var m = /^#t=([0-9]{1,9}(:[0-9]{1,2}){0,2}(\\.[0-9]+)?)$/.exec(location.hash);\n" \
+	"if (m) opts.startAt = m[1].indexOf(':') < 0 ? parseFloat(m[1]) : m[1];\n" \
+	"AsciinemaPlayer.create({ data: cast }, document.getElementById('player'), opts);\n" \
+	"</script>\n</body>\n</html>\n"
+
 static int
 read_file(const char *dir, const char *name, struct rec_buf *b)
 {
@@ -161,8 +175,8 @@ rec_html_page(struct rec_buf *page, const char *cast, size_t len, const char *ti
 		title = "mspgate recording";
 	if ((r = rec_buf_adds(page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" "
-	    "content=\"default-src 'none'; script-src 'unsafe-inline'; style-src "
-	    "'unsafe-inline'; img-src data:; font-src data:\">\n<title>")) != 0 ||
+	    "content=\"default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; "
+	    "style-src 'unsafe-inline'; img-src data:; font-src data:\">\n<title>")) != 0 ||
 	    (r = add_escaped_html(page, title, strlen(title))) != 0 ||
 	    (r = rec_buf_adds(page, "</title>\n<style>\n")) != 0 ||
 	    (r = rec_buf_add(page, css.p, css.len)) != 0 ||
@@ -178,9 +192,7 @@ rec_html_page(struct rec_buf *page, const char *cast, size_t len, const char *ti
 	    (r = rec_buf_add(page, js.p, js.len)) != 0 ||
 	    (r = rec_buf_adds(page, "\n</script>\n<script>\nvar cast = ")) != 0 ||
 	    (r = add_script_string(page, cast, len)) != 0 ||
-	    (r = rec_buf_adds(page, ";\nAsciinemaPlayer.create({ data: cast }, "
-	    "document.getElementById('player'), { fit: 'width', controls: true });\n"
-	    "</script>\n</body>\n</html>\n")) != 0)
+	    (r = rec_buf_adds(page, PLAYER_START)) != 0)
 		snprintf(err, errlen, "out of memory");
 out:
 	rec_buf_free(&js);

@@ -21,6 +21,8 @@
 
 /* Buffered bytes that force a write, keeping memory bounded. */
 #define FLUSH_BYTES 65536
+/* Written bytes after which writeback is started (see flush_out). */
+#define SYNC_BYTES (4 * 1024 * 1024)
 #define TAIL_MAX 256
 
 struct rec_writer {
@@ -29,8 +31,11 @@ struct rec_writer {
 	char *session;
 	const struct rec_key *key;
 	struct rec_chain chain;
-	struct rec_buf out;	/* lines not yet written */
-	struct rec_buf line;	/* the line being built */
+	struct rec_buf out;	/* lines not yet written, then the line being built */
+	size_t line_start;	/* where that line starts in out */
+	uint64_t written;	/* bytes written to the file */
+	uint64_t synced;	/* bytes handed to writeback */
+	struct rec_buf line;	/* the header while it is built */
 	struct rec_buf tmp;
 	struct rec_buf msg;
 	struct rec_buf join;	/* held bytes + the next write */
@@ -125,31 +130,75 @@ flush_out(struct rec_writer *w)
 		}
 		off += (size_t)n;
 	}
+	w->written += w->out.len;
 	rec_buf_reset(&w->out);
 	w->last_flush = mono_us(w);
+	/* Start writing back what is in the page cache now, without waiting,
+	 * so the fsync at close has little left to do and a busy session is
+	 * on disk sooner. An I/O error here ends the recording early. */
+	if (w->written - w->synced >= SYNC_BYTES) {
+		if (sync_file_range(w->fd, (off64_t)w->synced, (off64_t)(w->written - w->synced),
+		    SYNC_FILE_RANGE_WRITE) != 0 && errno == EIO)
+			return fail(w, MG_ERR_IO);
+		w->synced = w->written;
+	}
 	return 0;
 }
 
-/* Hashes the finished line in w->line and moves it to the output buffer. */
+/*
+ * Lines are built in place at the end of the output buffer: no copy, and
+ * the chain hashes the line where it will be written from.
+ */
 static int
 commit_line(struct rec_writer *w)
 {
 	int r;
 
-	if ((r = rec_chain_add(&w->chain, w->line.p, w->line.len)) != 0 ||
-	    (r = rec_buf_add(&w->out, w->line.p, w->line.len)) != 0 ||
-	    (r = rec_buf_addc(&w->out, '\n')) != 0)
+	if ((r = rec_chain_add(&w->chain, w->out.p + w->line_start,
+	    w->out.len - w->line_start)) != 0 ||
+	    (r = rec_buf_addc(&w->out, '\n')) != 0) {
+		w->out.len = w->line_start;
 		return fail(w, r);
+	}
 	w->lines++;
 	return 0;
 }
 
+/* Drops a line begun but not committed. */
+static void
+abort_line(struct rec_writer *w)
+{
+	w->out.len = w->line_start;
+	if (w->out.p != NULL)
+		w->out.p[w->out.len] = '\0';
+}
+
+/* Starts "[SECONDS.MICROS, "CODE", " (t >= 0) without printf: this runs per event. */
 static int
 begin_line(struct rec_writer *w, int64_t t, const char *code)
 {
-	rec_buf_reset(&w->line);
-	return rec_buf_addf(&w->line, "[%lld.%06lld, \"%s\", ", (long long)(t / 1000000),
-	    (long long)(t % 1000000), code);
+	char tmp[48], *p = tmp + 24, *q = tmp + 24;
+	uint64_t secs = (uint64_t)t / 1000000, us = (uint64_t)t % 1000000;
+	int i;
+
+	w->line_start = w->out.len;
+	*q++ = '.';
+	for (i = 5; i >= 0; i--) {
+		q[i] = (char)('0' + us % 10);
+		us /= 10;
+	}
+	q += 6;
+	do {
+		*--p = (char)('0' + secs % 10);
+		secs /= 10;
+	} while (secs > 0);
+	*--p = '[';
+	memcpy(q, ", \"", 3);
+	q += 3;
+	*q++ = code[0];
+	memcpy(q, "\", ", 3);
+	q += 3;
+	return rec_buf_add(&w->out, p, (size_t)(q - p));
 }
 
 static int
@@ -167,9 +216,11 @@ checkpoint(struct rec_writer *w, int final)
 	    (r = rec_key_sign(w->key, w->msg.p, w->msg.len, cp.sig)) != 0 ||
 	    (r = rec_cp_format(&w->tmp, &cp)) != 0 ||
 	    (r = begin_line(w, w->last_t, "c")) != 0 ||
-	    (r = rec_buf_json_str(&w->line, w->tmp.p, w->tmp.len)) != 0 ||
-	    (r = rec_buf_addc(&w->line, ']')) != 0)
+	    (r = rec_buf_json_str(&w->out, w->tmp.p, w->tmp.len)) != 0 ||
+	    (r = rec_buf_addc(&w->out, ']')) != 0) {
+		abort_line(w);
 		return fail(w, r);
+	}
 	if ((r = commit_line(w)) != 0)
 		return r;
 	w->events_since_cp = 0;
@@ -212,9 +263,11 @@ emit_str(struct rec_writer *w, const char *code, const void *p, size_t n)
 	int r;
 
 	if ((r = begin_line(w, w->last_t, code)) != 0 ||
-	    (r = rec_buf_json_str(&w->line, p, n)) != 0 ||
-	    (r = rec_buf_addc(&w->line, ']')) != 0)
+	    (r = rec_buf_json_str(&w->out, p, n)) != 0 ||
+	    (r = rec_buf_addc(&w->out, ']')) != 0) {
+		abort_line(w);
 		return fail(w, r);
+	}
 	if ((r = commit_line(w)) != 0)
 		return r;
 	w->events_since_cp++;
@@ -245,15 +298,26 @@ emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 
 	while (i < n) {
 		size_t win = n - i < REC_EVENT_MAX ? n - i : REC_EVENT_MAX;
-		size_t v = rec_utf8_valid_len(s + i, win);
+		size_t v;
 		int partial;
 
+		/* The valid UTF-8 prefix, validated and escaped in one pass. */
+		if ((r = begin_line(w, w->last_t, code)) != 0 ||
+		    (r = rec_buf_json_utf8(&w->out, s + i, win, &v)) != 0 ||
+		    (v > 0 && (r = rec_buf_addc(&w->out, ']')) != 0)) {
+			abort_line(w);
+			return fail(w, r);
+		}
 		if (v > 0) {
-			if ((r = emit_str(w, code, s + i, v)) != 0)
+			if ((r = commit_line(w)) != 0)
+				return r;
+			w->events_since_cp++;
+			if ((r = maybe_flush(w)) != 0)
 				return r;
 			i += v;
 			continue;
 		}
+		abort_line(w);
 		v = rec_utf8_invalid_len(s + i, n - i, &partial);
 		if (partial) {
 			/* Never split a sequence: hold it for the next write. */
@@ -462,9 +526,11 @@ rec_writer_marker(struct rec_writer *w, int64_t t, const char *label)
 		return w->err;
 	event_time(w, t);
 	if ((r = begin_line(w, w->last_t, "m")) != 0 ||
-	    (r = rec_buf_json_cstr(&w->line, label)) != 0 ||
-	    (r = rec_buf_addc(&w->line, ']')) != 0)
+	    (r = rec_buf_json_cstr(&w->out, label)) != 0 ||
+	    (r = rec_buf_addc(&w->out, ']')) != 0) {
+		abort_line(w);
 		return fail(w, r);
+	}
 	if ((r = commit_line(w)) != 0)
 		return r;
 	w->events_since_cp++;

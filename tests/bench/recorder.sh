@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Recorder throughput: mspgate-record vs script -q -f on the same output-heavy stream,
 # then verify and search speed over generated recordings. Prints a table with ratios.
-# MB=size of the stream (default 200), SEARCH_MB=data searched (default 1024).
+# MB=size of the stream (default 200), SEARCH_MB=data searched (default 1024),
+# RUNS=script/record pairs timed (default 5; the table shows medians).
 set -u
 B=${MG_BUILD:-build}
 R="$B/bin/mspgate-record"
 P="$B/bin/mspgate-replay"
 MB=${MB:-200}
 SEARCH_MB=${SEARCH_MB:-1024}
+RUNS=${RUNS:-5}
 T=$(mktemp -d "${TMPDIR:-/tmp}/mgbench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 openssl genpkey -algorithm ed25519 -out "$T/k.pem" 2>/dev/null
@@ -25,15 +27,35 @@ mbs() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) s = 0.001; printf "%.1f", b
 now() { date +%s.%N; }
 el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-t0=$(now)
-script -q -f -c "cat $T/stream" "$T/script.out" </dev/null >/dev/null
-t1=$(now)
-"$R" -q --key "$T/k.pem" -o "$T/rec.cast" -- cat "$T/stream" </dev/null >/dev/null
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# RUNS pairs, the order alternating, so that load from elsewhere on the
+# machine falls on both alike; the table shows the medians.
+: >"$T/t.script"
+: >"$T/t.rec"
+ratios=""
+r=0
+while [ $r -lt "$RUNS" ]; do
+	rm -f "$T/script.out" "$T/rec.cast"
+	for which in $( [ $((r % 2)) -eq 0 ] && echo "script rec" || echo "rec script"); do
+		t0=$(now)
+		if [ "$which" = script ]; then
+			script -q -f -c "cat $T/stream" "$T/script.out" </dev/null >/dev/null
+		else
+			"$R" -q --key "$T/k.pem" -o "$T/rec.cast" -- cat "$T/stream" </dev/null >/dev/null
+		fi
+		el "$t0" "$(now)" >>"$T/t.$which"
+		echo >>"$T/t.$which"
+	done
+	ratios="$ratios $(awk -v a="$(tail -1 "$T/t.rec")" -v b="$(tail -1 "$T/t.script")" \
+	    'BEGIN { printf "%.2f", a / (b > 0 ? b : 0.001) }')"
+	r=$((r + 1))
+done
+s_script=$(median <"$T/t.script")
+s_rec=$(median <"$T/t.rec")
 t2=$(now)
 "$P" verify --pubkey "$T/k.pub" "$T/rec.cast" >/dev/null
 t3=$(now)
-s_script=$(el "$t0" "$t1")
-s_rec=$(el "$t1" "$t2")
 s_ver=$(el "$t2" "$t3")
 recbytes=$(wc -c <"$T/rec.cast")
 
@@ -52,9 +74,10 @@ t5=$(now)
 s_search=$(el "$t4" "$t5")
 
 printf '%-34s %10s %10s %10s\n' "measure" "seconds" "MB/s" "ratio"
-printf '%-34s %10s %10s %10s\n' "script -q -f ($((bytes / 1048576)) MB stream)" "$s_script" "$(mbs "$bytes" "$s_script")" "1.00"
+printf '%-34s %10s %10s %10s\n' "script -q -f ($((bytes / 1048576)) MB, median of $RUNS)" "$s_script" "$(mbs "$bytes" "$s_script")" "1.00"
 printf '%-34s %10s %10s %10s\n' "mspgate-record (same stream)" "$s_rec" "$(mbs "$bytes" "$s_rec")" \
 	"$(awk -v a="$s_rec" -v b="$s_script" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 0.001) }')"
 printf '%-34s %10s %10s %10s\n' "verify ($((recbytes / 1048576)) MB recording)" "$s_ver" "$(mbs "$recbytes" "$s_ver")" "-"
 printf '%-34s %10s %10s %10s\n' "search ($((total / 1048576)) MB, $k files)" "$s_search" "$(mbs "$total" "$s_search")" "-"
-echo "ratio = mspgate-record time / script time (target: <= 1.00); recording is $(awk -v a="$recbytes" -v b="$bytes" 'BEGIN { printf "%.2f", a / b }')x the stream size"
+echo "ratio = median mspgate-record time / median script time (target: <= 1.00);"
+echo "per-run ratios:$ratios; recording is $(awk -v a="$recbytes" -v b="$bytes" 'BEGIN { printf "%.2f", a / b }')x the stream size"

@@ -49,6 +49,12 @@ check_grep "search reports typed input" "^s1	+0:00:00	typed	echo hello-from-mspg
 check_grep "search reports shown output" "^s1	+0:00:00	shown	.*hello-from-mspgate" "$T/search"
 "$P" search 'rclone' "$D" >/dev/null
 check_exit 0 "search exits 1 without a match" test $? -eq 1
+"$P" search --engineer bob 'hello-from' "$D" >"$T/search2"
+check_exit 0 "search --engineer skips other engineers' sessions" test $? -eq 1
+"$P" search --engineer alice --tenant acme 'hello-from' "$D" >"$T/search3"
+check_grep "search --engineer --tenant finds theirs" "^s1	" "$T/search3"
+"$P" search --tenant other 'hello-from' "$D" >/dev/null
+check_exit 0 "search --tenant filters" test $? -eq 1
 
 MSPGATE_RECORDINGS="$D" "$P" play -s 1000 s1 >"$T/play"
 check "play by id draws exactly the recorded output" sh -c \

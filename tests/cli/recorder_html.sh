@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# `mspgate-replay export --html` as an auditor opens it: headless Chromium, offline, plays
+# the session. Skipped when Chromium or the player bundle (`make player`) is missing.
+. tests/lib/tap.sh
+
+PLAYER="$MG_BUILD/player"
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # SKIP $*"; tap_done; exit 0; }
+[ -n "$CHROME" ] || skip "no chromium installed"
+[ -f "$PLAYER/asciinema-player.min.js" ] || skip "no player bundle in $PLAYER (make player)"
+
+openssl genpkey -algorithm ed25519 -out "$T/k.pem" 2>/dev/null
+R="$BIN/mspgate-record"
+P="$BIN/mspgate-replay"
+
+# What the session shows that was never typed: only a player that ran it draws "sum=42".
+printf 'echo "sum=$((20+22))"\nprintf "caf\\303\\251\\n"\nexit\n' |
+	"$R" -q --key "$T/k.pem" -o "$T/h1.cast" --meta engineer=alice -- sh >/dev/null 2>&1
+check "a session was recorded" test -s "$T/h1.cast"
+"$P" export --html --player "$PLAYER" -o "$T/h1.html" "$T/h1.cast" 2>"$T/err"
+check_exit 0 "export --html writes the page" test $? -eq 0
+check "the page loads nothing from elsewhere" sh -c \
+	"! grep -Eiq '<(script|link|img|iframe)[^>]* (src|href)=' '$T/h1.html'"
+check_grep "the page forbids every fetch (CSP)" "default-src 'none'" "$T/h1.html"
+
+# chromium FILE.html[#FRAGMENT] OUT: the DOM after 5 s of virtual time, no network.
+render() {
+	timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu \
+	    --disable-background-networking --disable-component-update --disable-sync \
+	    --no-first-run --enable-logging=stderr --v=0 --user-data-dir="$T/chrome" \
+	    --window-size=1000,700 \
+	    --virtual-time-budget=5000 --dump-dom "file://$1" >"$2" 2>"$T/chrome.log"
+}
+# term DOM OUT: the text of the player's terminal, one line per row.
+term() {
+	awk '{ s = s $0 "\n" } END {
+		i = index(s, "<pre class=\"ap-term-text"); if (i == 0) exit 1
+		s = substr(s, i); j = index(s, "</pre>"); if (j > 0) s = substr(s, 1, j)
+		gsub(/<span class="ap-line"/, "\n&", s); gsub(/<[^>]*>/, "", s)
+		gsub(/&amp;/, "\\&", s); gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s)
+		gsub(/&quot;/, "\"", s); print s }' "$1" >"$2"
+}
+
+render "$T/h1.html" "$T/dom"
+check_exit 0 "chromium renders the page" test $? -eq 0
+term "$T/dom" "$T/term"
+check_exit 0 "the page has a player terminal" test $? -eq 0
+check_grep "the terminal shows what was typed" 'echo "sum=\$((20+22))"' "$T/term"
+check_grep "the terminal shows the session's output (it played)" "sum=42" "$T/term"
+check_grep "the terminal shows UTF-8 intact" "café" "$T/term"
+check "the browser reported no script error" sh -c \
+	"! grep -Eq 'CONSOLE.*(Uncaught|Error)' '$T/chrome.log'"
+
+# A start offset in the address (#t=SECONDS) still plays.
+render "$T/h1.html#t=0" "$T/dom2"
+term "$T/dom2" "$T/term2"
+check_grep "a page opened at #t=0 plays too" "sum=42" "$T/term2"
+tap_done
