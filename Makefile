@@ -204,7 +204,7 @@ PAMDIR ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security
 # A sanitizer runtime is not linked into shared objects by every compiler.
 PAM_NOUNDEF := $(if $(SAN),,-Wl,--no-undefined)
 
-$(BUILD)/obj/pam/%.o: override CFLAGS += -fvisibility=hidden -Ipam
+$(BUILD)/obj/pam/%.o: private override CFLAGS += -fvisibility=hidden -Ipam
 
 PAM_MOD_OBJ := $(BUILD)/obj/pam/pam_mspgate.o $(BUILD)/obj/pam/mfa_pam.o $(PAM_LIB_OBJ)
 $(PAM_MODULE): $(PAM_MOD_OBJ) $(LIBS) pam/pam_mspgate.map
@@ -223,7 +223,7 @@ $(BUILD)/tests/unit/test_pam_%: $(BUILD)/obj/tests/unit/test_pam_%.o $(PAM_LIB_O
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) \
 		$(PKG_LIBS) $(PAM_MODLIBS) $(CMOCKA_LIBS)
-$(BUILD)/obj/tests/unit/test_pam_%.o: override CFLAGS += -Ipam
+$(BUILD)/obj/tests/unit/test_pam_%.o: private override CFLAGS += -Ipam
 
 $(PAM_DRIVER): $(BUILD)/obj/tests/pam/mgpam.o
 	@mkdir -p $(@D)
@@ -240,6 +240,40 @@ install-pam: pam
 	install -m 0755 $(PAM_ENROLL) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/pam_mspgate.8 man/mspgate-enroll.8 $(DESTDIR)$(MANDIR)/man8/
 # end of pam/
+# ---------------------------------------------------------------------
+
+# ---------------------------------------------------------------------
+# gateway/: mspgated and mspgate-shell (issue 5).
+# libssh is linked here only, not through PKGS: it must stay out of the PAM
+# module (which runs inside sshd) and the other tools.
+GW_SRC := $(filter-out gateway/mspgate%.c,$(wildcard gateway/*.c))
+GW_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(GW_SRC))
+LIBGW := $(BUILD)/lib/libmggw.a
+GW_PROGS := $(BUILD)/bin/mspgated $(BUILD)/bin/mspgate-shell
+GW_SSH_CFLAGS := $(shell $(PKG_CONFIG) --cflags libssh 2>/dev/null)
+GW_LIBS := $(LIBGW) $(LIBS) $(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) \
+	$(PKG_LIBS) -lutil
+
+$(BUILD)/obj/gateway/%.o $(BUILD)/obj/tests/unit/test_gw_%.o: \
+	private override CFLAGS += -Igateway $(GW_SSH_CFLAGS)
+
+$(LIBGW): $(GW_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
+
+$(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS) $(CMOCKA_LIBS)
+
+.PHONY: gateway
+gateway: $(GW_PROGS)
+all: gateway
+check: gateway
+# end of gateway/
 # ---------------------------------------------------------------------
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

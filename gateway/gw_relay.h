@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Relaying one session between the engineer's fds and a target channel, recorded. */
+#ifndef GW_RELAY_H
+#define GW_RELAY_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+#include <libssh/libssh.h>
+
+#include "rec_writer.h"
+
+/* Why the relay stopped. */
+enum gw_relay_end {
+	GW_RELAY_REMOTE,	/* the remote command ended (exit status or signal) */
+	GW_RELAY_ENGINEER,	/* the engineer's side went away */
+	GW_RELAY_TIME,		/* end_by reached: window closed or max session */
+	GW_RELAY_IDLE,		/* no traffic for idle_timeout */
+	GW_RELAY_RECORDING,	/* the recording failed: fail closed */
+	GW_RELAY_SHUTDOWN,	/* mspgated is stopping */
+	GW_RELAY_NETWORK,	/* the connection to the target broke */
+};
+
+struct gw_relay {
+	int in, out, err;	/* the engineer's fds 0, 1, 2 */
+	int ctl;		/* the mspgate-shell socket: RESIZE, hangup */
+	int pty;		/* a pty session: in is a terminal, output on out */
+	ssh_session session;
+	ssh_channel channel;
+	struct rec_writer *rec;
+	time_t end_by;		/* 0: no limit */
+	int64_t idle_timeout;	/* seconds; 0: none */
+	volatile sig_atomic_t *stop;	/* set by a signal handler: shut down */
+	/*
+	 * Called once a second; a hook for warnings before end_by (issue 6).
+	 * May be NULL. Returning non-zero ends the session (GW_RELAY_TIME).
+	 */
+	int (*tick)(struct gw_relay *r, time_t now, void *ctx);
+	void *tick_ctx;
+};
+
+struct gw_relay_result {
+	enum gw_relay_end end;
+	int has_status;		/* exit status received */
+	int exit_status;
+	int exit_signal;	/* a signal number, when the command was killed */
+	char signame[32];	/* its name as the target sent it */
+	uint64_t bytes_in, bytes_out;
+	char err[256];		/* on GW_RELAY_NETWORK / RECORDING */
+};
+
+/*
+ * Runs the relay until the session ends; the channel is open and its
+ * shell, exec or subsystem request done. On any end other than
+ * GW_RELAY_REMOTE the remote command is stopped (signals HUP, then KILL)
+ * and the channel closed, at once. Returns 0 (res says how it ended).
+ */
+int gw_relay_run(struct gw_relay *r, struct gw_relay_result *res);
+
+/* Signal number of an SSH signal name ("TERM", "KILL"...), 0 if unknown. */
+int gw_signal_number(const char *name);
+
+#endif

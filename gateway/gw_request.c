@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Parsing of target specs, SSH_ORIGINAL_COMMAND, SSH_USER_AUTH and SSH_CONNECTION. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_request.h"
+#include "mg_err.h"
+#include "mg_sshkey.h"
+
+static int
+name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/* Copies s[0..n) into out (64 chars max) if it is a good name. */
+static int
+take_name(const char *s, size_t n, char *out)
+{
+	size_t i;
+
+	if (n == 0 || n > 64)
+		return MG_ERR_PARSE;
+	for (i = 0; i < n; i++)
+		if (!name_char(s[i]))
+			return MG_ERR_PARSE;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+gw_target_spec_parse(const char *s, struct gw_target_spec *out)
+{
+	const char *at, *slash;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return MG_ERR_PARSE;
+	slash = strchr(s, '/');
+	if (slash == NULL || strchr(slash + 1, '/') != NULL)
+		goto bad;
+	at = memchr(s, '@', (size_t)(slash - s));
+	if (at != NULL) {
+		if (take_name(s, (size_t)(at - s), out->login) != 0 || s[0] == '-')
+			goto bad;
+		s = at + 1;
+	}
+	if (take_name(s, (size_t)(slash - s), out->tenant) != 0 ||
+	    take_name(slash + 1, strlen(slash + 1), out->target) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return MG_ERR_PARSE;
+}
+
+static int
+blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* sshd runs the forced command for the sftp subsystem with its configured
+ * command in SSH_ORIGINAL_COMMAND: "internal-sftp" or ".../sftp-server". */
+static int
+is_sftp_command(const char *cmd)
+{
+	size_t n = strcspn(cmd, " \t");
+	const char *base = cmd, *p;
+
+	for (p = cmd; p < cmd + n; p++)
+		if (*p == '/')
+			base = p + 1;
+	n -= (size_t)(base - cmd);
+	return (n == 13 && strncmp(base, "internal-sftp", 13) == 0) ||
+	    (n == 11 && strncmp(base, "sftp-server", 11) == 0);
+}
+
+void
+gw_shell_request_clear(struct gw_shell_request *r)
+{
+	free(r->target);
+	free(r->command);
+	free(r->subsystem);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+gw_shell_request_parse(const char *env_target, const char *orig_cmd,
+    struct gw_shell_request *out)
+{
+	struct gw_target_spec spec;
+	const char *cmd = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (env_target != NULL && *env_target != '\0') {
+		if (gw_target_spec_parse(env_target, &spec) != 0)
+			return MG_ERR_PARSE;
+		if ((out->target = strdup(env_target)) == NULL)
+			goto nomem;
+		cmd = orig_cmd;
+	} else if (orig_cmd != NULL) {
+		const char *p = orig_cmd;
+		size_t n;
+
+		while (blank(*p))
+			p++;
+		n = strcspn(p, " \t");
+		if (n == 0)
+			return MG_ERR_NOENT;
+		if ((out->target = strndup(p, n)) == NULL)
+			goto nomem;
+		if (gw_target_spec_parse(out->target, &spec) != 0) {
+			/* A command but no target in front of it: an sftp or scp
+			 * client without MSPGATE_TARGET lands here. */
+			int looks_like_target = memchr(p, '/', n) != NULL &&
+			    p[0] != '/' && !is_sftp_command(p);
+
+			gw_shell_request_clear(out);
+			return looks_like_target ? MG_ERR_PARSE : MG_ERR_NOENT;
+		}
+		p += n;
+		while (blank(*p))
+			p++;
+		cmd = *p != '\0' ? p : NULL;
+	} else
+		return MG_ERR_NOENT;
+
+	if (cmd != NULL && *cmd != '\0') {
+		if (is_sftp_command(cmd)) {
+			if ((out->subsystem = strdup("sftp")) == NULL)
+				goto nomem;
+		} else if ((out->command = strdup(cmd)) == NULL)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	gw_shell_request_clear(out);
+	return MG_ERR_NOMEM;
+}
+
+/* 1 when the key line (after "publickey ") is one of e's security keys. */
+static int
+is_engineer_sk(const char *line, size_t n, const struct pol_engineer *e)
+{
+	struct mg_sshkey *k = NULL;
+	char *s, err[128];
+	size_t i;
+	int found = 0;
+
+	if ((s = strndup(line, n)) == NULL)
+		return 0;
+	if (mg_sshkey_parse(s, &k, err, sizeof(err)) == 0 && mg_sshkey_is_sk(k)) {
+		for (i = 0; i < e->nkeys && !found; i++)
+			found = e->keys[i].key != NULL && mg_sshkey_equal(k, e->keys[i].key);
+	}
+	mg_sshkey_free(k);
+	free(s);
+	return found;
+}
+
+unsigned
+gw_authinfo_mfa(const char *authinfo, const struct pol_engineer *e)
+{
+	const char *p = authinfo;
+	unsigned mfa = 0;
+
+	if (p == NULL || e == NULL)
+		return 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		if (n > 10 && strncmp(p, "publickey ", 10) == 0) {
+			if (is_engineer_sk(p + 10, n - 10, e))
+				mfa |= POL_MFA_FIDO;
+		} else if ((n == 20 && strncmp(p, "keyboard-interactive", 20) == 0) ||
+		    (n > 20 && strncmp(p, "keyboard-interactive", 20) == 0 &&
+		    (p[20] == '/' || p[20] == ' '))) {
+			mfa |= POL_MFA_TOTP;
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	return mfa;
+}
+
+void
+gw_source_from_connection(const char *conn, char *out, size_t outlen)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	char tmp[64];
+	size_t n;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (conn == NULL || outlen == 0)
+		return;
+	n = strcspn(conn, " ");
+	if (n == 0 || n >= sizeof(tmp))
+		return;
+	memcpy(tmp, conn, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, a) != 1 && inet_pton(AF_INET6, tmp, a) != 1)
+		return;
+	if (n < outlen)
+		memcpy(out, tmp, n + 1);
+}

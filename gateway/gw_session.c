@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* One brokered session: who asks, may they, the vaulted login, the recording, the relay. */
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_msg.h"
+#include "gw_relay.h"
+#include "gw_request.h"
+#include "gw_session.h"
+#include "gw_ssh.h"
+#include "mg_err.h"
+#include "mg_log.h"
+#include "mg_time.h"
+#include "pol_decide.h"
+#include "rec_audit.h"
+#include "rec_key.h"
+#include "rec_writer.h"
+
+#define FIRST_MSG_TIMEOUT_MS 30000
+#define TICKET_TIMEOUT_MS 120000
+
+/* Everything one session holds; freed in one place. */
+struct sess {
+	const struct gw_ctx *ctx;
+	int sock;
+	int fds[3];
+	size_t nfds;
+	char engineer[64];
+	uid_t uid;
+	pid_t pid;
+	struct gw_msg open;
+	struct gw_target_spec spec;
+	char source[64];
+	unsigned mfa_used;
+	char ticket[129];
+	char id[64];
+	char recname[96];
+	struct rec_audit *audit;
+	struct rec_key *key;
+	struct rec_writer *rec;
+	ssh_session ssh;
+	ssh_channel ch;
+	struct termios saved_tio;
+	int tio_saved;
+};
+
+/* Untrusted strings in logs: escaped and bounded. */
+static const char *
+esc(const char *s, char *buf, size_t len)
+{
+	return mg_str_escape(s, 256, buf, len);
+}
+
+static void
+send_end(struct sess *s, unsigned kind, int code, const char *text)
+{
+	struct gw_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = GW_MSG_END;
+	m.has_status = 1;
+	m.end_kind = kind;
+	m.code = code;
+	m.text = (char *)text;
+	gw_msg_send(s->sock, &m, NULL, 0);
+}
+
+static void
+audit(struct sess *s, struct rec_audit_event *ev)
+{
+	ev->session = s->id[0] ? s->id : NULL;
+	ev->engineer = s->engineer[0] ? s->engineer : NULL;
+	ev->tenant = s->spec.tenant[0] ? s->spec.tenant : NULL;
+	ev->target = s->spec.target[0] ? s->spec.target : NULL;
+	if (ev->login == NULL && s->spec.login[0])
+		ev->login = s->spec.login;
+	ev->source = s->source[0] ? s->source : NULL;
+	ev->ticket = s->ticket[0] ? s->ticket : ev->ticket;
+	if (s->audit == NULL || rec_audit_event(s->audit, ev) != 0)
+		mg_log(LOG_ERR, "session %s: cannot write the audit log: %s", s->id,
+		    s->audit ? rec_audit_errmsg(s->audit) : "not open");
+}
+
+/* Refuses: audit "denied", log, and one line for the engineer. */
+static int
+deny(struct sess *s, const char *reason, const char *rule, const char *tell)
+{
+	struct rec_audit_event ev;
+	char e1[300], e2[300];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_DENIED;
+	ev.reason = reason;
+	ev.rule = rule;
+	audit(s, &ev);
+	mg_log(LOG_NOTICE, "denied %s -> %s/%s from %s: %s", s->engineer,
+	    esc(s->spec.tenant, e1, sizeof(e1)), esc(s->spec.target, e2, sizeof(e2)),
+	    s->source[0] ? s->source : "unknown", reason);
+	send_end(s, GW_END_ERROR, 255, tell != NULL ? tell : reason);
+	return 1;
+}
+
+static int
+peer_identity(struct sess *s)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getsockopt(s->sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return -1;
+	s->uid = cr.uid;
+	s->pid = cr.pid;
+	/* The kernel's word, not the peer's: the account running mspgate-shell. */
+	if (getpwuid_r(cr.uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
+	    strlen(pw.pw_name) >= sizeof(s->engineer))
+		return -1;
+	snprintf(s->engineer, sizeof(s->engineer), "%s", pw.pw_name);
+	return 0;
+}
+
+static int
+recv_msg(struct sess *s, struct gw_msg *m, int timeout_ms, int want_fds)
+{
+	struct pollfd pf = { s->sock, POLLIN, 0 };
+	int r;
+
+	r = poll(&pf, 1, timeout_ms);
+	if (r <= 0)
+		return MG_ERR_NOENT;
+	return gw_msg_recv(s->sock, m, s->fds, want_fds ? 3 : 0, &s->nfds);
+}
+
+/* "acme/web01 (deploy) until 18:00" for every target allowed now. */
+static int
+answer_list(struct sess *s, const struct gw_msg *q)
+{
+	const struct pol *p = s->ctx->pol;
+	const struct pol_engineer *e = pol_engineer_find(p, s->engineer);
+	struct gw_msg m;
+	size_t i, j;
+	int r = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.type = GW_MSG_TARGETS;
+	gw_source_from_connection(q->connection, s->source, sizeof(s->source));
+	if (e != NULL) {
+		unsigned mfa = gw_authinfo_mfa(q->authinfo, e);
+
+		for (i = 0; i < p->ntenants && r == 0; i++) {
+			for (j = 0; j < p->tenants[i].ntargets && r == 0; j++) {
+				struct pol_request req = { 0 };
+				struct pol_decision d;
+				char item[256], until[32] = "";
+
+				req.engineer = s->engineer;
+				req.tenant = p->tenants[i].name;
+				req.target = p->tenants[i].targets[j].name;
+				req.mfa_used = mfa;
+				req.source = s->source;
+				if (pol_decide(p, &req, &d) != 0 || !d.allow)
+					continue;
+				if (d.end_by != 0) {
+					struct tm tm;
+					time_t t = d.end_by;
+
+					gmtime_r(&t, &tm);
+					strftime(until, sizeof(until), " until %Y-%m-%d %H:%M UTC",
+					    &tm);
+				}
+				snprintf(item, sizeof(item), "%s/%s\t%s%s", req.tenant,
+				    req.target, d.login, until);
+				r = gw_msg_add_item(&m, item);
+			}
+		}
+	}
+	if (r == 0)
+		r = gw_msg_send(s->sock, &m, NULL, 0);
+	gw_msg_clear(&m);
+	return r;
+}
+
+static int
+ticket_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = t[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("._:/#-", c) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* Asks "Ticket: " on the engineer's terminal (cooked mode, as it is). */
+static int
+ask_ticket(struct sess *s)
+{
+	char line[sizeof(((struct sess *)0)->ticket)];
+	size_t n = 0;
+	int waited = 0;
+	static const char prompt[] = "Ticket: ";
+
+	if (write(s->fds[1], prompt, sizeof(prompt) - 1) < 0)
+		return -1;
+	while (n < sizeof(line) - 1 && waited < TICKET_TIMEOUT_MS) {
+		struct pollfd pf[2] = { { s->fds[0], POLLIN, 0 }, { s->sock, POLLIN, 0 } };
+		ssize_t r;
+
+		if (poll(pf, 2, 1000) == 0) {
+			waited += 1000;
+			continue;
+		}
+		if (pf[1].revents)
+			return -1;	/* mspgate-shell went away */
+		r = read(s->fds[0], line + n, sizeof(line) - 1 - n);
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		if (memchr(line, '\n', n) != NULL)
+			break;
+	}
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	snprintf(s->ticket, sizeof(s->ticket), "%s", line);
+	return 0;
+}
+
+static void
+make_id(struct sess *s)
+{
+	unsigned char rnd[4];
+	struct tm tm;
+	time_t now = mg_clock_now();
+	char ts[32];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(s->id, sizeof(s->id), "%s-%02x%02x%02x%02x", ts, rnd[0], rnd[1], rnd[2],
+	    rnd[3]);
+	snprintf(s->recname, sizeof(s->recname), "%s.cast", s->id);
+}
+
+static void
+restore_tty(struct sess *s)
+{
+	if (s->tio_saved)
+		tcsetattr(s->fds[0], TCSADRAIN, &s->saved_tio);
+	s->tio_saved = 0;
+}
+
+static const char *
+end_text(const struct gw_relay_result *res, const struct pol_decision *d, char *buf,
+    size_t len)
+{
+	switch (res->end) {
+	case GW_RELAY_TIME:
+		return d->window_close != 0 && d->end_by == d->window_close ?
+		    "session ended: the access window closed" :
+		    "session ended: the maximum session time was reached";
+	case GW_RELAY_IDLE:
+		return "session ended: idle for too long";
+	case GW_RELAY_RECORDING:
+		return "session ended: the recording failed";
+	case GW_RELAY_SHUTDOWN:
+		return "session ended: the gateway is shutting down";
+	case GW_RELAY_ENGINEER:
+		return "session ended: the engineer's connection closed";
+	case GW_RELAY_NETWORK:
+		snprintf(buf, len, "connection to the target lost: %s", res->err);
+		return buf;
+	case GW_RELAY_REMOTE:
+		if (!res->has_status)
+			return "the target closed the session without an exit status";
+		return NULL;
+	}
+	return "session ended";
+}
+
+/* Opens the channel and asks for the pty, shell, command or subsystem. */
+static int
+open_channel(struct sess *s, int pty, char *err, size_t errlen)
+{
+	const struct gw_msg *m = &s->open;
+
+	if ((s->ch = ssh_channel_new(s->ssh)) == NULL ||
+	    ssh_channel_open_session(s->ch) != SSH_OK)
+		goto fail;
+	if (pty && ssh_channel_request_pty_size(s->ch, m->term ? m->term : "xterm",
+	    m->cols ? (int)m->cols : 80, m->rows ? (int)m->rows : 24) != SSH_OK)
+		goto fail;
+	if (m->subsystem != NULL) {
+		if (ssh_channel_request_subsystem(s->ch, m->subsystem) != SSH_OK)
+			goto fail;
+	} else if (m->command != NULL) {
+		if (ssh_channel_request_exec(s->ch, m->command) != SSH_OK)
+			goto fail;
+	} else if (ssh_channel_request_shell(s->ch) != SSH_OK)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", ssh_get_error(s->ssh));
+	return -1;
+}
+
+static int
+run_session(struct sess *s)
+{
+	const struct pol *p = s->ctx->pol;
+	const struct pol_gateway *gw = &p->gateway;
+	const struct pol_engineer *e;
+	const struct pol_tenant *tn;
+	struct pol_request req = { 0 };
+	struct pol_decision d;
+	struct rec_audit_event ev;
+	struct rec_meta meta = { 0 };
+	struct rec_seal seal;
+	struct gw_relay relay;
+	struct gw_relay_result res;
+	enum gw_ssh_fail why;
+	ssh_key cred = NULL;
+	char err[512], msg[768], rule[300], fp[MG_SSHKEY_FP_LEN], e1[300], path[4096];
+	const char *text;
+	int pty, r, rc = 1;
+	time_t t0;
+
+	gw_source_from_connection(s->open.connection, s->source, sizeof(s->source));
+	make_id(s);
+	if (s->nfds != 3)
+		return deny(s, "mspgate-shell sent no terminal or pipes", NULL,
+		    "internal error: no session descriptors");
+	if (gw_target_spec_parse(s->open.target, &s->spec) != 0) {
+		snprintf(msg, sizeof(msg), "malformed target '%s' (want tenant/target)",
+		    esc(s->open.target, e1, sizeof(e1)));
+		return deny(s, msg, NULL, NULL);
+	}
+	if (s->open.ticket != NULL && s->open.ticket[0] != '\0') {
+		if (!ticket_ok(s->open.ticket))
+			return deny(s, "malformed ticket", NULL, "malformed ticket "
+			    "(letters, digits and ._:/#- only, at most 64)");
+		snprintf(s->ticket, sizeof(s->ticket), "%s", s->open.ticket);
+	}
+	if ((e = pol_engineer_find(p, s->engineer)) == NULL)
+		return deny(s, "not an engineer in the policy", NULL,
+		    "not permitted: you are not an engineer in the gateway policy");
+	if ((tn = pol_tenant_find(p, s->spec.tenant)) == NULL ||
+	    pol_target_find(tn, s->spec.target) == NULL) {
+		snprintf(msg, sizeof(msg), "unknown target %s/%s", s->spec.tenant,
+		    s->spec.target);
+		return deny(s, msg, NULL, NULL);
+	}
+	s->mfa_used = gw_authinfo_mfa(s->open.authinfo, e);
+	req.engineer = s->engineer;
+	req.tenant = s->spec.tenant;
+	req.target = s->spec.target;
+	req.login = s->spec.login[0] ? s->spec.login : NULL;
+	req.mfa_used = s->mfa_used;
+	req.source = s->source;
+	if (pol_decide(p, &req, &d) != 0)
+		return deny(s, "bad request", NULL, NULL);
+	snprintf(rule, sizeof(rule), "%s:%d", d.rule.file ? d.rule.file : "-", d.rule.line);
+	if (!d.allow) {
+		snprintf(msg, sizeof(msg), "not permitted: %s", d.reason);
+		return deny(s, d.reason, rule, msg);
+	}
+	snprintf(s->spec.login, sizeof(s->spec.login), "%s", d.login);
+	if (d.ticket_required && s->ticket[0] == '\0') {
+		if (!(s->open.flags & GW_F_TTY))
+			return deny(s, "a ticket is required", rule, "not permitted: a ticket "
+			    "is required: set MSPGATE_TICKET (ssh -o SetEnv=MSPGATE_TICKET=...)");
+		if (ask_ticket(s) != 0 || !ticket_ok(s->ticket)) {
+			s->ticket[0] = '\0';
+			return deny(s, "no valid ticket given", rule,
+			    "not permitted: a valid ticket is required");
+		}
+	}
+
+	/* The credential, then the target: nothing is recorded for a target
+	 * that cannot be reached or is not the pinned host. */
+	if ((r = gw_vault_load(gw->vault, d.target->credential, &cred, err, sizeof(err))) != 0) {
+		mg_log(LOG_ERR, "session %s: vault: %s", s->id, err);
+		snprintf(msg, sizeof(msg), "credential %s unavailable", d.target->credential);
+		return deny(s, msg, rule, "the credential for this target is unavailable "
+		    "(see the gateway's log)");
+	}
+	r = gw_ssh_connect(d.target, d.login, cred, s->ctx->connect_timeout, &s->ssh, &why,
+	    fp, sizeof(fp), err, sizeof(err));
+	ssh_key_free(cred);
+	cred = NULL;
+	if (r != 0) {
+		switch (why) {
+		case GW_SSH_HOSTKEY:
+			memset(&ev, 0, sizeof(ev));
+			ev.type = REC_AUDIT_ALERT;
+			ev.result = "failure";
+			ev.reason = err;
+			ev.rule = rule;
+			ev.login = d.login;
+			audit(s, &ev);
+			mg_log(LOG_ALERT, "session %s: %s/%s: %s", s->id, s->spec.tenant,
+			    s->spec.target, err);
+			snprintf(msg, sizeof(msg), "target host key mismatch: %s/%s did not "
+			    "present the host key pinned in the policy (reported)",
+			    s->spec.tenant, s->spec.target);
+			return deny(s, err, rule, msg);
+		case GW_SSH_AUTH:
+			snprintf(msg, sizeof(msg), "target refused the gateway's login as %s",
+			    d.login);
+			return deny(s, err, rule, msg);
+		default:
+			snprintf(msg, sizeof(msg), "target unreachable: %s/%s (%s)",
+			    s->spec.tenant, s->spec.target, err);
+			return deny(s, err, rule, msg);
+		}
+	}
+
+	/* Fail closed: no recording, no session. */
+	pty = (s->open.flags & GW_F_TTY) && s->open.subsystem == NULL;
+	if ((r = rec_key_load_private(gw->signing_key, &s->key, err, sizeof(err))) != 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", gw->recordings, s->recname) >=
+	    sizeof(path)) {
+		mg_log(LOG_ERR, "session %s: signing key: %s", s->id, err);
+		return deny(s, "recording unavailable: no signing key", rule,
+		    "recording unavailable: the session cannot start");
+	}
+	meta.session = s->id;
+	meta.engineer = s->engineer;
+	meta.tenant = s->spec.tenant;
+	meta.target = s->spec.target;
+	meta.login = d.login;
+	meta.mfa = s->mfa_used ? pol_mfa_name(s->mfa_used) : "none";
+	meta.source = s->source[0] ? s->source : NULL;
+	meta.ticket = s->ticket[0] ? s->ticket : NULL;
+	meta.term = pty ? s->open.term : NULL;
+	meta.command = s->open.subsystem ? "subsystem sftp" : s->open.command;
+	meta.cols = pty && s->open.cols ? (int)s->open.cols : 80;
+	meta.rows = pty && s->open.rows ? (int)s->open.rows : 24;
+	if ((r = rec_writer_open(path, &meta, s->key, NULL, &s->rec, err, sizeof(err))) != 0) {
+		mg_log(LOG_ERR, "session %s: recording: %s", s->id, err);
+		return deny(s, "recording unavailable", rule,
+		    "recording unavailable: the session cannot start");
+	}
+	if (open_channel(s, pty, err, sizeof(err)) != 0) {
+		rec_writer_marker(s->rec, REC_NOW, "the target refused the session");
+		rec_writer_close(s->rec, &seal);
+		snprintf(msg, sizeof(msg), "the target refused the session: %s", err);
+		return deny(s, msg, rule, msg);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_SESSION_START;
+	ev.login = d.login;
+	ev.rule = rule;
+	ev.recording = s->recname;
+	ev.reason = meta.command;
+	audit(s, &ev);
+	mg_log(LOG_INFO, "session %s: %s -> %s@%s/%s from %s, mfa %s%s%s: started", s->id,
+	    s->engineer, d.login, s->spec.tenant, s->spec.target,
+	    s->source[0] ? s->source : "unknown", meta.mfa,
+	    s->ticket[0] ? ", ticket " : "", s->ticket);
+
+	if (pty && tcgetattr(s->fds[0], &s->saved_tio) == 0) {
+		struct termios raw = s->saved_tio;
+
+		/* The target's pty does the echo and line editing now. */
+		s->tio_saved = 1;
+		cfmakeraw(&raw);
+		tcsetattr(s->fds[0], TCSADRAIN, &raw);
+	}
+	memset(&relay, 0, sizeof(relay));
+	relay.in = s->fds[0];
+	relay.out = s->fds[1];
+	relay.err = s->fds[2];
+	relay.ctl = s->sock;
+	relay.pty = pty;
+	relay.session = s->ssh;
+	relay.channel = s->ch;
+	relay.rec = s->rec;
+	relay.end_by = d.end_by;
+	relay.idle_timeout = gw->idle_timeout;
+	relay.stop = s->ctx->stop;
+	t0 = mg_clock_now();
+	gw_relay_run(&relay, &res);
+	restore_tty(s);
+
+	text = end_text(&res, &d, err, sizeof(err));
+	if (text != NULL)
+		rec_writer_marker(s->rec, REC_NOW, text);
+	else if (res.exit_signal) {
+		snprintf(msg, sizeof(msg), "killed by signal %s", res.signame);
+		rec_writer_marker(s->rec, REC_NOW, msg);
+	} else {
+		snprintf(msg, sizeof(msg), "exit status %d", res.exit_status);
+		rec_writer_marker(s->rec, REC_NOW, msg);
+	}
+	memset(&seal, 0, sizeof(seal));
+	r = rec_writer_close(s->rec, &seal);
+	if (r != 0 && text == NULL)
+		text = "session ended: the recording failed";
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_SESSION_END;
+	ev.login = d.login;
+	ev.rule = rule;
+	ev.result = res.end == GW_RELAY_REMOTE && res.has_status ? "success" : "terminated";
+	ev.reason = text;
+	ev.has_stats = 1;
+	ev.bytes_in = res.bytes_in;
+	ev.bytes_out = res.bytes_out;
+	ev.duration = (int64_t)(mg_clock_now() - t0);
+	if (res.has_status) {
+		ev.has_exit = 1;
+		ev.exit_status = res.exit_signal ? 128 + res.exit_signal : res.exit_status;
+	}
+	ev.recording = s->recname;
+	ev.seal = r == 0 ? seal.hash : NULL;
+	audit(s, &ev);
+	mg_log(LOG_INFO, "session %s: ended: %s; %llu bytes in, %llu out, seal %s", s->id,
+	    text ? text : "remote command finished",
+	    (unsigned long long)res.bytes_in, (unsigned long long)res.bytes_out,
+	    r == 0 ? seal.hash : "none");
+
+	if (text != NULL)
+		send_end(s, GW_END_ERROR, 255, text);
+	else if (res.exit_signal)
+		send_end(s, GW_END_SIGNAL, res.exit_signal, NULL);
+	else
+		send_end(s, GW_END_EXIT, res.exit_status, NULL);
+	rc = text == NULL ? 0 : 1;
+	return rc;
+}
+
+int
+gw_session_serve(const struct gw_ctx *ctx, int sock)
+{
+	struct sess s;
+	struct gw_msg m;
+	char err[512];
+	size_t i;
+	int r, rc = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.ctx = ctx;
+	s.sock = sock;
+	if (peer_identity(&s) != 0) {
+		send_end(&s, GW_END_ERROR, 255, "not permitted: unknown local account");
+		return 1;
+	}
+	if (rec_audit_open(ctx->pol->gateway.audit, ctx->pol->gateway.signing_key, NULL,
+	    &s.audit, err, sizeof(err)) != 0) {
+		/* No audit trail, no session. */
+		mg_log(LOG_ERR, "audit log %s: %s", ctx->pol->gateway.audit, err);
+		send_end(&s, GW_END_ERROR, 255, "the gateway's audit log is unavailable: "
+		    "no session can start");
+		return 1;
+	}
+	r = recv_msg(&s, &m, FIRST_MSG_TIMEOUT_MS, 1);
+	if (r == 0 && m.type == GW_MSG_LIST) {
+		for (i = 0; i < s.nfds; i++)
+			close(s.fds[i]);
+		s.nfds = 0;
+		r = answer_list(&s, &m);
+		gw_msg_clear(&m);
+		if (r == 0)
+			r = recv_msg(&s, &m, 10 * 60 * 1000, 1);
+	}
+	if (r != 0 || m.type != GW_MSG_OPEN) {
+		if (r == 0)
+			gw_msg_clear(&m);
+		if (r != MG_ERR_NOENT)
+			mg_log(LOG_WARNING, "uid %u pid %d: bad request from mspgate-shell",
+			    (unsigned)s.uid, (int)s.pid);
+		goto out;
+	}
+	s.open = m;
+	rc = run_session(&s);
+out:
+	restore_tty(&s);
+	if (s.ch != NULL) {
+		ssh_channel_close(s.ch);
+		ssh_channel_free(s.ch);
+	}
+	if (s.ssh != NULL) {
+		ssh_disconnect(s.ssh);
+		ssh_free(s.ssh);
+	}
+	rec_writer_free(s.rec);
+	rec_key_free(s.key);
+	rec_audit_close(s.audit);
+	for (i = 0; i < s.nfds; i++)
+		close(s.fds[i]);
+	gw_msg_clear(&s.open);
+	explicit_bzero(s.ticket, sizeof(s.ticket));
+	return rc;
+}

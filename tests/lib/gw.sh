@@ -1,0 +1,343 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Gateway test helpers: source after tests/lib/tap.sh, as root.
+# A target sshd on 127.0.0.1, mspgated as a throwaway system user, and
+# throwaway engineer and target accounts; everything made is removed at
+# exit (users, files, processes). Nothing under /etc/ssh or /etc/pam.d
+# and no system sshd is touched.
+#
+#   gw_need_root                      skip the whole test (exit 0) unless root
+#   free_port                         prints a free TCP port on 127.0.0.1
+#   make_user NAME [system]           useradd; removed at exit
+#   start_target_sshd USER            sshd on $TARGET_PORT, key $TARGET_HOSTKEY.pub,
+#                                     accepting $GW_VAULT/box.key for USER
+#   gw_setup                          users, keys, vault, target: the lot
+#   gw_write_policy [EXTRA]           policy at $GW_POLICY (tenants t1, t2, t3)
+#   start_mspgated                    broker on $GW_SOCK as $GW_DAEMON
+#   gw_shell [VAR=VALUE...]           runs mspgate-shell as $GW_ENG ($T/as-engineer)
+#   gw_pty STEP... -- CMD...          CMD on a pty, scripted
+#   gw_verify_recordings              every recording verifies
+# GW_KEEP=DIR keeps a copy of the test's files (logs, audit, recordings).
+
+GW_TAG="mgt$$"
+GW_USERS=""
+GW_PIDS=""
+GW_MADE_RUNSSHD=""
+SSHD=/usr/sbin/sshd
+
+gw_need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		# tests/run.sh counts a script with no test at all as failed.
+		echo "ok 1 # SKIP gateway tests need root (users, runuser)"
+		echo "1..1"
+		exit 0
+	fi
+}
+
+gw_cleanup() {
+	# GW_KEEP=DIR: a copy of the test's files for a post-mortem.
+	[ -n "${GW_KEEP:-}" ] && mkdir -p "$GW_KEEP" && cp -a "$T/." "$GW_KEEP/" 2>/dev/null
+	for p in $GW_PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $GW_PIDS; do kill -9 "$p" 2>/dev/null; done
+	# The accounts are this test's own: whatever still runs as them is ours.
+	for u in $GW_USERS; do
+		for p in $(pgrep -u "$u" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	done
+	for u in $GW_USERS; do userdel -r "$u" >/dev/null 2>&1 || userdel "$u" >/dev/null 2>&1; done
+	# Left while any sshd runs: another test's (or the system's) needs it.
+	[ -n "$GW_MADE_RUNSSHD" ] && ! pgrep -x sshd >/dev/null && rmdir /run/sshd 2>/dev/null
+	tap_cleanup
+}
+trap gw_cleanup EXIT
+
+gw_track() { GW_PIDS="$GW_PIDS $1"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something listens there (10 s).
+wait_port() {
+	n=0
+	while [ $n -lt 100 ]; do
+		ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.1; n=$((n + 1))
+	done
+	return 1
+}
+
+# make_user NAME [system]: a throwaway account; homes live under $T.
+make_user() {
+	if [ "${2:-}" = system ]; then
+		useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$1" || return 1
+	else
+		useradd -m -d "$T/home/$1" -s /bin/sh "$1" || return 1
+		# "*" is no password but not locked: sshd with UsePAM no refuses
+		# locked ("!") accounts even for public keys.
+		usermod -p '*' "$1"
+	fi
+	GW_USERS="$GW_USERS $1"
+}
+
+# start_target_sshd USER: the client host, its own host key and config.
+start_target_sshd() {
+	d="$T/target"
+	mkdir -p "$d"
+	[ -f "$d/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/hostkey" || return 1
+	TARGET_HOSTKEY="$d/hostkey"
+	TARGET_PORT=${TARGET_PORT:-$(free_port)}
+	cat >"$d/sshd_config" <<EOF
+Port $TARGET_PORT
+ListenAddress 127.0.0.1
+HostKey $d/hostkey
+PidFile $d/sshd.pid
+UsePAM no
+StrictModes no
+AuthorizedKeysFile $d/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AllowUsers $1
+Subsystem sftp internal-sftp
+LogLevel ERROR
+EOF
+	if [ ! -d /run/sshd ]; then mkdir -p /run/sshd && chmod 0755 /run/sshd; GW_MADE_RUNSSHD=1; fi
+	"$SSHD" -D -e -f "$d/sshd_config" 2>>"$d/log" &
+	TARGET_PID=$!
+	gw_track "$TARGET_PID"
+	wait_port "$TARGET_PORT"
+}
+
+stop_target_sshd() { kill "$TARGET_PID" 2>/dev/null; wait "$TARGET_PID" 2>/dev/null; }
+
+# gw_setup: accounts, the signing key, the vault and a running target.
+gw_setup() {
+	case $BIN in /*) GW_SHELLBIN="$BIN/mspgate-shell" ;;
+	*) GW_SHELLBIN="$(pwd)/$BIN/mspgate-shell" ;; esac
+	GW_ENG="${GW_TAG}e"
+	GW_TUSER="${GW_TAG}t"
+	GW_DAEMON="${GW_TAG}d"
+	chmod 0711 "$T"
+	mkdir -p "$T/home"
+	chmod 0755 "$T/home"
+	make_user "$GW_ENG" || return 1
+	make_user "$GW_TUSER" || return 1
+	make_user "$GW_DAEMON" system || return 1
+	GW_VAULT="$T/vault"
+	GW_REC="$T/rec"
+	GW_AUDIT="$T/audit/audit.jsonl"
+	GW_SOCK="$T/run/session.sock"
+	GW_POLICY="$T/policy.conf"
+	GW_SIGNKEY="$T/keys/signing.pem"
+	GW_SIGNPUB="$T/keys/signing.pub"
+	mkdir -p "$GW_VAULT" "$GW_REC" "$T/audit" "$T/run" "$T/keys" "$T/state"
+	ssh-keygen -q -t ed25519 -N '' -C vault -f "$GW_VAULT/box.key" || return 1
+	openssl genpkey -algorithm ed25519 -out "$GW_SIGNKEY" 2>/dev/null || return 1
+	openssl pkey -in "$GW_SIGNKEY" -pubout -out "$GW_SIGNPUB" || return 1
+	# What mspgated owns; the engineer can read none of it.
+	chown -R "$GW_DAEMON" "$GW_VAULT" "$GW_REC" "$T/audit" "$T/run" "$T/keys" "$T/state"
+	chmod 0700 "$GW_VAULT" "$GW_REC" "$T/audit" "$T/keys" "$T/state"
+	chmod 0600 "$GW_VAULT/box.key" "$GW_SIGNKEY"
+	chmod 0755 "$T/run"
+	start_target_sshd "$GW_TUSER" || return 1
+	cp "$GW_VAULT/box.key.pub" "$T/target/authorized_keys"
+	chmod 0644 "$T/target/authorized_keys"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/otherhostkey"
+	# A port where nothing listens: the "target down" case.
+	GW_DEADPORT=$(free_port)
+	GW_AUTHINFO="$T/authinfo"
+	printf 'publickey ssh-ed25519 %s\nkeyboard-interactive\n' \
+		"$(cut -d' ' -f2 "$T/otherhostkey.pub")" >"$GW_AUTHINFO"
+	chown "$GW_ENG" "$GW_AUTHINFO"
+	chmod 0600 "$GW_AUTHINFO"
+	gw_make_wrapper
+}
+
+# gw_write_policy [EXTRA]: t1 (open, granted), t2 (granted, window closed),
+# t3 (not granted), t4 (max_session 3s), t5 (ticket required), t6 (FIDO
+# required). t1/badkey pins another key; t1/down has no sshd.
+gw_write_policy() {
+	hk=$(cut -d' ' -f1-2 "$TARGET_HOSTKEY.pub")
+	ok=$(cut -d' ' -f1-2 "$T/otherhostkey.pub")
+	ek=$(cut -d' ' -f1-2 "$T/otherhostkey.pub")
+	cat >"$GW_POLICY" <<EOF
+gateway: {
+  vault = "$GW_VAULT";
+  recordings = "$GW_REC";
+  audit = "$GW_AUDIT";
+  state = "$T/state";
+  session_socket = "$GW_SOCK";
+  signing_key = "$GW_SIGNKEY";
+  idle_timeout = "none";
+};
+windows: {
+  closed: { dates = [ "2020-01-01 00:00 .. 2020-01-02 00:00" ]; };
+};
+engineers = (
+  { name = "$GW_ENG"; keys = [ "$ek" ]; }
+);
+tenants = (
+  { name = "t1";
+    targets = (
+      { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; },
+      { name = "badkey"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$ok";
+        logins = [ "$GW_TUSER" ]; credential = "box"; },
+      { name = "down"; host = "127.0.0.1"; port = $GW_DEADPORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; }
+    );
+  },
+  { name = "t2"; windows = [ "closed" ];
+    targets = ( { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; } );
+  },
+  { name = "t3";
+    targets = ( { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; } );
+  },
+  { name = "t4";
+    targets = ( { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; } );
+  },
+  { name = "t5";
+    targets = ( { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; } );
+  },
+  { name = "t6";
+    targets = ( { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
+        logins = [ "$GW_TUSER" ]; credential = "box"; } );
+  }
+);
+grants = (
+  { to = "$GW_ENG"; tenants = [ "t1", "t2" ]; targets = [ "*" ];
+    logins = [ "$GW_TUSER" ]; mfa = "totp"; max_session = "1h"; },
+  { to = "$GW_ENG"; tenants = [ "t4" ]; targets = [ "*" ];
+    logins = [ "$GW_TUSER" ]; mfa = "totp"; max_session = "3s"; },
+  { to = "$GW_ENG"; tenants = [ "t5" ]; targets = [ "*" ];
+    logins = [ "$GW_TUSER" ]; mfa = "totp"; ticket = true; },
+  { to = "$GW_ENG"; tenants = [ "t6" ]; targets = [ "*" ];
+    logins = [ "$GW_TUSER" ]; mfa = "fido"; }
+);
+${1:-}
+EOF
+	chmod 0644 "$GW_POLICY"
+}
+
+# start_mspgated: as root, dropping to $GW_DAEMON after binding $GW_SOCK.
+start_mspgated() {
+	# MG_VALGRIND=1 (make check VALGRIND=1): mspgated and its session
+	# processes under valgrind; gw_no_reports reads the logs.
+	set --
+	if [ -n "${MG_VALGRIND:-}" ]; then
+		mkdir -p "$T/vg"
+		chown "$GW_DAEMON" "$T/vg"
+		set -- valgrind -q --vgdb=no --leak-check=full --show-leak-kinds=definite \
+			--errors-for-leak-kinds=definite --log-file="$T/vg/e-valgrind.%p"
+	fi
+	"$@" "$BIN/mspgated" -D -f "$GW_POLICY" -s "$GW_SOCK" -u "$GW_DAEMON" \
+		2>>"$T/mspgated.log" &
+	GW_DPID=$!
+	gw_track "$GW_DPID"
+	n=0
+	while [ ! -S "$GW_SOCK" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	[ -S "$GW_SOCK" ]
+}
+
+# gw_shell [VAR=VALUE...]: mspgate-shell as the engineer, as sshd would
+# run it (SSH_CONNECTION, SSH_USER_AUTH set; the rest from the arguments).
+gw_shell() { "$T/as-engineer" "$@"; }
+
+# $T/as-engineer [VAR=VALUE...]: the same as a program (for gw_pty, sftp -D).
+gw_make_wrapper() {
+	cat >"$T/as-engineer" <<EOF
+#!/bin/sh
+exec runuser -u $GW_ENG -- env -i PATH=/usr/bin:/bin TERM=\${TERM:-xterm} \\
+	SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 2222" SSH_USER_AUTH=$GW_AUTHINFO \\
+	MSPGATE_SOCKET=$GW_SOCK "\$@" $GW_SHELLBIN
+EOF
+	chmod 0755 "$T/as-engineer"
+}
+
+# gw_verify_recordings: 0 when there is at least one and all verify.
+gw_verify_recordings() {
+	set -- "$GW_REC"/*.cast
+	[ -e "$1" ] || return 1
+	"$BIN/mspgate-replay" verify --pubkey "$GW_SIGNPUB" "$@" >"$T/verify.out" 2>&1
+}
+
+# gw_pty STEP... -- COMMAND...: runs COMMAND on a new pty (80x24) and plays
+# the steps: "expect:REGEX" (wait up to 15 s for it in the output),
+# "send:TEXT" (\n and \r understood), "resize:COLSxROWS". Prints the
+# output; exits with the command's exit status (124 when an expect fails).
+gw_pty() {
+	python3 - "$@" <<'PYEOF'
+import os, pty, re, select, struct, sys, time, fcntl, termios
+args = sys.argv[1:]
+i = args.index("--")
+steps, cmd = args[:i], args[i + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(cmd[0], cmd)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+out = b""
+def pump(t):
+    """1: read something, 0: nothing yet, -1: closed."""
+    global out
+    r, _, _ = select.select([fd], [], [], t)
+    if not r:
+        return 0
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        return -1
+    if not d:
+        return -1
+    out += d
+    return 1
+rc = 0
+for st in steps:
+    kind, _, arg = st.partition(":")
+    if kind == "expect":
+        end = time.time() + 15
+        while not re.search(arg.encode(), out) and time.time() < end:
+            if pump(0.1) < 0:
+                break
+        if not re.search(arg.encode(), out):
+            sys.stdout.write(out.decode(errors="replace"))
+            sys.stdout.write("\n[gw_pty: timeout waiting for %r]\n" % arg)
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            sys.exit(124)
+    elif kind == "send":
+        os.write(fd, arg.replace("\\n", "\n").replace("\\r", "\r").encode())
+    elif kind == "resize":
+        c, r = arg.split("x")
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", int(r), int(c), 0, 0))
+end = time.time() + 30
+done = 0
+while time.time() < end:
+    pump(0.2)
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+while pump(0) > 0:
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+if not done:
+    sys.stdout.write("\n[gw_pty: the command did not end]\n")
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    sys.exit(124)
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+PYEOF
+}
+
+# gw_no_reports: no sanitizer report in mspgated's log or the shells' stderr.
+gw_no_reports() {
+	! grep -l -e 'Sanitizer' -e 'runtime error:' -e 'definitely lost' \
+		-e 'Invalid read' -e 'Invalid write' -e 'uninitialised' \
+		"$T/mspgated.log" "$T"/e* "$T"/vg/* 2>/dev/null
+}
+
+# The newest recording.
+gw_last_recording() { ls -t "$GW_REC"/*.cast 2>/dev/null | head -1; }
