@@ -152,7 +152,7 @@ deps:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory BUILD=build player; \
 	else echo "deps: npm not found: export --html needs 'make player' later"; fi
 
-demo: all
+demo: all $(TEST_LIBS)
 	@sh tests/lib/demo.sh $(BUILD)
 
 bench: all

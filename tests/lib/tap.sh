@@ -18,6 +18,7 @@ tap_cleanup() {
 }
 trap tap_cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'exit 129' HUP
 
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
 fail() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }

@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# make demo as a user runs it, minus the waiting: it starts, one session
+# goes through it (FIDO + TOTP), recordings verify, and it leaves nothing.
+. tests/lib/tap.sh
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ok 1 # SKIP the demo needs root"; echo "1..1"; exit 0
+fi
+before=$(ls /etc/pam.d | grep -c '^mspgate-mgt')
+users_before=$(getent passwd | grep -c '^mgt[0-9]')
+MSPGATE_DEMO_SELFTEST=1 sh tests/lib/demo.sh "$MG_BUILD" </dev/null >"$T/demo.out" 2>&1
+rc=$?
+check "demo runs a session and exits 0" test $rc -eq 0
+check_grep "the session reached the target" "^demo-session-ok$" "$T/demo.out"
+check_grep "its recording and the audit log verify" ": OK" "$T/demo.out"
+check "demo removed its PAM service file" test "$(ls /etc/pam.d | grep -c '^mspgate-mgt')" -eq "$before"
+check "demo removed its accounts" test "$(getent passwd | grep -c '^mgt[0-9]')" -eq "$users_before"
+sh tests/lib/demo.sh "$MG_BUILD" </dev/null >"$T/demo2.out" 2>&1 &
+pid=$!
+n=0
+while ! grep -q "demo gateway is running" "$T/demo2.out" && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+check_grep "demo prints the ssh command" "^   ssh -F /dev/null -p [0-9]* -i .*engineer_sk .*SetEnv=MSPGATE_TARGET=acme/web01 " "$T/demo2.out"
+check_grep "demo prints the replay command" "mspgate-replay verify --pubkey" "$T/demo2.out"
+kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
+wait $pid
+check "stopped demo removed its accounts" test "$(getent passwd | grep -c '^mgt[0-9]')" -eq "$users_before"
+tap_done
