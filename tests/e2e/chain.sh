@@ -124,6 +124,13 @@ EOF
 check "port forwarding refused (no banner through it)" sh -c "! grep -q SSH- '$T/fwd'"
 "$S" $CM -O cancel -L "127.0.0.1:$lport:127.0.0.1:$TARGET_PORT" -- >/dev/null 2>&1
 
+# The gateway sshd as it runs: no agent forwarding, no forwarding at all.
+"$CHAIN_RUN/$CHAIN_SVC" -T -f "$T/gw_sshd_config" -C user="$GW_ENG",host=localhost,addr=127.0.0.1 \
+	>"$T/sshd-T" 2>&1
+check_grep "agent forwarding off in the running config" "^allowagentforwarding no$" "$T/sshd-T"
+check_grep "all forwarding off in the running config" "^disableforwarding yes$" "$T/sshd-T"
+check_grep "forced command for every session" "^forcecommand .*mspgate-shell" "$T/sshd-T"
+
 # Fresh connections: wrong code, replayed code, plain key, no touch.
 echo 000000 >"$T/wrong"
 run_fresh() { # USER CODEFILE [env]: one login with that code, no sharing
