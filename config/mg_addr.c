@@ -10,6 +10,7 @@
 
 #include "mg_addr.h"
 #include "mg_err.h"
+#include "mg_util.h"
 
 /* Longest numeric IPv6 text, with an embedded IPv4 part, plus room to spare. */
 #define ADDR_TEXT_MAX	INET6_ADDRSTRLEN
@@ -17,21 +18,6 @@
 static const unsigned char v4mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Bounded, printable copy of the user's text for an error message. */
 static const char *
@@ -103,16 +89,16 @@ mg_cidr_parse(const char *s, struct mg_cidr *out, char *err, size_t errlen)
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	seterr(err, errlen, "%s", "");
+	mg_seterr(err, errlen, "%s", "");
 	if (s == NULL || out == NULL) {
-		seterr(err, errlen, "no address given");
+		mg_seterr(err, errlen, "no address given");
 		return MG_ERR_INVAL;
 	}
 	memset(&c, 0, sizeof(c));
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (addr_pton(s, alen, &c.family, c.addr) != 0) {
-		seterr(err, errlen, "\"%s\" is not an IP address or CIDR block",
+		mg_seterr(err, errlen, "\"%s\" is not an IP address or CIDR block",
 		    shown(s, tmp, sizeof(tmp)));
 		return MG_ERR_PARSE;
 	}
@@ -133,13 +119,13 @@ mg_cidr_parse(const char *s, struct mg_cidr *out, char *err, size_t errlen)
 			c.prefix = c.prefix * 10 + (d[i] - '0');
 		}
 		if (i == 0 || d[i] != '\0') {
-			seterr(err, errlen, "\"%s\": the prefix length must be "
+			mg_seterr(err, errlen, "\"%s\": the prefix length must be "
 			    "a decimal number from 0 to %d",
 			    shown(s, tmp, sizeof(tmp)), max);
 			return MG_ERR_PARSE;
 		}
 		if (c.prefix > max) {
-			seterr(err, errlen, "\"%s\": the prefix length is more "
+			mg_seterr(err, errlen, "\"%s\": the prefix length is more "
 			    "than %d", shown(s, tmp, sizeof(tmp)), max);
 			return MG_ERR_PARSE;
 		}
@@ -155,7 +141,7 @@ mg_cidr_parse(const char *s, struct mg_cidr *out, char *err, size_t errlen)
 			for (; i < max; i++)
 				net.addr[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
 			mg_cidr_format(&net, want, sizeof(want));
-			seterr(err, errlen, "\"%s\" has host bits set beyond "
+			mg_seterr(err, errlen, "\"%s\" has host bits set beyond "
 			    "the prefix; the block is %s",
 			    shown(s, tmp, sizeof(tmp)), want);
 			return MG_ERR_PARSE;

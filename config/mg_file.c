@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mg_err.h"
+#include "mg_util.h"
 #include "mg_file.h"
 
 /*
@@ -22,21 +23,6 @@
  * then refuse.
  */
 #define MG_FILE_BAD_FLAGS (O_CREAT | O_EXCL | O_TRUNC | O_DIRECTORY | O_PATH)
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Disk full and hardware errors get their own code so callers can say so. */
 static int
@@ -104,10 +90,10 @@ owner_err(const char *path, int plen, const char *kind, uid_t uid,
 	uid_t a = allowed_uid(r);
 
 	if (a == 0)
-		seterr(err, errlen, "%.*s: %sowned by uid %lu, expected root",
+		mg_seterr(err, errlen, "%.*s: %sowned by uid %lu, expected root",
 		    plen, path, kind, (unsigned long)uid);
 	else
-		seterr(err, errlen, "%.*s: %sowned by uid %lu, expected root "
+		mg_seterr(err, errlen, "%.*s: %sowned by uid %lu, expected root "
 		    "or uid %lu", plen, path, kind, (unsigned long)uid,
 		    (unsigned long)a);
 }
@@ -123,15 +109,15 @@ check_path(const char *path, char *err, size_t errlen)
 	size_t n;
 
 	if (path == NULL || *path == '\0') {
-		seterr(err, errlen, "empty path");
+		mg_seterr(err, errlen, "empty path");
 		return MG_ERR_INVAL;
 	}
 	if (*path != '/') {
-		seterr(err, errlen, "%s: not an absolute path", path);
+		mg_seterr(err, errlen, "%s: not an absolute path", path);
 		return MG_ERR_INVAL;
 	}
 	if (strlen(path) >= PATH_MAX) {
-		seterr(err, errlen, "%.64s...: path too long", path);
+		mg_seterr(err, errlen, "%.64s...: path too long", path);
 		return MG_ERR_INVAL;
 	}
 	for (p = path; *p != '\0'; p = c) {
@@ -141,13 +127,13 @@ check_path(const char *path, char *err, size_t errlen)
 		n = (size_t)(c - p);
 		if ((n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.')) {
-			seterr(err, errlen, "%s: path must not contain \".\" "
+			mg_seterr(err, errlen, "%s: path must not contain \".\" "
 			    "or \"..\"", path);
 			return MG_ERR_INVAL;
 		}
 	}
 	if (path[strlen(path) - 1] == '/') {
-		seterr(err, errlen, "%s: names a directory", path);
+		mg_seterr(err, errlen, "%s: names a directory", path);
 		return MG_ERR_INVAL;
 	}
 	return 0;
@@ -164,17 +150,17 @@ check_dir(int dfd, const char *path, int plen, const struct mg_file_rules *r,
 	struct stat st;
 
 	if (fstat(dfd, &st) != 0) {
-		seterr(err, errlen, "%.*s: %s", plen, path, strerror(errno));
+		mg_seterr(err, errlen, "%.*s: %s", plen, path, strerror(errno));
 		return MG_ERR_SYSTEM;
 	}
 	if (S_ISLNK(st.st_mode)) {
 		/* Refused rather than followed: see mg_file.h. */
-		seterr(err, errlen, "%.*s: is a symbolic link; give the path "
+		mg_seterr(err, errlen, "%.*s: is a symbolic link; give the path "
 		    "without symbolic links", plen, path);
 		return MG_ERR_PERM;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "%.*s: not a directory", plen, path);
+		mg_seterr(err, errlen, "%.*s: not a directory", plen, path);
 		errno = ENOTDIR;
 		return MG_ERR_SYSTEM;
 	}
@@ -185,7 +171,7 @@ check_dir(int dfd, const char *path, int plen, const struct mg_file_rules *r,
 	}
 	if ((st.st_mode & 022) != 0 &&
 	    !((st.st_mode & S_ISVTX) != 0 && st.st_uid == 0)) {
-		seterr(err, errlen, "%.*s: directory mode 0%03o is unsafe "
+		mg_seterr(err, errlen, "%.*s: directory mode 0%03o is unsafe "
 		    "(group or world writable)", plen, path,
 		    (unsigned int)(st.st_mode & 07777));
 		return MG_ERR_PERM;
@@ -210,7 +196,7 @@ walk_dirs(const char *path, const struct mg_file_rules *r, int *dfdp,
 
 	*dfdp = -1;
 	if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "/: %s", strerror(errno));
+		mg_seterr(err, errlen, "/: %s", strerror(errno));
 		return MG_ERR_SYSTEM;
 	}
 	if ((r2 = check_dir(dfd, "/", 1, r, err, errlen)) != 0)
@@ -223,7 +209,7 @@ walk_dirs(const char *path, const struct mg_file_rules *r, int *dfdp,
 			break;		/* p is the file name itself */
 		n = (size_t)(c - p);
 		if (n > NAME_MAX) {
-			seterr(err, errlen, "%.*s: name too long",
+			mg_seterr(err, errlen, "%.*s: name too long",
 			    (int)(c - path), path);
 			errno = ENAMETOOLONG;
 			r2 = MG_ERR_SYSTEM;
@@ -235,7 +221,7 @@ walk_dirs(const char *path, const struct mg_file_rules *r, int *dfdp,
 		if (nfd == -1) {
 			int e = errno;
 
-			seterr(err, errlen, "%.*s: %s", (int)(c - path), path,
+			mg_seterr(err, errlen, "%.*s: %s", (int)(c - path), path,
 			    strerror(e));
 			r2 = e == ENOENT ? MG_ERR_NOENT : MG_ERR_SYSTEM;
 			errno = e;
@@ -276,7 +262,7 @@ open_failed(const char *path, int dfd, const char *base, int e, char *err,
 		have = lstat(path, &st) == 0;
 	switch (e) {
 	case ENOENT:
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		mg_seterr(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
 		return MG_ERR_NOENT;
 	case ELOOP:
@@ -285,14 +271,14 @@ open_failed(const char *path, int dfd, const char *base, int e, char *err,
 	case EISDIR:
 	case EWOULDBLOCK:
 		if (have && !S_ISREG(st.st_mode)) {
-			seterr(err, errlen, "%s: %s, not a regular file", path,
+			mg_seterr(err, errlen, "%s: %s, not a regular file", path,
 			    type_name(st.st_mode));
 			errno = e;
 			return MG_ERR_PERM;
 		}
 		break;
 	}
-	seterr(err, errlen, "%s: %s", path, strerror(e));
+	mg_seterr(err, errlen, "%s: %s", path, strerror(e));
 	errno = e;
 	return MG_ERR_SYSTEM;
 }
@@ -313,13 +299,13 @@ open_safe_st(const char *path, int flags, const struct mg_file_rules *r,
 	if (fdp != NULL)
 		*fdp = -1;
 	if (fdp == NULL || r == NULL) {
-		seterr(err, errlen, "invalid argument");
+		mg_seterr(err, errlen, "invalid argument");
 		return MG_ERR_INVAL;
 	}
 	if ((ret = check_path(path, err, errlen)) != 0)
 		return ret;
 	if ((flags & MG_FILE_BAD_FLAGS) != 0) {
-		seterr(err, errlen, "%s: open flags not allowed", path);
+		mg_seterr(err, errlen, "%s: open flags not allowed", path);
 		return MG_ERR_INVAL;
 	}
 	/*
@@ -339,12 +325,12 @@ open_safe_st(const char *path, int flags, const struct mg_file_rules *r,
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		mg_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		ret = MG_ERR_SYSTEM;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: %s, not a regular file", path,
+		mg_seterr(err, errlen, "%s: %s, not a regular file", path,
 		    type_name(st.st_mode));
 		ret = MG_ERR_PERM;
 		goto out;
@@ -356,13 +342,13 @@ open_safe_st(const char *path, int flags, const struct mg_file_rules *r,
 		goto out;
 	}
 	if ((bad = st.st_mode & r->forbid_mode & 07777) != 0) {
-		seterr(err, errlen, "%s: mode 0%03o is unsafe (%s)", path,
+		mg_seterr(err, errlen, "%s: mode 0%03o is unsafe (%s)", path,
 		    (unsigned int)(st.st_mode & 07777), mode_problem(bad));
 		ret = MG_ERR_PERM;
 		goto out;
 	}
 	if (r->max_size != 0 && (uintmax_t)st.st_size > r->max_size) {
-		seterr(err, errlen, "%s: size %jd exceeds the limit of %zu "
+		mg_seterr(err, errlen, "%s: size %jd exceeds the limit of %zu "
 		    "bytes", path, (intmax_t)st.st_size, r->max_size);
 		ret = MG_ERR_TOOBIG;
 		goto out;
@@ -371,7 +357,7 @@ open_safe_st(const char *path, int flags, const struct mg_file_rules *r,
 	if ((flags & O_NONBLOCK) == 0) {
 		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 		    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
-			seterr(err, errlen, "%s: fcntl: %s", path,
+			mg_seterr(err, errlen, "%s: fcntl: %s", path,
 			    strerror(errno));
 			ret = MG_ERR_SYSTEM;
 			goto out;
@@ -431,7 +417,7 @@ mg_file_read_safe(const char *path, const struct mg_file_rules *r,
 	if (lenp != NULL)
 		*lenp = 0;
 	if (bufp == NULL) {
-		seterr(err, errlen, "invalid argument");
+		mg_seterr(err, errlen, "invalid argument");
 		return MG_ERR_INVAL;
 	}
 	if ((ret = open_safe_st(path, O_RDONLY, r, &fd, &st, err,
@@ -468,7 +454,7 @@ mg_file_read_safe(const char *path, const struct mg_file_rules *r,
 			if (errno == EINTR)
 				continue;
 			e = errno;
-			seterr(err, errlen, "%s: read: %s", path, strerror(e));
+			mg_seterr(err, errlen, "%s: read: %s", path, strerror(e));
 			ret = io_err(e);
 			errno = e;
 			goto out;
@@ -478,7 +464,7 @@ mg_file_read_safe(const char *path, const struct mg_file_rules *r,
 		len += (size_t)n;
 		/* The file may have grown since fstat: the bound still holds. */
 		if (r->max_size != 0 && len > r->max_size) {
-			seterr(err, errlen, "%s: larger than the limit of %zu "
+			mg_seterr(err, errlen, "%s: larger than the limit of %zu "
 			    "bytes", path, r->max_size);
 			ret = MG_ERR_TOOBIG;
 			goto out;
@@ -492,7 +478,7 @@ mg_file_read_safe(const char *path, const struct mg_file_rules *r,
 	ret = 0;
 	goto out;
  nomem:
-	seterr(err, errlen, "%s: out of memory", path);
+	mg_seterr(err, errlen, "%s: out of memory", path);
  out:
 	e = errno;
 	mg_freezero(buf, cap);
@@ -537,14 +523,14 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	if (err != NULL && errlen > 0)
 		*err = '\0';
 	if (data == NULL && len != 0) {
-		seterr(err, errlen, "invalid argument");
+		mg_seterr(err, errlen, "invalid argument");
 		return MG_ERR_INVAL;
 	}
 	if ((ret = check_path(path, err, errlen)) != 0)
 		return ret;
 	plen = strlen(path);
 	if ((tmp = malloc(plen + 8)) == NULL || (dir = strdup(path)) == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
+		mg_seterr(err, errlen, "%s: out of memory", path);
 		ret = MG_ERR_NOMEM;
 		goto out;
 	}
@@ -557,7 +543,7 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	/* Opened first so a missing directory fails before anything is made. */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		e = errno;
-		seterr(err, errlen, "%s: cannot open directory %s: %s", path,
+		mg_seterr(err, errlen, "%s: cannot open directory %s: %s", path,
 		    dir, strerror(e));
 		ret = MG_ERR_SYSTEM;
 		errno = e;
@@ -566,7 +552,7 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	/* mkostemp: O_EXCL and mode 0600, so nobody else can open it. */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		e = errno;
-		seterr(err, errlen, "%s: cannot create a temporary file: %s",
+		mg_seterr(err, errlen, "%s: cannot create a temporary file: %s",
 		    path, strerror(e));
 		ret = io_err(e);
 		errno = e;
@@ -575,14 +561,14 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	made = 1;
 	if (fchmod(fd, mode & 07777) != 0) {
 		e = errno;
-		seterr(err, errlen, "%s: fchmod: %s", path, strerror(e));
+		mg_seterr(err, errlen, "%s: fchmod: %s", path, strerror(e));
 		ret = MG_ERR_SYSTEM;
 		errno = e;
 		goto out;
 	}
 	if (write_all(fd, data, len) != 0) {
 		e = errno;
-		seterr(err, errlen, "%s: write: %s", path, strerror(e));
+		mg_seterr(err, errlen, "%s: write: %s", path, strerror(e));
 		ret = io_err(e);
 		errno = e;
 		goto out;
@@ -590,7 +576,7 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	/* Data on disk before the name points at it, or a crash loses both. */
 	if (fsync(fd) != 0) {
 		e = errno;
-		seterr(err, errlen, "%s: fsync: %s", path, strerror(e));
+		mg_seterr(err, errlen, "%s: fsync: %s", path, strerror(e));
 		ret = io_err(e);
 		errno = e;
 		goto out;
@@ -600,14 +586,14 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	fd = -1;
 	if (e != 0) {
 		e = errno;
-		seterr(err, errlen, "%s: close: %s", path, strerror(e));
+		mg_seterr(err, errlen, "%s: close: %s", path, strerror(e));
 		ret = io_err(e);
 		errno = e;
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {
 		e = errno;
-		seterr(err, errlen, "%s: rename: %s", path, strerror(e));
+		mg_seterr(err, errlen, "%s: rename: %s", path, strerror(e));
 		ret = io_err(e);
 		errno = e;
 		goto out;
@@ -621,7 +607,7 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	 */
 	if (fsync(dfd) != 0 && errno != EINVAL) {
 		e = errno;
-		seterr(err, errlen, "%s: replaced, but syncing directory %s "
+		mg_seterr(err, errlen, "%s: replaced, but syncing directory %s "
 		    "failed: %s", path, dir, strerror(e));
 		ret = io_err(e);
 		errno = e;

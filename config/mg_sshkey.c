@@ -13,6 +13,7 @@
 
 #include "mg_err.h"
 #include "mg_sshkey.h"
+#include "mg_util.h"
 
 /* A 16384-bit RSA key is about 2.8 KiB of base64; anything near this is hostile. */
 #define KEY_LINE_MAX		(16 * 1024)
@@ -54,21 +55,6 @@ struct wire {
 	size_t left;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
  * Copies a string that came from the user or from inside a blob into out
  * for an error message: printable ASCII only and bounded, so a hostile key
@@ -88,113 +74,6 @@ printable(const void *in, size_t len, char *out, size_t outsz)
 	}
 	out[n] = '\0';
 	return out;
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decodes padded base64 and nothing else: no whitespace, padding only at
- * the end, and unused low bits zero, so each blob has exactly one spelling.
- */
-static int
-b64_decode(const char *s, size_t slen, unsigned char **outp, size_t *outlenp)
-{
-	unsigned char *out = NULL;
-	size_t i, n = 0, pad = 0;
-	uint32_t acc;
-	int r = MG_ERR_PARSE, j, v;
-
-	*outp = NULL;
-	*outlenp = 0;
-	if (slen == 0 || slen % 4 != 0)
-		goto out;
-	if (s[slen - 1] == '=')
-		pad = (s[slen - 2] == '=') ? 2 : 1;
-	if ((out = malloc(slen / 4 * 3)) == NULL) {
-		r = MG_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < slen; i += 4) {
-		int last = (i + 4 == slen);
-
-		acc = 0;
-		for (j = 0; j < 4; j++) {
-			if (last && j >= 4 - (int)pad)
-				v = 0;
-			else if ((v = b64_value((unsigned char)s[i + j])) < 0)
-				goto out;
-			acc = (acc << 6) | (uint32_t)v;
-		}
-		out[n++] = (acc >> 16) & 0xff;
-		if (last && pad == 2) {
-			if ((acc & 0xffff) != 0)
-				goto out;
-			break;
-		}
-		out[n++] = (acc >> 8) & 0xff;
-		if (last && pad == 1) {
-			if ((acc & 0xff) != 0)
-				goto out;
-			break;
-		}
-		out[n++] = acc & 0xff;
-	}
-	*outp = out;
-	*outlenp = n;
-	out = NULL;
-	r = 0;
- out:
-	free(out);
-	return r;
-}
-
-/* Encodes base64, padded or (for fingerprints) not; out must hold the result. */
-static void
-b64_encode(const unsigned char *in, size_t len, int pad, char *out)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, n = 0;
-	uint32_t acc;
-
-	for (i = 0; i + 3 <= len; i += 3) {
-		acc = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[n++] = tab[(acc >> 18) & 0x3f];
-		out[n++] = tab[(acc >> 12) & 0x3f];
-		out[n++] = tab[(acc >> 6) & 0x3f];
-		out[n++] = tab[acc & 0x3f];
-	}
-	if (len - i == 1) {
-		acc = (uint32_t)in[i] << 16;
-		out[n++] = tab[(acc >> 18) & 0x3f];
-		out[n++] = tab[(acc >> 12) & 0x3f];
-		if (pad) {
-			out[n++] = '=';
-			out[n++] = '=';
-		}
-	} else if (len - i == 2) {
-		acc = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[n++] = tab[(acc >> 18) & 0x3f];
-		out[n++] = tab[(acc >> 12) & 0x3f];
-		out[n++] = tab[(acc >> 6) & 0x3f];
-		if (pad)
-			out[n++] = '=';
-	}
-	out[n] = '\0';
 }
 
 static int
@@ -291,11 +170,11 @@ ec_point_check(int nid, const unsigned char *q, size_t qlen, char *err, size_t e
 	/* oct2point also fails for coordinates >= p and points off the curve. */
 	if (EC_POINT_oct2point(g, pt, q, qlen, ctx) != 1 ||
 	    EC_POINT_is_on_curve(g, pt, ctx) != 1) {
-		seterr(err, errlen, "EC point is not on the curve");
+		mg_seterr(err, errlen, "EC point is not on the curve");
 		goto out;
 	}
 	if (EC_POINT_is_at_infinity(g, pt)) {
-		seterr(err, errlen, "EC point is the point at infinity");
+		mg_seterr(err, errlen, "EC point is the point at infinity");
 		goto out;
 	}
 	r = MG_ERR_CRYPTO;
@@ -306,13 +185,13 @@ ec_point_check(int nid, const unsigned char *q, size_t qlen, char *err, size_t e
 		goto out;
 	r = MG_ERR_PARSE;
 	if (!EC_POINT_is_at_infinity(g, tmp)) {
-		seterr(err, errlen, "EC point is not in the curve's group");
+		mg_seterr(err, errlen, "EC point is not in the curve's group");
 		goto out;
 	}
 	obits = BN_num_bits(order);
 	if (BN_num_bits(x) <= obits / 2 || BN_num_bits(y) <= obits / 2 ||
 	    BN_cmp(x, lim) >= 0 || BN_cmp(y, lim) >= 0) {
-		seterr(err, errlen, "EC public key is not valid");
+		mg_seterr(err, errlen, "EC public key is not valid");
 		goto out;
 	}
 	r = 0;
@@ -336,22 +215,22 @@ parse_ecdsa(const struct keyinfo *ki, struct wire *w, char *err, size_t errlen)
 
 	if ((r = wire_string(w, &curve, &curvelen)) != 0 ||
 	    (r = wire_string(w, &q, &qlen)) != 0) {
-		seterr(err, errlen, "key blob is truncated");
+		mg_seterr(err, errlen, "key blob is truncated");
 		return r;
 	}
 	if (!wire_equal(curve, curvelen, ki->curve)) {
-		seterr(err, errlen, "key blob names curve %s but %s needs %s",
+		mg_seterr(err, errlen, "key blob names curve %s but %s needs %s",
 		    printable(curve, curvelen, tmp, sizeof(tmp)), ki->name,
 		    ki->curve);
 		return MG_ERR_PARSE;
 	}
 	want = 1 + 2 * (((size_t)ki->bits + 7) / 8);
 	if (qlen == 0 || q[0] != 0x04) {
-		seterr(err, errlen, "EC point is not in uncompressed form");
+		mg_seterr(err, errlen, "EC point is not in uncompressed form");
 		return MG_ERR_PARSE;
 	}
 	if (qlen != want) {
-		seterr(err, errlen, "EC point is %zu bytes; %s needs %zu",
+		mg_seterr(err, errlen, "EC point is %zu bytes; %s needs %zu",
 		    qlen, ki->curve, want);
 		return MG_ERR_PARSE;
 	}
@@ -366,11 +245,11 @@ parse_ed25519(struct wire *w, char *err, size_t errlen)
 	int r;
 
 	if ((r = wire_string(w, &pk, &pklen)) != 0) {
-		seterr(err, errlen, "key blob is truncated");
+		mg_seterr(err, errlen, "key blob is truncated");
 		return r;
 	}
 	if (pklen != ED25519_PK_LEN) {
-		seterr(err, errlen, "ed25519 key is %zu bytes; it must be 32",
+		mg_seterr(err, errlen, "ed25519 key is %zu bytes; it must be 32",
 		    pklen);
 		return MG_ERR_PARSE;
 	}
@@ -385,28 +264,28 @@ parse_rsa(struct wire *w, unsigned int *bitsp, char *err, size_t errlen)
 	unsigned int bits;
 
 	if (wire_mpint(w, &e, &elen) != 0 || wire_mpint(w, &n, &nlen) != 0) {
-		seterr(err, errlen, "RSA key is truncated or badly encoded");
+		mg_seterr(err, errlen, "RSA key is truncated or badly encoded");
 		return MG_ERR_PARSE;
 	}
 	/* An even or tiny exponent makes no usable key: sshd could never verify. */
 	if (elen == 0 || elen > RSA_MAX_E_BYTES || (e[elen - 1] & 1) == 0 ||
 	    (elen == 1 && e[0] < 3)) {
-		seterr(err, errlen, "RSA public exponent is not valid");
+		mg_seterr(err, errlen, "RSA public exponent is not valid");
 		return MG_ERR_PARSE;
 	}
 	bits = mag_bits(n, nlen);
 	if (bits < RSA_MIN_BITS) {
-		seterr(err, errlen, "RSA key is %u bits; at least %u are required",
+		mg_seterr(err, errlen, "RSA key is %u bits; at least %u are required",
 		    bits, RSA_MIN_BITS);
 		return MG_ERR_PARSE;
 	}
 	if (bits > RSA_MAX_BITS) {
-		seterr(err, errlen, "RSA key is %u bits; at most %u are supported",
+		mg_seterr(err, errlen, "RSA key is %u bits; at most %u are supported",
 		    bits, RSA_MAX_BITS);
 		return MG_ERR_PARSE;
 	}
 	if ((n[nlen - 1] & 1) == 0) {
-		seterr(err, errlen, "RSA modulus is not valid");
+		mg_seterr(err, errlen, "RSA modulus is not valid");
 		return MG_ERR_PARSE;
 	}
 	*bitsp = bits;
@@ -426,7 +305,7 @@ parse_application(struct wire *w, char **appp, char *err, size_t errlen)
 
 	*appp = NULL;
 	if ((r = wire_string(w, &app, &applen)) != 0) {
-		seterr(err, errlen, "key blob is truncated");
+		mg_seterr(err, errlen, "key blob is truncated");
 		return r;
 	}
 	if (applen == 0 || applen > SK_APP_MAX)
@@ -439,7 +318,7 @@ parse_application(struct wire *w, char **appp, char *err, size_t errlen)
 		return MG_ERR_NOMEM;
 	return 0;
  bad:
-	seterr(err, errlen, "security key application is not valid");
+	mg_seterr(err, errlen, "security key application is not valid");
 	return MG_ERR_PARSE;
 }
 
@@ -480,6 +359,27 @@ mg_sshkey_free(struct mg_sshkey *k)
 	free(k);
 }
 
+/* Strict base64 into a new buffer the caller frees. */
+static int
+b64_decode_alloc(const char *s, size_t n, unsigned char **outp, size_t *outlenp)
+{
+	unsigned char *out;
+	int r;
+
+	*outp = NULL;
+	*outlenp = 0;
+	if (n == 0)
+		return MG_ERR_PARSE;
+	if ((out = malloc(n / 4 * 3 + 1)) == NULL)
+		return MG_ERR_NOMEM;
+	if ((r = mg_b64_decode(s, n, out, outlenp)) != 0) {
+		free(out);
+		return r;
+	}
+	*outp = out;
+	return 0;
+}
+
 int
 mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errlen)
 {
@@ -494,13 +394,13 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 
 	if (out != NULL)
 		*out = NULL;
-	seterr(err, errlen, "%s", "");
+	mg_seterr(err, errlen, "%s", "");
 	if (line == NULL || out == NULL) {
-		seterr(err, errlen, "no key given");
+		mg_seterr(err, errlen, "no key given");
 		return MG_ERR_INVAL;
 	}
 	if ((len = strnlen(line, KEY_LINE_MAX + 1)) > KEY_LINE_MAX) {
-		seterr(err, errlen, "key line is longer than %d bytes",
+		mg_seterr(err, errlen, "key line is longer than %d bytes",
 		    KEY_LINE_MAX);
 		goto out;
 	}
@@ -513,13 +413,13 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 	    end[-1] == '\r'))
 		end--;
 	if (p == end) {
-		seterr(err, errlen, "key line is empty");
+		mg_seterr(err, errlen, "key line is empty");
 		goto out;
 	}
 	/* The comment reaches logs and messages: no control bytes anywhere. */
 	for (tok = p; tok < end; tok++) {
 		if ((*tok != '\t' && (unsigned char)*tok < 0x20) || *tok == 0x7f) {
-			seterr(err, errlen, "key line contains a control character");
+			mg_seterr(err, errlen, "key line contains a control character");
 			goto out;
 		}
 	}
@@ -531,13 +431,13 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 	if ((ki = keyinfo_by_name(tok, toklen)) == NULL) {
 		printable(tok, toklen, tmp1, sizeof(tmp1));
 		if (ends_with(tok, toklen, CERT_SUFFIX))
-			seterr(err, errlen, "certificates are not supported "
+			mg_seterr(err, errlen, "certificates are not supported "
 			    "(key type %s)", tmp1);
 		else if (wire_equal((const unsigned char *)tok, toklen,
 		    "ssh-dss"))
-			seterr(err, errlen, "key type ssh-dss is not supported");
+			mg_seterr(err, errlen, "key type ssh-dss is not supported");
 		else
-			seterr(err, errlen, "unknown key type %s", tmp1);
+			mg_seterr(err, errlen, "unknown key type %s", tmp1);
 		goto out;
 	}
 	while (p < end && is_blank(*p))
@@ -546,7 +446,7 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 	while (p < end && !is_blank(*p))
 		p++;
 	if ((b64len = (size_t)(p - b64)) == 0) {
-		seterr(err, errlen, "key line has no key data after the type");
+		mg_seterr(err, errlen, "key line has no key data after the type");
 		goto out;
 	}
 	while (p < end && is_blank(*p))
@@ -556,9 +456,9 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 		r = MG_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = b64_decode(b64, b64len, &k->blob, &k->bloblen)) != 0) {
+	if ((r = b64_decode_alloc(b64, b64len, &k->blob, &k->bloblen)) != 0) {
 		if (r == MG_ERR_PARSE)
-			seterr(err, errlen, "base64 data is damaged");
+			mg_seterr(err, errlen, "base64 data is damaged");
 		goto out;
 	}
 	k->type = ki->type;
@@ -568,12 +468,12 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 	w.p = k->blob;
 	w.left = k->bloblen;
 	if ((r = wire_string(&w, &btype, &btypelen)) != 0) {
-		seterr(err, errlen, "key blob is truncated");
+		mg_seterr(err, errlen, "key blob is truncated");
 		goto out;
 	}
 	/* The line's type is only a label; the blob's is what sshd will use. */
 	if (!wire_equal(btype, btypelen, ki->name)) {
-		seterr(err, errlen, "key blob says %s but the line says %s",
+		mg_seterr(err, errlen, "key blob says %s but the line says %s",
 		    printable(btype, btypelen, tmp1, sizeof(tmp1)), ki->name);
 		r = MG_ERR_PARSE;
 		goto out;
@@ -606,7 +506,7 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 		goto out;
 	/* Extra bytes could smuggle data past a check that reads only a prefix. */
 	if (w.left != 0) {
-		seterr(err, errlen, "key blob has %zu bytes of trailing data",
+		mg_seterr(err, errlen, "key blob has %zu bytes of trailing data",
 		    w.left);
 		r = MG_ERR_PARSE;
 		goto out;
@@ -620,7 +520,7 @@ mg_sshkey_parse(const char *line, struct mg_sshkey **out, char *err, size_t errl
 	r = 0;
  out:
 	if (r == MG_ERR_NOMEM)
-		seterr(err, errlen, "out of memory");
+		mg_seterr(err, errlen, "out of memory");
 	mg_sshkey_free(k);
 	return r;
 }
@@ -658,7 +558,7 @@ mg_sshkey_fingerprint(const struct mg_sshkey *k, char *buf, size_t len)
 	    mdlen != 32)
 		return MG_ERR_CRYPTO;
 	memcpy(buf, prefix, sizeof(prefix) - 1);
-	b64_encode(md, mdlen, 0, buf + sizeof(prefix) - 1);
+	mg_b64_encode(md, mdlen, 0, buf + sizeof(prefix) - 1);
 	return 0;
 }
 
@@ -679,7 +579,7 @@ mg_sshkey_format(const struct mg_sshkey *k, char **out)
 		return MG_ERR_NOMEM;
 	memcpy(s, k->type_name, tlen);
 	s[tlen] = ' ';
-	b64_encode(k->blob, k->bloblen, 1, s + tlen + 1);
+	mg_b64_encode(k->blob, k->bloblen, 1, s + tlen + 1);
 	*out = s;
 	return 0;
 }

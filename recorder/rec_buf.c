@@ -9,6 +9,7 @@
 #endif
 
 #include "mg_err.h"
+#include "mg_util.h"
 #include "rec_buf.h"
 
 static int
@@ -290,35 +291,14 @@ rec_buf_json_cstr(struct rec_buf *b, const char *s)
 }
 
 int
-rec_buf_base64(struct rec_buf *b, const void *pp, size_t n)
+rec_buf_base64(struct rec_buf *b, const void *p, size_t n)
 {
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const uint8_t *p = pp;
-	size_t i, o;
 	int r;
 
-	if (n > SIZE_MAX / 2 || (r = reserve(b, (n + 2) / 3 * 4)) != 0)
+	if (n > SIZE_MAX / 2 || (r = reserve(b, MG_B64_ENCLEN(n))) != 0)
 		return MG_ERR_NOMEM;
-	o = b->len;
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		b->p[o++] = (uint8_t)tbl[v >> 18];
-		b->p[o++] = (uint8_t)tbl[(v >> 12) & 63];
-		b->p[o++] = (uint8_t)tbl[(v >> 6) & 63];
-		b->p[o++] = (uint8_t)tbl[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-
-		b->p[o++] = (uint8_t)tbl[v >> 18];
-		b->p[o++] = (uint8_t)tbl[(v >> 12) & 63];
-		b->p[o++] = i + 1 < n ? (uint8_t)tbl[(v >> 6) & 63] : '=';
-		b->p[o++] = '=';
-	}
-	b->len = o;
-	b->p[o] = '\0';
+	mg_b64_encode(p, n, 1, (char *)b->p + b->len);
+	b->len += MG_B64_ENCLEN(n) - 1;
 	return 0;
 }
 
@@ -455,57 +435,19 @@ rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial)
 	return i;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int
 rec_base64_decode(const char *s, size_t n, struct rec_buf *out)
 {
-	size_t i;
+	size_t got;
 	int r;
 
 	if (n % 4 != 0)
 		return MG_ERR_PARSE;
 	if ((r = reserve(out, n / 4 * 3)) != 0)
 		return r;
-	for (i = 0; i < n; i += 4) {
-		int a = b64val(s[i]), b = b64val(s[i + 1]);
-		int c = s[i + 2] == '=' ? -2 : b64val(s[i + 2]);
-		int d = s[i + 3] == '=' ? -2 : b64val(s[i + 3]);
-		uint32_t v;
-
-		if (a < 0 || b < 0 || c == -1 || d == -1)
-			return MG_ERR_PARSE;
-		/* Padding only at the very end, and canonical. */
-		if ((c == -2 || d == -2) && i + 4 != n)
-			return MG_ERR_PARSE;
-		if (c == -2 && d != -2)
-			return MG_ERR_PARSE;
-		v = (uint32_t)a << 18 | (uint32_t)b << 12 |
-		    (uint32_t)(c < 0 ? 0 : c) << 6 | (uint32_t)(d < 0 ? 0 : d);
-		out->p[out->len++] = (uint8_t)(v >> 16);
-		if (c >= 0)
-			out->p[out->len++] = (uint8_t)(v >> 8);
-		else if ((v >> 8) & 0xff)
-			return MG_ERR_PARSE;
-		if (d >= 0)
-			out->p[out->len++] = (uint8_t)v;
-		else if (v & 0xff)
-			return MG_ERR_PARSE;
-	}
+	if ((r = mg_b64_decode(s, n, out->p + out->len, &got)) != 0)
+		return r;
+	out->len += got;
 	out->p[out->len] = '\0';
 	return 0;
 }

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Small shared helpers: error messages into caller buffers, strict base64. */
+#ifndef MG_UTIL_H
+#define MG_UTIL_H
+
+#include <stddef.h>
+
+/* Formats into err (if err != NULL and errlen > 0). */
+void mg_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Bytes mg_b64_encode writes for n input bytes, padded, plus the NUL. */
+#define MG_B64_ENCLEN(n)	(((n) + 2) / 3 * 4 + 1)
+
+/*
+ * Decodes padded base64 and nothing else: no whitespace, padding only at
+ * the end and unused low bits zero, so each byte string has exactly one
+ * spelling. out must hold n / 4 * 3 bytes. Returns 0 (*outlen set) or
+ * MG_ERR_PARSE.
+ */
+int mg_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
+/* Encodes base64, padded or not (SSH fingerprints); out is NUL-terminated. */
+void mg_b64_encode(const void *in, size_t len, int pad, char *out);
+
+#endif
