@@ -162,7 +162,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/mspgate
-	for p in $(PROGS); do install -m 0755 $$p $(DESTDIR)$(BINDIR)/; done
+	for p in $(filter-out %/mspgate-keys,$(PROGS)); do install -m 0755 $$p $(DESTDIR)$(BINDIR)/; done
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 	install -m 0644 config/examples/mspgate.conf $(DESTDIR)$(SYSCONFDIR)/mspgate/mspgate.conf.example
@@ -249,7 +249,7 @@ install-pam: pam
 GW_SRC := $(filter-out gateway/mspgate%.c,$(wildcard gateway/*.c))
 GW_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(GW_SRC))
 LIBGW := $(BUILD)/lib/libmggw.a
-GW_PROGS := $(BUILD)/bin/mspgated $(BUILD)/bin/mspgate-shell
+GW_PROGS := $(BUILD)/bin/mspgated $(BUILD)/bin/mspgate-shell $(BUILD)/bin/mspgatectl
 GW_SSH_CFLAGS := $(shell $(PKG_CONFIG) --cflags libssh 2>/dev/null)
 GW_LIBS := $(LIBGW) $(LIBS) $(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) \
 	$(PKG_LIBS) -lutil
@@ -269,8 +269,16 @@ $(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(LI
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS) $(CMOCKA_LIBS)
 
-.PHONY: gateway
+.PHONY: gateway install-gateway
 gateway: $(GW_PROGS)
+install: install-gateway
+install-gateway: gateway $(BUILD)/bin/mspgate-keys
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(PREFIX)/share/mspgate
+	install -m 0755 $(GW_PROGS) $(BUILD)/bin/mspgate-keys $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/mspgated.8 man/mspgate-shell.8 man/mspgatectl.8 \
+		man/mspgate-keys.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 gateway/sshd_config.in $(DESTDIR)$(PREFIX)/share/mspgate/
 all: gateway
 check: gateway
 # end of gateway/

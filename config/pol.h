@@ -105,8 +105,15 @@ struct pol_gateway {
 	char *signing_key;
 	int64_t default_max_session;
 	int64_t idle_timeout;	/* 0: none */
+	/*
+	 * A reload withdrew a live session's grant: it ends this long after
+	 * the reload, with the usual warnings. POL_GRACE_FINISH: it runs on
+	 * to the end it had.
+	 */
+	int64_t reload_grace;
 	struct pol_loc loc;
 };
+#define POL_GRACE_FINISH (-1)
 
 struct pol_mfa {
 	char *totp_store;

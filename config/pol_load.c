@@ -820,7 +820,7 @@ static const struct keyspec gateway_keys[] = {
 	{ "state", K_STR, 0 }, { "control_socket", K_STR, 0 },
 	{ "session_socket", K_STR, 0 }, { "user", K_STR, 0 },
 	{ "signing_key", K_STR, 0 }, { "default_max_session", K_STR, 0 },
-	{ "idle_timeout", K_STR, 0 }, { NULL, 0, 0 }
+	{ "idle_timeout", K_STR, 0 }, { "reload_grace", K_STR, 0 }, { NULL, 0, 0 }
 };
 
 static int
@@ -870,6 +870,11 @@ load_gateway(struct ctx *c, const config_setting_t *g)
 		gw->idle_timeout = 0;
 	else
 		get_duration(c, g, "idle_timeout", &gw->idle_timeout);
+	if (member(g, "reload_grace", K_STR) != NULL &&
+	    strcmp(get_str(g, "reload_grace"), "finish") == 0)
+		gw->reload_grace = POL_GRACE_FINISH;
+	else
+		get_duration(c, g, "reload_grace", &gw->reload_grace);
 }
 
 static const struct keyspec mfa_keys[] = {
@@ -1815,6 +1820,7 @@ defaults(struct ctx *c)
 	p->gateway.signing_key = xstrdup(c, "/etc/mspgate/signing_key.pem");
 	p->gateway.default_max_session = 4 * 3600;
 	p->gateway.idle_timeout = 30 * 60;
+	p->gateway.reload_grace = 5 * 60;
 	p->mfa.totp_store = xstrdup(c, "/var/lib/mspgate/totp");
 	p->mfa.skew_steps = 1;
 	p->mfa.digits = 6;

@@ -16,6 +16,7 @@
 #define RELAY_BUF (64 * 1024)
 #define POLL_MS 200
 #define STOP_GRACE_MS 2000
+#define OUT_GONE_GRACE_S 2
 
 static const struct {
 	const char *name;
@@ -125,6 +126,8 @@ drain_channel(struct gw_relay *r, struct gw_relay_result *res, char *buf, int sh
 			/* Recorded before shown: what the engineer saw is on file. */
 			if (rec_writer_output(r->rec, REC_NOW, buf, (size_t)n) != 0)
 				return -1;
+			if (r->observe != NULL)
+				r->observe(r->observe_ctx, 1, buf, (size_t)n);
 			if (show && write_full(stream == 1 && !r->pty ? r->err : r->out,
 			    buf, (size_t)n) != 0)
 				return 1;
@@ -190,7 +193,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 	ssh_event ev = NULL;
 	char *buf;
 	int in_open = 1, rc;
-	time_t last, now, last_tick = 0;
+	time_t last, now, last_tick = 0, out_gone = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->end = GW_RELAY_NETWORK;
@@ -230,10 +233,12 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			snprintf(res->err, sizeof(res->err), "%s", ssh_get_error(r->session));
 			break;
 		}
-		rc = drain_channel(r, res, buf, 1, &last);
-		if (rc == 1) {
+		rc = drain_channel(r, res, buf, out_gone == 0, &last);
+		if (rc == 1 && r->pty) {
 			res->end = GW_RELAY_ENGINEER;
 			break;
+		} else if (rc == 1) {
+			out_gone = mg_clock_now();
 		} else if (rc == -1) {
 			res->end = GW_RELAY_RECORDING;
 			break;
@@ -252,6 +257,10 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			break;
 		}
 		now = mg_clock_now();
+		if (out_gone != 0 && now - out_gone >= OUT_GONE_GRACE_S) {
+			res->end = GW_RELAY_ENGINEER;
+			break;
+		}
 		if (r->end_by != 0 && now >= r->end_by) {
 			res->end = GW_RELAY_TIME;
 			break;
@@ -261,9 +270,14 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			break;
 		}
 		if (now != last_tick) {
+			int t;
+
 			last_tick = now;
-			if (r->tick != NULL && r->tick(r, now, r->tick_ctx) != 0) {
-				res->end = GW_RELAY_TIME;
+			r->bytes_in = res->bytes_in;
+			r->bytes_out = res->bytes_out;
+			r->last_activity = last;
+			if (r->tick != NULL && (t = r->tick(r, now, r->tick_ctx)) != 0) {
+				res->end = (enum gw_relay_end)t;
 				break;
 			}
 			if (rec_writer_tick(r->rec) != 0) {
@@ -285,7 +299,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 		pf[npf++].events = POLLIN;
 		/* No events asked: POLLERR/POLLHUP say the reader went away. */
 		i_out = npf;
-		pf[npf].fd = r->out;
+		pf[npf].fd = out_gone ? -1 : r->out;
 		pf[npf++].events = 0;
 		pr = poll(pf, (nfds_t)npf, POLL_MS);
 		if (pr < 0 && errno != EINTR) {
@@ -296,8 +310,17 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 		if (pr <= 0)
 			continue;
 		if (pf[i_out].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			res->end = GW_RELAY_ENGINEER;
-			break;
+			if (r->pty) {
+				res->end = GW_RELAY_ENGINEER;
+				break;
+			}
+			/*
+			 * scp, sftp and rsync close their end once done, before
+			 * the exit status arrives: give the remote a moment to
+			 * finish (output still recorded), so it can be passed on.
+			 */
+			if (out_gone == 0)
+				out_gone = mg_clock_now();
 		}
 		if (pf[i_ctl].revents) {
 			rc = handle_ctl(r);
@@ -319,6 +342,8 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 					res->end = GW_RELAY_RECORDING;
 					break;
 				}
+				if (r->observe != NULL)
+					r->observe(r->observe_ctx, 0, buf, (size_t)n);
 				if (ssh_channel_write(r->channel, buf, (uint32_t)n) != n) {
 					res->end = GW_RELAY_NETWORK;
 					snprintf(res->err, sizeof(res->err), "%s",

@@ -19,6 +19,8 @@ enum gw_relay_end {
 	GW_RELAY_RECORDING,	/* the recording failed: fail closed */
 	GW_RELAY_SHUTDOWN,	/* mspgated is stopping */
 	GW_RELAY_NETWORK,	/* the connection to the target broke */
+	GW_RELAY_KILLED,	/* an operator ended it (mspgatectl kill) */
+	GW_RELAY_REVOKED,	/* a policy reload withdrew the grant */
 };
 
 struct gw_relay {
@@ -32,11 +34,18 @@ struct gw_relay {
 	int64_t idle_timeout;	/* seconds; 0: none */
 	volatile sig_atomic_t *stop;	/* set by a signal handler: shut down */
 	/*
-	 * Called once a second; a hook for warnings before end_by (issue 6).
-	 * May be NULL. Returning non-zero ends the session (GW_RELAY_TIME).
+	 * Called once a second (warnings, reports to mspgated, operator
+	 * requests); may change end_by. May be NULL. Returns 0 to go on, or
+	 * the gw_relay_end that ends the session now.
 	 */
 	int (*tick)(struct gw_relay *r, time_t now, void *ctx);
 	void *tick_ctx;
+	/* Sees every relayed chunk (file-transfer audit); may be NULL. */
+	void (*observe)(void *ctx, int from_target, const void *buf, size_t len);
+	void *observe_ctx;
+	/* Kept current by the relay, for tick: traffic so far and when last. */
+	uint64_t bytes_in, bytes_out;
+	time_t last_activity;
 };
 
 struct gw_relay_result {

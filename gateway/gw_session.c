@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* One brokered session: who asks, may they, the vaulted login, the recording, the relay. */
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,11 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_deadline.h"
 #include "gw_msg.h"
 #include "gw_relay.h"
 #include "gw_request.h"
 #include "gw_session.h"
 #include "gw_ssh.h"
+#include "gw_xfer.h"
 #include "mg_err.h"
 #include "mg_log.h"
 #include "mg_time.h"
@@ -51,6 +54,16 @@ struct sess {
 	ssh_channel ch;
 	struct termios saved_tio;
 	int tio_saved;
+	/* Live: deadline, operator and reload requests, transfers, reports. */
+	struct pol_decision d;
+	int pty;
+	struct gw_deadline dl;
+	char killed_by[160];
+	int revoked;
+	char revoke_why[256];
+	struct gw_xfer *xfer;
+	uint64_t rep_in, rep_out;
+	time_t rep_last, rep_end_by;
 };
 
 /* Untrusted strings in logs: escaped and bounded. */
@@ -267,12 +280,19 @@ restore_tty(struct sess *s)
 }
 
 static const char *
-end_text(const struct gw_relay_result *res, const struct pol_decision *d, char *buf,
-    size_t len)
+end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, size_t len)
 {
+	const struct pol_decision *d = &s->d;
+
 	switch (res->end) {
+	case GW_RELAY_KILLED:
+		return "session ended by an operator";
+	case GW_RELAY_REVOKED:
+		return "session ended: access withdrawn by a policy reload";
 	case GW_RELAY_TIME:
-		return d->window_close != 0 && d->end_by == d->window_close ?
+		if (s->revoked)
+			return "session ended: access withdrawn by a policy reload";
+		return d->window_close != 0 && s->dl.end_by == d->window_close ?
 		    "session ended: the access window closed" :
 		    "session ended: the maximum session time was reached";
 	case GW_RELAY_IDLE:
@@ -292,6 +312,176 @@ end_text(const struct gw_relay_result *res, const struct pol_decision *d, char *
 		return NULL;
 	}
 	return "session ended";
+}
+
+/* Reports to mspgated's session table; a lost report costs a table row, no more. */
+static void
+report(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+report(struct sess *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	if (s->ctx->parent < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)send(s->ctx->parent, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Tabs and newlines would break a report line: the table shows them as '?'. */
+static const char *
+field(const char *v, char *buf, size_t len)
+{
+	size_t i;
+
+	snprintf(buf, len, "%s", v != NULL && v[0] ? v : "-");
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	return buf;
+}
+
+/* A file the protocol showed: audited and marked in the recording. */
+static void
+on_xfer(const struct gw_xfer_event *x, void *ctx)
+{
+	struct sess *s = ctx;
+	struct rec_audit_event ev;
+	char reason[1200], e1[300];
+
+	snprintf(reason, sizeof(reason), "%s %s", x->op, x->path);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_FILE_TRANSFER;
+	ev.result = x->complete ? "success" : "incomplete";
+	ev.reason = reason;
+	ev.has_stats = 1;
+	if (strcmp(x->op, "get") == 0)
+		ev.bytes_out = x->bytes;
+	else
+		ev.bytes_in = x->bytes;
+	ev.recording = s->recname;
+	audit(s, &ev);
+	if (s->rec != NULL) {
+		snprintf(reason, sizeof(reason), "file %s %s (%llu bytes%s)", x->op, x->path,
+		    (unsigned long long)x->bytes, x->complete ? "" : ", incomplete");
+		rec_writer_marker(s->rec, REC_NOW, reason);
+	}
+	mg_log(LOG_INFO, "session %s: %s %s, %llu bytes%s", s->id, x->op,
+	    esc(x->path, e1, sizeof(e1)), (unsigned long long)x->bytes,
+	    x->complete ? "" : " (incomplete)");
+}
+
+static void
+on_relayed(void *ctx, int from_target, const void *buf, size_t len)
+{
+	struct sess *s = ctx;
+
+	gw_xfer_feed(s->xfer, from_target, buf, len);
+}
+
+/* The 5- and 1-minute warnings: the terminal, the recording, the audit log. */
+static void
+warn_end(struct sess *s, struct gw_relay *r, int64_t left)
+{
+	struct rec_audit_event ev;
+	char when[32], text[512];
+	const char *what;
+
+	gw_deadline_left_text(left, when, sizeof(when));
+	if (s->revoked)
+		what = "your access was withdrawn by a policy reload: the session ends";
+	else if (s->d.window_close != 0 && s->dl.end_by == s->d.window_close)
+		what = "the access window closes";
+	else
+		what = "the maximum session time runs out";
+	snprintf(text, sizeof(text), "%s in %s", what, when);
+	/* Non-pty sessions carry data: nothing is added to their streams. */
+	if (s->pty) {
+		char line[600];
+		int n = snprintf(line, sizeof(line), "\r\nmspgate: %s\r\n", text);
+
+		/* Best effort: a terminal that cannot take it is ending anyway. */
+		if (n > 0 && (size_t)n < sizeof(line) && write(r->out, line, (size_t)n) < 0)
+			mg_log(LOG_DEBUG, "session %s: warning not shown", s->id);
+	}
+	rec_writer_marker(s->rec, REC_NOW, text);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_WINDOW_WARNING;
+	ev.reason = text;
+	ev.recording = s->recname;
+	audit(s, &ev);
+	mg_log(LOG_INFO, "session %s: warned: %s", s->id, text);
+}
+
+/* One request from mspgated: 0, or the gw_relay_end that ends the session. */
+static int
+parent_request(struct sess *s, char *msg)
+{
+	char *f[3] = { NULL, NULL, NULL }, *p = msg;
+	size_t n = 0;
+
+	while (n < 3 && p != NULL) {
+		f[n++] = p;
+		if ((p = strchr(p, '\t')) != NULL)
+			*p++ = '\0';
+	}
+	if (strcmp(f[0], "K") == 0) {
+		snprintf(s->killed_by, sizeof(s->killed_by), "%s", f[1] ? f[1] : "unknown");
+		return GW_RELAY_KILLED;
+	}
+	if (strcmp(f[0], "R") == 0 && f[1] != NULL) {
+		time_t end_by = (time_t)strtoll(f[1], NULL, 10);
+		char text[400];
+
+		if (end_by <= 0)
+			return GW_RELAY_REVOKED;
+		snprintf(s->revoke_why, sizeof(s->revoke_why), "%s", f[2] ? f[2] : "");
+		snprintf(text, sizeof(text), "access withdrawn by a policy reload: %s",
+		    s->revoke_why);
+		rec_writer_marker(s->rec, REC_NOW, text);
+		/* An end already sooner stays, with its own warnings and reason. */
+		if (s->dl.end_by == 0 || end_by < s->dl.end_by) {
+			s->revoked = 1;
+			gw_deadline_set(&s->dl, end_by);
+		}
+	}
+	return 0;
+}
+
+static int
+session_tick(struct gw_relay *r, time_t now, void *ctx)
+{
+	struct sess *s = ctx;
+	char msg[600];
+	ssize_t n;
+	int64_t left;
+	int end;
+
+	while (s->ctx->parent >= 0 &&
+	    (n = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
+		msg[n] = '\0';
+		if ((end = parent_request(s, msg)) != 0)
+			return end;
+	}
+	if ((left = gw_deadline_warn(&s->dl, now)) > 0)
+		warn_end(s, r, left);
+	r->end_by = s->dl.end_by;
+	if (r->bytes_in != s->rep_in || r->bytes_out != s->rep_out ||
+	    r->last_activity != s->rep_last || r->end_by != s->rep_end_by) {
+		s->rep_in = r->bytes_in;
+		s->rep_out = r->bytes_out;
+		s->rep_last = r->last_activity;
+		s->rep_end_by = r->end_by;
+		report(s, "U\t%llu\t%llu\t%lld\t%lld", (unsigned long long)r->bytes_in,
+		    (unsigned long long)r->bytes_out, (long long)r->last_activity,
+		    (long long)r->end_by);
+	}
+	return 0;
 }
 
 /* Opens the channel and asks for the pty, shell, command or subsystem. */
@@ -495,11 +685,54 @@ run_session(struct sess *s)
 	relay.end_by = d.end_by;
 	relay.idle_timeout = gw->idle_timeout;
 	relay.stop = s->ctx->stop;
+	/* Live state: the deadline, transfers seen, the row in mspgated's table. */
+	s->d = d;
+	s->pty = pty;
+	gw_deadline_set(&s->dl, d.end_by);
+	if (s->open.subsystem != NULL)
+		s->xfer = gw_xfer_new(GW_XFER_SFTP, NULL, on_xfer, s);
+	else if (s->open.command != NULL)
+		s->xfer = gw_xfer_new(GW_XFER_SCP, s->open.command, on_xfer, s);
+	relay.tick = session_tick;
+	relay.tick_ctx = s;
+	if (s->xfer != NULL) {
+		relay.observe = on_relayed;
+		relay.observe_ctx = s;
+	}
 	t0 = mg_clock_now();
+	{
+		char f[6][300];
+
+		report(s, "S\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%u\t%s\t%s", s->id,
+		    field(s->engineer, f[0], sizeof(f[0])),
+		    field(s->spec.tenant, f[1], sizeof(f[1])),
+		    field(s->spec.target, f[2], sizeof(f[2])),
+		    field(d.login, f[3], sizeof(f[3])), (long long)t0, (long long)d.end_by,
+		    (long long)d.window_close, s->mfa_used,
+		    field(s->source, f[4], sizeof(f[4])),
+		    s->open.subsystem ? "sftp" : s->xfer ? "scp" : pty ? "shell" : "exec");
+	}
 	gw_relay_run(&relay, &res);
 	restore_tty(s);
+	/* Files still open are audited as cut off, before the recording is sealed. */
+	gw_xfer_free(s->xfer);
+	s->xfer = NULL;
+	if (res.end == GW_RELAY_KILLED) {
+		char who[300];
 
-	text = end_text(&res, &d, err, sizeof(err));
+		memset(&ev, 0, sizeof(ev));
+		ev.type = REC_AUDIT_OPERATOR_KILL;
+		ev.result = "terminated";
+		snprintf(who, sizeof(who), "ended by operator %s", s->killed_by);
+		ev.reason = who;
+		ev.login = d.login;
+		ev.recording = s->recname;
+		audit(s, &ev);
+		rec_writer_marker(s->rec, REC_NOW, who);
+		mg_log(LOG_NOTICE, "session %s: %s", s->id, who);
+	}
+
+	text = end_text(s, &res, err, sizeof(err));
 	if (text != NULL)
 		rec_writer_marker(s->rec, REC_NOW, text);
 	else if (res.exit_signal) {
@@ -592,6 +825,7 @@ gw_session_serve(const struct gw_ctx *ctx, int sock)
 	rc = run_session(&s);
 out:
 	restore_tty(&s);
+	gw_xfer_free(s.xfer);
 	if (s.ch != NULL) {
 		ssh_channel_close(s.ch);
 		ssh_channel_free(s.ch);

@@ -11,6 +11,16 @@ struct gw_ctx {
 	const struct pol *pol;
 	volatile sig_atomic_t *stop;	/* set on SIGTERM: end the session cleanly */
 	long connect_timeout;		/* seconds, per step of the target login */
+	/*
+	 * A SOCK_SEQPACKET socket to mspgated (-1: none). The session reports
+	 * on it, tab-separated text, one message a packet:
+	 *   S id engineer tenant target login start end_by window_close mfa source kind
+	 *   U bytes_in bytes_out last_activity end_by
+	 * and reads requests from it:
+	 *   K who          an operator ended the session (mspgatectl kill)
+	 *   R end_by why   a reload withdrew the grant: end by end_by, warned
+	 */
+	int parent;
 };
 
 /*

@@ -45,7 +45,8 @@ struct rec_audit {
 
 static const char *type_names[REC_AUDIT_NTYPES] = {
 	"auth_success", "auth_failure", "lockout", "session_start", "session_end",
-	"denied", "window_warning", "terminated", "policy_reload", "alert", "log_start",
+	"denied", "window_warning", "terminated", "policy_reload", "alert", "file_transfer",
+	"operator_kill", "log_start",
 };
 
 const char *
@@ -420,6 +421,7 @@ log_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
 	case REC_AUDIT_DENIED:
 	case REC_AUDIT_TERMINATED:
 	case REC_AUDIT_ALERT:
+	case REC_AUDIT_OPERATOR_KILL:
 		prio = LOG_WARNING;
 		break;
 	default:

@@ -21,6 +21,9 @@ enum rec_audit_type {
 	REC_AUDIT_TERMINATED,		/* "terminated": a session ended by mspgate */
 	REC_AUDIT_POLICY_RELOAD,	/* "policy_reload" */
 	REC_AUDIT_ALERT,		/* "alert": e.g. Cloud Hopper fan-out */
+	REC_AUDIT_FILE_TRANSFER,	/* "file_transfer": reason "put PATH", "get PATH"...,
+					 * bytes_in (put) or bytes_out (get) with has_stats */
+	REC_AUDIT_OPERATOR_KILL,	/* "operator_kill": reason names who asked */
 	REC_AUDIT_LOG_START,		/* "log_start": written by the library itself */
 	REC_AUDIT_NTYPES
 };

@@ -16,6 +16,13 @@
 #   gw_shell [VAR=VALUE...]           runs mspgate-shell as $GW_ENG ($T/as-engineer)
 #   gw_pty STEP... -- CMD...          CMD on a pty, scripted
 #   gw_verify_recordings              every recording verifies
+#   gw_ctl ARGS...                    mspgatectl on $GW_CTL (the control socket)
+#   gw_wait_sessions N                until mspgatectl list shows N sessions (10 s)
+#   $T/ssh-via-gw                     an "ssh" for scp -S / rsync -e: runs the remote
+#                                     command through mspgate-shell ($GW_XFER_TARGET)
+# Policy additions (set before gw_write_policy): GW_GATEWAY_EXTRA (inside
+# gateway), GW_WINDOWS_EXTRA (inside windows), GW_GRANTS_EXTRA (more grants,
+# each starting with a comma). GW_DAEMON_OPTS: more mspgated options.
 # GW_KEEP=DIR keeps a copy of the test's files (logs, audit, recordings).
 
 GW_TAG="mgt$$"
@@ -127,6 +134,7 @@ gw_setup() {
 	GW_REC="$T/rec"
 	GW_AUDIT="$T/audit/audit.jsonl"
 	GW_SOCK="$T/run/session.sock"
+	GW_CTL="$T/run/control.sock"
 	GW_POLICY="$T/policy.conf"
 	GW_SIGNKEY="$T/keys/signing.pem"
 	GW_SIGNPUB="$T/keys/signing.pub"
@@ -169,9 +177,11 @@ gateway: {
   session_socket = "$GW_SOCK";
   signing_key = "$GW_SIGNKEY";
   idle_timeout = "none";
+${GW_GATEWAY_EXTRA:-}
 };
 windows: {
   closed: { dates = [ "2020-01-01 00:00 .. 2020-01-02 00:00" ]; };
+${GW_WINDOWS_EXTRA:-}
 };
 engineers = (
   { name = "$GW_ENG"; keys = [ "$ek" ]; }
@@ -217,6 +227,7 @@ grants = (
     logins = [ "$GW_TUSER" ]; mfa = "totp"; ticket = true; },
   { to = "$GW_ENG"; tenants = [ "t6" ]; targets = [ "*" ];
     logins = [ "$GW_TUSER" ]; mfa = "fido"; }
+${GW_GRANTS_EXTRA:-}
 );
 ${1:-}
 EOF
@@ -234,8 +245,8 @@ start_mspgated() {
 		set -- valgrind -q --vgdb=no --leak-check=full --show-leak-kinds=definite \
 			--errors-for-leak-kinds=definite --log-file="$T/vg/e-valgrind.%p"
 	fi
-	"$@" "$BIN/mspgated" -D -f "$GW_POLICY" -s "$GW_SOCK" -u "$GW_DAEMON" \
-		2>>"$T/mspgated.log" &
+	"$@" "$BIN/mspgated" -D -f "$GW_POLICY" -s "$GW_SOCK" -c "$GW_CTL" -u "$GW_DAEMON" \
+		${GW_DAEMON_OPTS:-} 2>>"$T/mspgated.log" &
 	GW_DPID=$!
 	gw_track "$GW_DPID"
 	n=0
@@ -256,6 +267,38 @@ exec runuser -u $GW_ENG -- env -i PATH=/usr/bin:/bin TERM=\${TERM:-xterm} \\
 	MSPGATE_SOCKET=$GW_SOCK "\$@" $GW_SHELLBIN
 EOF
 	chmod 0755 "$T/as-engineer"
+	# An "ssh" for scp -S and rsync -e, as sshd would run the forced
+	# command: options skipped, then the host, then the remote command;
+	# "-s ... sftp" (scp's SFTP mode) is the sftp subsystem.
+	cat >"$T/ssh-via-gw" <<EOF
+#!/bin/sh
+sub=0
+while [ \$# -gt 0 ]; do
+	case \$1 in
+	--) shift; break ;;
+	-s) sub=1; shift ;;
+	-[oplicFJEbemwWBDLRQS]) shift 2 ;;
+	-*) shift ;;
+	*) break ;;
+	esac
+done
+shift
+if [ \$sub = 1 ]; then cmd=internal-sftp; else cmd="\$*"; fi
+exec $T/as-engineer MSPGATE_TARGET=\${GW_XFER_TARGET:-t1/box} SSH_ORIGINAL_COMMAND="\$cmd"
+EOF
+	chmod 0755 "$T/ssh-via-gw"
+}
+
+gw_ctl() { "$BIN/mspgatectl" -s "$GW_CTL" "$@"; }
+
+# gw_wait_sessions N: until the live table has N sessions (10 s); 0 when it does.
+gw_wait_sessions() {
+	n=0
+	while [ $n -lt 100 ]; do
+		[ "$(gw_ctl list 2>/dev/null | tail -n +2 | wc -l)" -eq "$1" ] && return 0
+		sleep 0.1; n=$((n + 1))
+	done
+	return 1
 }
 
 # gw_verify_recordings: 0 when there is at least one and all verify.

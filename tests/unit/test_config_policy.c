@@ -95,6 +95,7 @@ test_base_is_valid(void **state)
 	assert_int_equal(p->grants[0].max_session, 4 * 3600);
 	assert_int_equal(p->mfa.skew_steps, 1);
 	assert_string_equal(p->gateway.audit, "/var/log/mspgate/audit.jsonl");
+	assert_int_equal(p->gateway.reload_grace, 5 * 60);
 	assert_string_equal(p->grants[0].loc.file, NAME);
 	assert_int_equal(p->grants[0].loc.line, 7);
 	pol_free(p);
@@ -205,6 +206,8 @@ static const struct errcase {
 	{ "pam empty sources", 0, NULL, "pam: { sources = [ ]; };", 9, "pam: 'sources' is empty" },
 	{ "pam unknown tenant", 0, NULL, "pam: {\n tenant = \"initech\"; };", 10,
 	  "pam: tenant 'initech' is not defined" },
+	{ "bad reload_grace", 0, NULL, "gateway: { reload_grace = \"soon\"; };", 9,
+	  "reload_grace" },
 };
 
 /* The pam section and an engineer's own mfa, both optional. */
@@ -229,6 +232,17 @@ test_pam_and_engineer_mfa(void **state)
 	assert_false(mg_cidr_match(&p->pam.sources[0], "192.0.2.2"));
 	assert_ptr_equal(p->pam.tenant, &p->tenants[0]);
 	assert_int_equal(p->pam.loc.line, 9);
+	pol_free(p);
+	free(text);
+	/* reload_grace: a duration, or "finish". */
+	text = make(0, NULL, "gateway: { reload_grace = \"finish\"; };");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(p->gateway.reload_grace, POL_GRACE_FINISH);
+	pol_free(p);
+	free(text);
+	text = make(0, NULL, "gateway: { reload_grace = \"2s\"; };");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(p->gateway.reload_grace, 2);
 	pol_free(p);
 	free(text);
 	/* Without the section: no group, no sources, every tenant. */

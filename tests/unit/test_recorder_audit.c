@@ -371,6 +371,13 @@ test_type_names(void **state)
 	for (i = 0; i < REC_AUDIT_NTYPES; i++)
 		assert_int_equal(rec_audit_type_parse(rec_audit_type_name(i)), i);
 	assert_int_equal(rec_audit_type_parse("nope"), -1);
+	/* Names are what the log holds: they never change meaning. */
+	assert_string_equal(rec_audit_type_name(REC_AUDIT_FILE_TRANSFER), "file_transfer");
+	assert_string_equal(rec_audit_type_name(REC_AUDIT_OPERATOR_KILL), "operator_kill");
+	assert_string_equal(rec_audit_type_name(REC_AUDIT_POLICY_RELOAD), "policy_reload");
+	assert_string_equal(rec_audit_type_name(REC_AUDIT_LOG_START), "log_start");
+	assert_int_equal(rec_audit_type_parse("file_transfer"), REC_AUDIT_FILE_TRANSFER);
+	assert_string_equal(rec_audit_type_name(REC_AUDIT_NTYPES), "unknown");
 }
 
 int

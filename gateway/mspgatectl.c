@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* mspgatectl: list and end live gateway sessions over mspgated's control socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mg_diag.h"
+#include "pol.h"
+
+/* Exit codes, as mspgatectl(8) documents them. */
+#define EX_OK		0
+#define EX_NOMATCH	1	/* kill: no such session */
+#define EX_USAGE	2
+#define EX_NOCONN	3	/* mspgated not running, or not allowed to ask it */
+#define EX_REFUSED	4	/* mspgated answered with an error */
+
+#define DEFAULT_SOCKET "/run/mspgate/control.sock"
+#define MAX_ANSWER (4 * 1024 * 1024)
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: mspgatectl [-s SOCKET | -f POLICY] list\n"
+	    "       mspgatectl [-s SOCKET | -f POLICY] kill ID\n"
+	    "       mspgatectl [-s SOCKET | -f POLICY] kill --engineer NAME\n"
+	    "       mspgatectl [-s SOCKET | -f POLICY] kill --tenant NAME\n");
+}
+
+/* Sends req, reads the whole answer (the daemon closes after it). */
+static int
+ask(const char *path, const char *req, char **answer)
+{
+	struct sockaddr_un sa;
+	size_t len = 0, cap = 8192;
+	char *buf;
+	int fd;
+
+	*answer = NULL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "mspgatectl: %s: path too long\n", path);
+		return EX_USAGE;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+
+		if (e == EACCES || e == EPERM)
+			fprintf(stderr, "mspgatectl: %s: permission denied (the control socket "
+			    "is for root and the gateway's admin group)\n", path);
+		else if (e == ENOENT || e == ECONNREFUSED)
+			fprintf(stderr, "mspgatectl: %s: mspgated is not running\n", path);
+		else
+			fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return EX_NOCONN;
+	}
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
+	    (buf = malloc(cap)) == NULL) {
+		fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return EX_NOCONN;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap >= MAX_ANSWER || (nb = realloc(buf, cap * 2)) == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		r = recv(fd, buf + len, cap - 1 - len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*answer = buf;
+	return EX_OK;
+}
+
+static void
+fmt_time(const char *epoch, char *buf, size_t len)
+{
+	long long v = strtoll(epoch, NULL, 10);
+	time_t t = (time_t)v;
+	struct tm tm;
+
+	if (v <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%MZ", &tm);
+}
+
+static void
+fmt_dur(const char *secs, char *buf, size_t len)
+{
+	long long v = strtoll(secs, NULL, 10);
+
+	if (v < 0)
+		v = 0;
+	if (v < 60)
+		snprintf(buf, len, "%llds", v);
+	else if (v < 3600)
+		snprintf(buf, len, "%lldm%02llds", v / 60, v % 60);
+	else
+		snprintf(buf, len, "%lldh%02lldm", v / 3600, (v % 3600) / 60);
+}
+
+/* The table: one session a line, fields as mspgated sends them. */
+static int
+print_list(char *ans)
+{
+	char *line, *save = NULL;
+	int first = 1;
+
+	printf("%-26s %-12s %-20s %-10s %-17s %-7s %-21s %-17s %s\n", "ID", "ENGINEER",
+	    "TENANT/TARGET", "LOGIN", "STARTED", "IDLE", "BYTES IN/OUT", "WINDOW CLOSE",
+	    "ENDS BY");
+	for (line = strtok_r(ans, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *f[13], *p = line, started[32], idle[64], wclose[32], endby[32], bytes[48];
+		size_t n = 0;
+
+		if (first) {
+			first = 0;	/* "ok" */
+			continue;
+		}
+		while (n < 13 && p != NULL) {
+			f[n++] = p;
+			if ((p = strchr(p, '\t')) != NULL)
+				*p++ = '\0';
+		}
+		if (n < 10)
+			continue;
+		fmt_time(f[4], started, sizeof(started));
+		fmt_dur(f[5], idle, sizeof(idle));
+		fmt_time(f[8], wclose, sizeof(wclose));
+		fmt_time(f[9], endby, sizeof(endby));
+		snprintf(bytes, sizeof(bytes), "%s/%s", f[6], f[7]);
+		printf("%-26s %-12s %-20s %-10s %-17s %-7s %-21s %-17s %s\n", f[0], f[1], f[2],
+		    f[3], started, idle, bytes, wclose, endby);
+	}
+	return EX_OK;
+}
+
+static int
+name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *sock = NULL, *policy = NULL, *what, *arg;
+	char req[300], *ans = NULL, *path = NULL;
+	int c, rc;
+
+	while ((c = getopt(argc, argv, "+s:f:h")) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 'f': policy = optarg; break;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || (sock != NULL && policy != NULL)) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		snprintf(req, sizeof(req), "list\n");
+	} else if (strcmp(argv[0], "kill") == 0 && (argc == 2 || argc == 3)) {
+		if (argc == 2 && argv[1][0] != '-') {
+			what = "id";
+			arg = argv[1];
+		} else if (argc == 3 && strcmp(argv[1], "--engineer") == 0) {
+			what = "engineer";
+			arg = argv[2];
+		} else if (argc == 3 && strcmp(argv[1], "--tenant") == 0) {
+			what = "tenant";
+			arg = argv[2];
+		} else {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		if (!name_ok(arg)) {
+			fprintf(stderr, "mspgatectl: not a session id or name\n");
+			return EX_USAGE;
+		}
+		snprintf(req, sizeof(req), "kill\t%s\t%s\n", what, arg);
+	} else {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (policy != NULL) {
+		struct mg_diag *d = mg_diag_new();
+		struct pol *p = NULL;
+		size_t i;
+
+		if (d == NULL || pol_load(policy, &p, d) != 0) {
+			for (i = 0; d != NULL && i < mg_diag_count(d); i++)
+				fprintf(stderr, "mspgatectl: %s\n", mg_diag_get(d, i));
+			fprintf(stderr, "mspgatectl: %s: policy not loaded\n", policy);
+			mg_diag_free(d);
+			return EX_USAGE;
+		}
+		path = strdup(p->gateway.control_socket);
+		pol_free(p);
+		mg_diag_free(d);
+		if (path == NULL)
+			return EX_NOCONN;
+		sock = path;
+	}
+	if (sock == NULL)
+		sock = DEFAULT_SOCKET;
+	if ((rc = ask(sock, req, &ans)) != EX_OK) {
+		free(path);
+		return rc;
+	}
+	if (strncmp(ans, "ok", 2) != 0) {
+		const char *e = strncmp(ans, "error: ", 7) == 0 ? ans + 7 : ans;
+
+		fprintf(stderr, "mspgatectl: %.*s\n", (int)strcspn(e, "\n"), e[0] ? e :
+		    "no answer from mspgated");
+		rc = strncmp(e, "no such session", 15) == 0 ? EX_NOMATCH :
+		    strncmp(e, "permission denied", 17) == 0 ? EX_NOCONN : EX_REFUSED;
+	} else if (strcmp(argv[0], "list") == 0) {
+		rc = print_list(ans);
+	} else {
+		/* "ok N" then the ids asked to end. */
+		char *ids = strchr(ans, '\n');
+
+		fputs(ids != NULL ? ids + 1 : "", stdout);
+		rc = EX_OK;
+	}
+	free(ans);
+	free(path);
+	return rc;
+}
