@@ -251,21 +251,23 @@ GW_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(GW_SRC))
 LIBGW := $(BUILD)/lib/libmggw.a
 GW_PROGS := $(BUILD)/bin/mspgated $(BUILD)/bin/mspgate-shell $(BUILD)/bin/mspgatectl
 GW_SSH_CFLAGS := $(shell $(PKG_CONFIG) --cflags libssh 2>/dev/null)
-GW_LIBS := $(LIBGW) $(LIBS) $(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) \
-	$(PKG_LIBS) -lutil
+GW_LIBS := $(LIBGW) $(PAM_LIB_OBJ) $(LIBS) $(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) \
+	$(PKG_LIBS) -lutil -loath
 
+# The gateway re-checks TOTP codes itself (alerts.*.action = "reauth") with
+# pam/'s store and replay logic: linked, not copied.
 $(BUILD)/obj/gateway/%.o $(BUILD)/obj/tests/unit/test_gw_%.o: \
-	private override CFLAGS += -Igateway $(GW_SSH_CFLAGS)
+	private override CFLAGS += -Igateway -Ipam -DMG_GW_TOTP $(GW_SSH_CFLAGS)
 
 $(LIBGW): $(GW_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(LIBS)
+$(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
 
-$(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(LIBS)
+$(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS) $(CMOCKA_LIBS)
 

@@ -163,6 +163,8 @@ struct pol_alerts {
 	struct pol_alert_rule sensitive;	/* patterns */
 	char **patterns;
 	size_t npatterns;
+	/* alerts.notify: a command run for every alert (absolute path); "": none */
+	char notify[1024];
 };
 
 struct pol {

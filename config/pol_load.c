@@ -1572,7 +1572,7 @@ static const struct keyspec alerts_keys[] = {
 	{ "off_hours", K_GROUP, 0 }, { "mfa_failures", K_GROUP, 0 },
 	{ "unusual", K_GROUP, 0 }, { "parallel", K_GROUP, 0 },
 	{ "egress", K_GROUP, 0 }, { "sensitive_commands", K_GROUP, 0 },
-	{ NULL, 0, 0 }
+	{ "notify", K_STR, 0 }, { NULL, 0, 0 }
 };
 
 /* Each alert rule: its own count key and which extra keys it takes. */
@@ -1596,10 +1596,23 @@ static const struct alert_def {
 static void
 load_alerts(struct ctx *c, const config_setting_t *g)
 {
+	const char *notify;
 	size_t d;
 
 	if (check_keys(c, g, alerts_keys, "alerts") != 0)
 		return;
+	if ((notify = get_str(g, "notify")) != NULL) {
+		/* Run without a shell: an absolute path, nothing to search or expand. */
+		if (!path_ok(notify))
+			err_set(c, config_setting_get_member(g, "notify"),
+			    "alerts.notify must be an absolute path, not \"%s\"", notify);
+		else if (strlen(notify) >= sizeof(c->p->alerts.notify))
+			err_set(c, config_setting_get_member(g, "notify"),
+			    "alerts.notify: path too long");
+		else
+			snprintf(c->p->alerts.notify, sizeof(c->p->alerts.notify), "%s",
+			    notify);
+	}
 	for (d = 0; d < sizeof(alert_defs) / sizeof(alert_defs[0]); d++) {
 		const struct alert_def *ad = &alert_defs[d];
 		struct pol_alert_rule *r = (struct pol_alert_rule *)

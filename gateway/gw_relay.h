@@ -21,6 +21,7 @@ enum gw_relay_end {
 	GW_RELAY_NETWORK,	/* the connection to the target broke */
 	GW_RELAY_KILLED,	/* an operator ended it (mspgatectl kill) */
 	GW_RELAY_REVOKED,	/* a policy reload withdrew the grant */
+	GW_RELAY_DENIED,	/* the anomaly detector ended it (gw_detect.h) */
 };
 
 struct gw_relay {

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "gw_deadline.h"
+#include "gw_detect.h"
 #include "gw_msg.h"
+#include "gw_reauth.h"
 #include "gw_relay.h"
 #include "gw_request.h"
 #include "gw_session.h"
@@ -30,6 +32,10 @@
 
 #define FIRST_MSG_TIMEOUT_MS 30000
 #define TICKET_TIMEOUT_MS 120000
+#define VERDICT_TIMEOUT_MS 5000
+#define REAUTH_TIMEOUT_MS 120000
+#define INPUT_LINE_MAX 512
+#define COMMAND_REPORT_MAX 32768
 
 /* Everything one session holds; freed in one place. */
 struct sess {
@@ -64,6 +70,10 @@ struct sess {
 	struct gw_xfer *xfer;
 	uint64_t rep_in, rep_out;
 	time_t rep_last, rep_end_by;
+	/* The detector: what ended the session, the typed line so far. */
+	char denied_by[128];
+	char line[INPUT_LINE_MAX];
+	size_t linelen;
 };
 
 /* Untrusted strings in logs: escaped and bounded. */
@@ -289,6 +299,10 @@ end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, siz
 		return "session ended by an operator";
 	case GW_RELAY_REVOKED:
 		return "session ended: access withdrawn by a policy reload";
+	case GW_RELAY_DENIED:
+		snprintf(buf, len, "session ended: unusual activity (%s); your MSP's security "
+		    "team has been alerted", s->denied_by);
+		return buf;
 	case GW_RELAY_TIME:
 		if (s->revoked)
 			return "session ended: access withdrawn by a policy reload";
@@ -376,12 +390,43 @@ on_xfer(const struct gw_xfer_event *x, void *ctx)
 	    x->complete ? "" : " (incomplete)");
 }
 
+/* A typed line to the detector (sensitive commands); dropped if mspgated is busy. */
+static void
+send_line(struct sess *s)
+{
+	char pkt[INPUT_LINE_MAX + 2];
+
+	if (s->linelen == 0 || s->ctx->parent < 0)
+		return;
+	pkt[0] = 'I';
+	pkt[1] = '\t';
+	memcpy(pkt + 2, s->line, s->linelen);
+	(void)send(s->ctx->parent, pkt, s->linelen + 2, MSG_DONTWAIT | MSG_NOSIGNAL);
+	explicit_bzero(s->line, s->linelen);
+	s->linelen = 0;
+}
+
 static void
 on_relayed(void *ctx, int from_target, const void *buf, size_t len)
 {
 	struct sess *s = ctx;
+	const unsigned char *p = buf;
+	size_t i;
 
-	gw_xfer_feed(s->xfer, from_target, buf, len);
+	if (s->xfer != NULL)
+		gw_xfer_feed(s->xfer, from_target, buf, len);
+	/* What the engineer types on a pty, cut into lines (as the recording has it). */
+	if (!s->pty || from_target)
+		return;
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\r' || p[i] == '\n') {
+			send_line(s);
+			continue;
+		}
+		s->line[s->linelen++] = p[i] < 0x20 || p[i] == 0x7f ? ' ' : (char)p[i];
+		if (s->linelen == sizeof(s->line))
+			send_line(s);
+	}
 }
 
 /* The 5- and 1-minute warnings: the terminal, the recording, the audit log. */
@@ -429,6 +474,10 @@ parent_request(struct sess *s, char *msg)
 		f[n++] = p;
 		if ((p = strchr(p, '\t')) != NULL)
 			*p++ = '\0';
+	}
+	if (strcmp(f[0], "D") == 0) {
+		snprintf(s->denied_by, sizeof(s->denied_by), "%s", f[1] ? f[1] : "detector");
+		return GW_RELAY_DENIED;
 	}
 	if (strcmp(f[0], "K") == 0) {
 		snprintf(s->killed_by, sizeof(s->killed_by), "%s", f[1] ? f[1] : "unknown");
@@ -482,6 +531,117 @@ session_tick(struct gw_relay *r, time_t now, void *ctx)
 		    (long long)r->end_by);
 	}
 	return 0;
+}
+
+/*
+ * The detector's ATTEMPT: mspgated judges it and answers at once. With a
+ * parent, no answer in time refuses (fail closed); without one (a session
+ * served outside mspgated) there is no detector to ask.
+ */
+static enum gw_detect_action
+ask_detector(struct sess *s, int allowed, int window, char *words, size_t wlen)
+{
+	char msg[600], f[4][300];
+	struct pollfd pf;
+	int n, waited = 0;
+
+	snprintf(words, wlen, "detector unavailable");
+	if (s->ctx->parent < 0)
+		return GW_DETECT_NONE;
+	n = snprintf(msg, sizeof(msg), "A\t%s\t%s\t%s\t%s\t%d\t%s",
+	    field(s->engineer, f[0], sizeof(f[0])), field(s->spec.tenant, f[1], sizeof(f[1])),
+	    field(s->spec.target, f[2], sizeof(f[2])), field(s->source, f[3], sizeof(f[3])),
+	    allowed, window ? "window" : "other");
+	if (n < 0 || (size_t)n >= sizeof(msg) ||
+	    send(s->ctx->parent, msg, (size_t)n, MSG_NOSIGNAL) != n)
+		return GW_DETECT_DENY;
+	pf.fd = s->ctx->parent;
+	pf.events = POLLIN;
+	while (waited < VERDICT_TIMEOUT_MS) {
+		ssize_t r;
+		char *act, *w;
+
+		if (poll(&pf, 1, 200) <= 0) {
+			waited += 200;
+			continue;
+		}
+		if ((r = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) <= 0)
+			break;
+		msg[r] = '\0';
+		/* Only the verdict is expected now; anything else is not for us yet. */
+		if (strncmp(msg, "V\t", 2) != 0 || (w = strchr(msg + 2, '\t')) == NULL)
+			continue;
+		*w++ = '\0';
+		act = msg + 2;
+		snprintf(words, wlen, "%s", w);
+		if (strcmp(act, "none") == 0)
+			return GW_DETECT_NONE;
+		if (strcmp(act, "alert") == 0)
+			return GW_DETECT_ALERT;
+		if (strcmp(act, "reauth") == 0)
+			return GW_DETECT_REAUTH;
+		return GW_DETECT_DENY;
+	}
+	mg_log(LOG_ERR, "session %s: no verdict from the detector: refused", s->id);
+	return GW_DETECT_DENY;
+}
+
+/*
+ * "Require MFA again": a fresh TOTP code typed on the engineer's terminal,
+ * without echo, checked as pam_mspgate checks it (a code is used once).
+ * Audited as an auth_success or auth_failure; mspgated counts failures.
+ */
+static int
+reauth(struct sess *s, const char *words)
+{
+	struct rec_audit_event ev;
+	struct termios tio, noecho;
+	char code[16], msg[700], why[300];
+	size_t n = 0;
+	int waited = 0, echo_off = 0, r = MG_ERR_DENIED, len;
+
+	len = snprintf(msg, sizeof(msg), "mspgate: unusual activity (%s): a fresh TOTP code "
+	    "is required\r\nTOTP code: ", words);
+	if (len < 0 || (size_t)len >= sizeof(msg) || write(s->fds[1], msg, (size_t)len) < 0)
+		return -1;
+	if (tcgetattr(s->fds[0], &tio) == 0) {
+		noecho = tio;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		echo_off = tcsetattr(s->fds[0], TCSADRAIN, &noecho) == 0;
+	}
+	while (n < sizeof(code) - 1 && waited < REAUTH_TIMEOUT_MS) {
+		struct pollfd pf[2] = { { s->fds[0], POLLIN, 0 }, { s->sock, POLLIN, 0 } };
+		ssize_t k;
+
+		if (poll(pf, 2, 1000) == 0) {
+			waited += 1000;
+			continue;
+		}
+		if (pf[1].revents)
+			break;	/* mspgate-shell went away */
+		if ((k = read(s->fds[0], code + n, sizeof(code) - 1 - n)) <= 0)
+			break;
+		n += (size_t)k;
+		if (memchr(code, '\n', n) != NULL || memchr(code, '\r', n) != NULL)
+			break;
+	}
+	if (echo_off)
+		tcsetattr(s->fds[0], TCSADRAIN, &tio);
+	(void)!write(s->fds[1], "\r\n", 2);
+	code[n] = '\0';
+	code[strcspn(code, "\r\n")] = '\0';
+	if (code[0] != '\0')
+		r = gw_reauth_check(s->ctx->pol, s->engineer, code, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "no code given");
+	explicit_bzero(code, sizeof(code));
+	snprintf(msg, sizeof(msg), "fresh TOTP code for unusual activity (%s): %s", words, why);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = r == 0 ? REC_AUDIT_AUTH_SUCCESS : REC_AUDIT_AUTH_FAILURE;
+	ev.reason = msg;
+	audit(s, &ev);
+	mg_log(r == 0 ? LOG_INFO : LOG_WARNING, "session %s: %s", s->id, msg);
+	return r == 0 ? 0 : -1;
 }
 
 /* Opens the channel and asks for the pty, shell, command or subsystem. */
@@ -567,8 +727,41 @@ run_session(struct sess *s)
 		return deny(s, "bad request", NULL, NULL);
 	snprintf(rule, sizeof(rule), "%s:%d", d.rule.file ? d.rule.file : "-", d.rule.line);
 	if (!d.allow) {
+		char words[128];
+
+		/* Refused attempts count too (off-hours pressure); refused anyway. */
+		(void)ask_detector(s, 0, d.next_open != 0 || strstr(d.reason, "window") != NULL,
+		    words, sizeof(words));
 		snprintf(msg, sizeof(msg), "not permitted: %s", d.reason);
 		return deny(s, d.reason, rule, msg);
+	}
+	{
+		enum gw_detect_action act;
+		char words[128], dwhy[300];
+
+		act = ask_detector(s, 1, 0, words, sizeof(words));
+		snprintf(dwhy, sizeof(dwhy), "unusual activity (%s): refused by the detector",
+		    words);
+		snprintf(msg, sizeof(msg), "refused: unusual activity (%s); your MSP's security "
+		    "team has been alerted", words);
+		if (act == GW_DETECT_DENY)
+			return deny(s, dwhy, "alerts", msg);
+		if (act == GW_DETECT_REAUTH) {
+			if (!(s->open.flags & GW_F_TTY)) {
+				snprintf(msg, sizeof(msg), "refused: unusual activity (%s): a "
+				    "fresh MFA code is required and this session has no "
+				    "terminal (ssh -t)", words);
+				return deny(s, dwhy, "alerts", msg);
+			}
+			if (reauth(s, words) != 0) {
+				snprintf(dwhy, sizeof(dwhy), "unusual activity (%s): the fresh MFA "
+				    "code was not accepted", words);
+				snprintf(msg, sizeof(msg), "refused: unusual activity (%s): the "
+				    "fresh MFA code was not accepted; your MSP's security team "
+				    "has been alerted", words);
+				return deny(s, dwhy, "alerts", msg);
+			}
+		}
 	}
 	snprintf(s->spec.login, sizeof(s->spec.login), "%s", d.login);
 	if (d.ticket_required && s->ticket[0] == '\0') {
@@ -695,7 +888,7 @@ run_session(struct sess *s)
 		s->xfer = gw_xfer_new(GW_XFER_SCP, s->open.command, on_xfer, s);
 	relay.tick = session_tick;
 	relay.tick_ctx = s;
-	if (s->xfer != NULL) {
+	if (s->xfer != NULL || pty) {
 		relay.observe = on_relayed;
 		relay.observe_ctx = s;
 	}
@@ -711,6 +904,25 @@ run_session(struct sess *s)
 		    (long long)d.window_close, s->mfa_used,
 		    field(s->source, f[4], sizeof(f[4])),
 		    s->open.subsystem ? "sftp" : s->xfer ? "scp" : pty ? "shell" : "exec");
+	}
+	/* The exec command, for the detector's sensitive_commands. */
+	if (s->open.command != NULL && s->ctx->parent >= 0) {
+		char *pkt;
+		size_t k, cl = strlen(s->open.command);
+
+		if (cl > COMMAND_REPORT_MAX)
+			cl = COMMAND_REPORT_MAX;
+		if ((pkt = malloc(cl + 2)) != NULL) {
+			pkt[0] = 'C';
+			pkt[1] = '\t';
+			for (k = 0; k < cl; k++) {
+				unsigned char ch = (unsigned char)s->open.command[k];
+
+				pkt[k + 2] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+			}
+			(void)send(s->ctx->parent, pkt, cl + 2, MSG_NOSIGNAL);
+			free(pkt);
+		}
 	}
 	gw_relay_run(&relay, &res);
 	restore_tty(s);

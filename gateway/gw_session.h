@@ -16,7 +16,16 @@ struct gw_ctx {
 	 * on it, tab-separated text, one message a packet:
 	 *   S id engineer tenant target login start end_by window_close mfa source kind
 	 *   U bytes_in bytes_out last_activity end_by
-	 * and reads requests from it:
+	 *   A engineer tenant target source allowed(1|0) refusal(window|other)
+	 *                  the detector's ATTEMPT: the session waits for V
+	 *   C text         an exec command (the rest of the packet, control
+	 *                  characters as spaces, at most 32768 bytes)
+	 *   I text         a line typed on a pty session (at most 512 bytes)
+	 * S is the detector's START, U its BYTES (bytes_out), and the end of
+	 * the process its END. The session reads from it:
+	 *   V action words the verdict on A: none, alert, reauth or deny, and
+	 *                  the rule in words ("tenant fan-out")
+	 *   D words        the detector ended the session
 	 *   K who          an operator ended the session (mspgatectl kill)
 	 *   R end_by why   a reload withdrew the grant: end by end_by, warned
 	 */

@@ -28,7 +28,8 @@ usage(FILE *f)
 	fprintf(f, "usage: mspgatectl [-s SOCKET | -f POLICY] list\n"
 	    "       mspgatectl [-s SOCKET | -f POLICY] kill ID\n"
 	    "       mspgatectl [-s SOCKET | -f POLICY] kill --engineer NAME\n"
-	    "       mspgatectl [-s SOCKET | -f POLICY] kill --tenant NAME\n");
+	    "       mspgatectl [-s SOCKET | -f POLICY] kill --tenant NAME\n"
+	    "       mspgatectl [-s SOCKET | -f POLICY] alerts [--since DATE]\n");
 }
 
 /* Sends req, reads the whole answer (the daemon closes after it). */
@@ -160,6 +161,83 @@ print_list(char *ans)
 	return EX_OK;
 }
 
+/*
+ * --since: "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or "...THH:MM[:SS]" (UTC),
+ * "@EPOCH", or a span back from now ("90m", "12h", "7d"). -1: malformed.
+ */
+static long long
+parse_since(const char *s, time_t now)
+{
+	struct tm tm;
+	const char *e;
+	char *end;
+	long long v;
+
+	if (s[0] == '@') {
+		v = strtoll(s + 1, &end, 10);
+		return end != s + 1 && *end == '\0' && v >= 0 ? v : -1;
+	}
+	if (s[0] >= '0' && s[0] <= '9' && strchr(s, '-') == NULL) {
+		v = strtoll(s, &end, 10);
+		if (end == s || v < 0 || v > 36500LL * 86400 || end[0] == '\0' || end[1] != '\0')
+			return -1;
+		switch (*end) {
+		case 's': break;
+		case 'm': v *= 60; break;
+		case 'h': v *= 3600; break;
+		case 'd': v *= 86400; break;
+		default: return -1;
+		}
+		return (long long)now - v;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return -1;
+	if (*e == ' ' || *e == 'T') {
+		const char *e2 = strptime(e + 1, "%H:%M:%S", &tm);
+
+		if (e2 == NULL)
+			e2 = strptime(e + 1, "%H:%M", &tm);
+		if ((e = e2) == NULL)
+			return -1;
+	}
+	if (*e == 'Z')
+		e++;
+	if (*e != '\0')
+		return -1;
+	return (long long)timegm(&tm);
+}
+
+/* The alerts: "ok" then TIME RULE ACTION ENGINEER TENANT/TARGET REASON, tab-separated. */
+static int
+print_alerts(char *ans)
+{
+	char *line, *save = NULL;
+	int first = 1;
+
+	printf("%-20s %-18s %-7s %-12s %-20s %s\n", "TIME", "RULE", "ACTION", "ENGINEER",
+	    "TENANT/TARGET", "EVIDENCE");
+	for (line = strtok_r(ans, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *f[6], *p = line;
+		size_t n = 0;
+
+		if (first) {
+			first = 0;	/* "ok" */
+			continue;
+		}
+		while (n < 6 && p != NULL) {
+			f[n++] = p;
+			if (n < 6 && (p = strchr(p, '\t')) != NULL)
+				*p++ = '\0';
+		}
+		if (n < 6)
+			continue;
+		printf("%-20s %-18s %-7s %-12s %-20s %s\n", f[0], f[1], f[2], f[3], f[4], f[5]);
+	}
+	return EX_OK;
+}
+
 static int
 name_ok(const char *s)
 {
@@ -215,6 +293,20 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 		snprintf(req, sizeof(req), "kill\t%s\t%s\n", what, arg);
+	} else if (strcmp(argv[0], "alerts") == 0) {
+		long long since = (long long)time(NULL) - 7 * 86400;
+
+		if (argc == 3 && strcmp(argv[1], "--since") == 0) {
+			if ((since = parse_since(argv[2], time(NULL))) < 0) {
+				fprintf(stderr, "mspgatectl: --since: not a date (YYYY-MM-DD "
+				    "[HH:MM[:SS]], @EPOCH, or 30m, 12h, 7d)\n");
+				return EX_USAGE;
+			}
+		} else if (argc != 1) {
+			usage(stderr);
+			return EX_USAGE;
+		}
+		snprintf(req, sizeof(req), "alerts\t%lld\n", since);
 	} else {
 		usage(stderr);
 		return EX_USAGE;
@@ -253,6 +345,8 @@ main(int argc, char **argv)
 		    strncmp(e, "permission denied", 17) == 0 ? EX_NOCONN : EX_REFUSED;
 	} else if (strcmp(argv[0], "list") == 0) {
 		rc = print_list(ans);
+	} else if (strcmp(argv[0], "alerts") == 0) {
+		rc = print_alerts(ans);
 	} else {
 		/* "ok N" then the ids asked to end. */
 		char *ids = strchr(ans, '\n');

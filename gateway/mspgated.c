@@ -17,9 +17,11 @@
 #include <unistd.h>
 #include <libssh/libssh.h>
 
+#include "gw_detect.h"
 #include "gw_session.h"
 #include "mg_diag.h"
 #include "mg_err.h"
+#include "mg_file.h"
 #include "mg_log.h"
 #include "mg_time.h"
 #include "pol.h"
@@ -28,6 +30,16 @@
 
 #define MAX_SESSIONS 512
 #define STOP_WAIT_SECS 15
+/* The detector's state is written at most this often (and at shutdown). */
+#define DETECT_SAVE_SECS 10
+/* A notification command gets this long, then SIGKILL. */
+#define NOTIFY_TIMEOUT_SECS 10
+#define MAX_NOTIFIERS 16
+/* Session reports: an exec command is at most 32768 bytes (gw_msg.h). */
+#define REPORT_MAX (32768 + 64)
+/* Audit-log lines longer than this are not auth failures we can read. */
+#define AUDIT_LINE_MAX 8192
+#define AUDIT_READ_MAX (256 * 1024)
 
 static volatile sig_atomic_t got_stop, got_hup, got_chld;
 
@@ -45,9 +57,40 @@ struct live {
 	long long start, end_by, window_close, last;
 	unsigned long long bin, bout;
 	int withdrawn;
+	int started;		/* START sent to the detector: END is due */
+	int denied;		/* the detector ended it already */
 };
 static struct live live[MAX_SESSIONS];
 static size_t nchildren;
+
+/*
+ * The one detector (gw_detect.h): sessions ask it through their socket
+ * pair; its history lives in <gateway.state>/detect.
+ */
+static struct gw_detect *det;
+static char det_path[4096];
+static time_t det_saved;
+static struct pol *cur_pol;	/* for the audit log and the notify command */
+
+/* Notification commands still running: reaped, or killed at their deadline. */
+static struct notifier {
+	pid_t pid;
+	time_t deadline;
+	char rule[32];
+} notifiers[MAX_NOTIFIERS];
+static size_t nnotifiers;
+
+/* Where the audit-log reader (MFA failures from pam_mspgate) is. */
+static struct {
+	off_t off;
+	dev_t dev;
+	ino_t ino;
+	uint64_t seq;
+	int primed;
+} tail;
+
+static void end_row(struct live *l);
+static void ctl_alerts(int fd, long long since);
 
 static void
 on_signal(int sig)
@@ -75,8 +118,24 @@ reap(void)
 	size_t i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nnotifiers; i++) {
+			if (notifiers[i].pid != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				mg_log(LOG_ERR, "alert notification (%s): killed by signal %d",
+				    notifiers[i].rule, WTERMSIG(status));
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				mg_log(LOG_ERR, "alert notification (%s): exit status %d",
+				    notifiers[i].rule, WEXITSTATUS(status));
+			notifiers[i] = notifiers[--nnotifiers];
+			pid = 0;
+			break;
+		}
+		if (pid == 0)
+			continue;
 		for (i = 0; i < nchildren; i++) {
 			if (live[i].pid == pid) {
+				end_row(&live[i]);
 				if (live[i].fd >= 0)
 					close(live[i].fd);
 				live[i] = live[--nchildren];
@@ -338,6 +397,16 @@ ctl_serve(int lfd, gid_t admin_gid)
 		}
 		goto out;
 	}
+	if (strncmp(req, "alerts\t", 7) == 0) {
+		char *e;
+		long long since = strtoll(req + 7, &e, 10);
+
+		if (e == req + 7 || *e != '\0')
+			say(fd, "error: unknown request\n");
+		else
+			ctl_alerts(fd, since);
+		goto out;
+	}
 	if (strncmp(req, "kill\t", 5) != 0 || (arg = strchr(req + 5, '\t')) == NULL) {
 		say(fd, "error: unknown request\n");
 		goto out;
@@ -396,18 +465,517 @@ split(char *msg, char **f, size_t max)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
-/* A report from a session process (our own code, still bounded). */
+/* ------------------------------------------------------------------ */
+/* The detector: verdicts, alerts (audit, syslog, notify), its state.  */
+
+static const char *
+rule_words(enum gw_detect_rule r)
+{
+	switch (r) {
+	case GW_DETECT_FANOUT: return "tenant fan-out";
+	case GW_DETECT_FIRST_ACCESS: return "first access";
+	case GW_DETECT_OFF_HOURS: return "off-hours attempts";
+	case GW_DETECT_MFA_FAILURES: return "MFA failures";
+	case GW_DETECT_UNUSUAL: return "unusual time or source";
+	case GW_DETECT_PARALLEL: return "parallel use";
+	case GW_DETECT_EGRESS: return "data egress";
+	case GW_DETECT_SENSITIVE: return "sensitive command";
+	default: return "detector";
+	}
+}
+
+/* The rule behind the strongest action (what the engineer is told). */
+static const char *
+result_words(const struct gw_detect_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nhits; i++)
+		if (res->hits[i].action == res->action)
+			return rule_words(res->hits[i].rule);
+	return "detector unavailable";
+}
+
+/* A JSON string value; names and evidence are printable ASCII already. */
+static void
+json_str(FILE *f, const char *k, const char *v)
+{
+	const unsigned char *p;
+
+	fprintf(f, ",\"%s\":", k);
+	if (v == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * alerts.notify: the command, no shell, the alert as JSON on stdin. It
+ * never holds up sessions: stdin is a pipe written without blocking (the
+ * JSON is far below a pipe's buffer), the child is reaped with the
+ * sessions and killed after NOTIFY_TIMEOUT_SECS.
+ */
+static void
+notify(const char *cmd, const struct gw_detect_event *ev, const struct gw_detect_hit *h)
+{
+	char json[2048], env[4][160], *envp[5], *argv[2];
+	const char *sev = h->severity == LOG_ALERT ? "alert" : "warning";
+	struct notifier *nt;
+	FILE *f;
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	size_t n;
+	int pfd[2];
+	pid_t pid;
+
+	if (cmd == NULL || cmd[0] == '\0')
+		return;
+	if (nnotifiers >= MAX_NOTIFIERS) {
+		mg_log(LOG_ERR, "alert notification (%s) skipped: %zu still running",
+		    gw_detect_rule_name(h->rule), nnotifiers);
+		return;
+	}
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((f = fmemopen(json, sizeof(json) - 1, "w")) == NULL)
+		return;
+	fprintf(f, "{\"time\":\"%s\"", ts);
+	json_str(f, "rule", gw_detect_rule_name(h->rule));
+	json_str(f, "action", gw_detect_action_name(h->action));
+	json_str(f, "severity", sev);
+	json_str(f, "engineer", ev ? ev->engineer : NULL);
+	json_str(f, "tenant", ev ? ev->tenant : NULL);
+	json_str(f, "target", ev ? ev->target : NULL);
+	json_str(f, "source", ev ? ev->source : NULL);
+	json_str(f, "session", ev ? ev->session : NULL);
+	json_str(f, "evidence", h->evidence);
+	fputs("}\n", f);
+	fflush(f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	json[n] = '\0';
+	snprintf(env[0], sizeof(env[0]), "MSPGATE_ALERT_RULE=%s", gw_detect_rule_name(h->rule));
+	snprintf(env[1], sizeof(env[1]), "MSPGATE_ALERT_SEVERITY=%s", sev);
+	snprintf(env[2], sizeof(env[2]), "MSPGATE_ALERT_ENGINEER=%s",
+	    ev && ev->engineer ? ev->engineer : "");
+	snprintf(env[3], sizeof(env[3]), "PATH=/usr/bin:/bin");
+	envp[0] = env[0], envp[1] = env[1], envp[2] = env[2], envp[3] = env[3], envp[4] = NULL;
+	argv[0] = (char *)cmd;
+	argv[1] = NULL;
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		mg_log(LOG_ERR, "alert notification: pipe: %s", strerror(errno));
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		mg_log(LOG_ERR, "alert notification: fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return;
+	}
+	if (pid == 0) {
+		struct sigaction sa;
+		sigset_t none;
+		int null = open("/dev/null", O_WRONLY);
+
+		/* Ignored signals stay ignored across exec: give the command defaults. */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGPIPE, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(pfd[0], 0) < 0 || (null >= 0 && dup2(null, 1) < 0))
+			_exit(126);
+		setsid();
+		execve(cmd, argv, envp);
+		_exit(127);
+	}
+	close(pfd[0]);
+	if (fcntl(pfd[1], F_SETFL, O_NONBLOCK) != 0 ||
+	    write(pfd[1], json, n) != (ssize_t)n)
+		mg_log(LOG_ERR, "alert notification (%s): could not write the alert",
+		    gw_detect_rule_name(h->rule));
+	close(pfd[1]);
+	nt = &notifiers[nnotifiers++];
+	nt->pid = pid;
+	nt->deadline = time(NULL) + NOTIFY_TIMEOUT_SECS;
+	snprintf(nt->rule, sizeof(nt->rule), "%s", gw_detect_rule_name(h->rule));
+}
+
+static void
+notifiers_expire(void)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < nnotifiers; i++) {
+		if (notifiers[i].deadline > now || notifiers[i].deadline == 0)
+			continue;
+		mg_log(LOG_ERR, "alert notification (%s): no answer in %ds, killed",
+		    notifiers[i].rule, NOTIFY_TIMEOUT_SECS);
+		kill(notifiers[i].pid, SIGKILL);
+		notifiers[i].deadline = 0;	/* reaped as usual */
+	}
+}
+
+/* Every hit: an audit event, a syslog line, the notification. */
+static void
+alert_hits(const struct gw_detect_event *ev, const struct gw_detect_result *res)
+{
+	struct rec_audit_opts opts;
+	struct rec_audit *a = NULL;
+	char err[300];
+	size_t i;
+
+	if (res->nhits == 0)
+		return;
+	memset(&opts, 0, sizeof(opts));
+	/* The fixed-format line below is the syslog record of an alert. */
+	opts.no_syslog = 1;
+	if (rec_audit_open(cur_pol->gateway.audit, cur_pol->gateway.signing_key, &opts, &a,
+	    err, sizeof(err)) != 0) {
+		mg_log(LOG_ERR, "audit log %s: %s", cur_pol->gateway.audit, err);
+		a = NULL;
+	}
+	for (i = 0; i < res->nhits; i++) {
+		const struct gw_detect_hit *h = &res->hits[i];
+		struct rec_audit_event aev;
+		char reason[GW_DETECT_EVIDENCE_MAX + 16], line[1024];
+
+		gw_detect_audit_event(ev, h, reason, sizeof(reason), &aev);
+		if (a != NULL && rec_audit_event(a, &aev) != 0)
+			mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
+		gw_detect_syslog_line(ev, h, line, sizeof(line));
+		mg_log(h->severity, "%s", line);
+		notify(cur_pol->alerts.notify, ev, h);
+	}
+	rec_audit_close(a);
+}
+
+/* Judges one event; the action (DENY when it cannot be judged: fail closed). */
+static enum gw_detect_action
+judge(const struct gw_detect_event *ev, struct gw_detect_result *res)
+{
+	int r;
+
+	if ((r = gw_detect_event(det, ev, res)) != 0)
+		mg_log(LOG_ERR, "detector: cannot judge an event of %s: %s",
+		    ev->engineer ? ev->engineer : "-", mg_strerror(r));
+	alert_hits(ev, res);
+	return res->action;
+}
+
+static void
+detect_save(int force)
+{
+	char err[300];
+	time_t now = time(NULL);
+
+	if (det == NULL || !gw_detect_dirty(det) || (!force && now - det_saved <
+	    DETECT_SAVE_SECS))
+		return;
+	det_saved = now;
+	if (gw_detect_save(det, det_path, err, sizeof(err)) != 0)
+		mg_log(LOG_ERR, "detector state %s: %s", det_path, err);
+}
+
+static int
+detect_start(const struct pol *p)
+{
+	struct gw_detect_result res;
+	struct mg_file_rules rules;
+	char err[300];
+
+	if (gw_detect_new(&p->alerts, &det, err, sizeof(err)) != 0) {
+		mg_log(LOG_ERR, "detector: %s", err);
+		return -1;
+	}
+	if ((size_t)snprintf(det_path, sizeof(det_path), "%s/detect", p->gateway.state) >=
+	    sizeof(det_path)) {
+		mg_log(LOG_ERR, "%s: path too long", p->gateway.state);
+		return -1;
+	}
+	memset(&rules, 0, sizeof(rules));
+	rules.max_size = GW_DETECT_STATE_MAX;
+	rules.forbid_mode = 077;
+	memset(&res, 0, sizeof(res));
+	/* A damaged file is an alert of its own; the history starts empty. */
+	if (gw_detect_load(det, det_path, &rules, &res, err, sizeof(err)) != 0)
+		mg_log(LOG_ERR, "detector state %s: %s; history starts empty", det_path, err);
+	alert_hits(NULL, &res);
+	/* No session outlives mspgated: none is live any more. */
+	gw_detect_sessions_clear(det);
+	det_saved = time(NULL);
+	return 0;
+}
+
+/* The session behind l is over: END, once, if it had started. */
+static void
+end_row(struct live *l)
+{
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+
+	if (det == NULL || !l->started)
+		return;
+	l->started = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = GW_DETECT_END;
+	ev.engineer = l->engineer;
+	ev.tenant = l->tenant;
+	ev.target = l->target;
+	ev.session = l->id;
+	ev.bytes_out = l->bout;
+	judge(&ev, &res);
+}
+
+/* A DENY on a running session: it is told to end, once. */
+static void
+deny_live(struct live *l, const struct gw_detect_result *res)
+{
+	char msg[200];
+	int n;
+
+	if (l->denied)
+		return;
+	l->denied = 1;
+	n = snprintf(msg, sizeof(msg), "D\t%s", result_words(res));
+	if (l->fd < 0 || n < 0 || send(l->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		kill(l->pid, SIGTERM);
+}
+
+/*
+ * MFA failures happen in pam_mspgate inside sshd; they reach the detector
+ * through the audit log they are written to. New complete lines are read
+ * each second (bounded); a file that shrank or was replaced is read again
+ * from the start. At start-up the reader begins at the end: older
+ * failures were judged by the run that saw them.
+ */
+static int
+json_field(const char *line, const char *key, char *out, size_t outlen)
+{
+	char pat[40];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	if ((p = strstr(line, pat)) == NULL)
+		return -1;
+	p += strlen(pat);
+	if ((e = strchr(p, '"')) == NULL || (size_t)(e - p) >= outlen ||
+	    memchr(p, '\\', (size_t)(e - p)) != NULL)
+		return -1;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+	return 0;
+}
+
+static void
+audit_line(const char *line)
+{
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+	char eng[GW_DETECT_NAME_MAX + 1], src[64];
+	const char *q;
+	uint64_t seq;
+
+	if ((q = strstr(line, "\"seq\":")) == NULL)
+		return;
+	seq = strtoull(q + 6, NULL, 10);
+	if (seq <= tail.seq)
+		return;
+	tail.seq = seq;
+	if (strstr(line, ",\"event\":\"auth_failure\"") == NULL ||
+	    json_field(line, "engineer", eng, sizeof(eng)) != 0 ||
+	    json_field(line, "source", src, sizeof(src)) != 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = GW_DETECT_MFA_FAILURE;
+	ev.engineer = eng;
+	ev.source = src;
+	/* Not an account the policy knows, or no address: nothing to count. */
+	if (gw_detect_event(det, &ev, &res) == 0)
+		alert_hits(&ev, &res);
+}
+
+static void
+audit_tail(const char *path)
+{
+	struct stat st;
+	char *buf, *p, *nl;
+	ssize_t n;
+	int fd;
+
+	if (det == NULL || (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (!tail.primed) {
+		tail.primed = 1;
+		tail.off = st.st_size;
+		tail.dev = st.st_dev;
+		tail.ino = st.st_ino;
+	}
+	if (st.st_dev != tail.dev || st.st_ino != tail.ino || st.st_size < tail.off) {
+		tail.off = 0;
+		tail.seq = 0;
+		tail.dev = st.st_dev;
+		tail.ino = st.st_ino;
+	}
+	if (st.st_size == tail.off || (buf = malloc(AUDIT_READ_MAX + 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	n = pread(fd, buf, AUDIT_READ_MAX, tail.off);
+	close(fd);
+	if (n <= 0) {
+		free(buf);
+		return;
+	}
+	buf[n] = '\0';
+	for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + n - p))) != NULL; p = nl + 1) {
+		*nl = '\0';
+		if (nl - p < AUDIT_LINE_MAX)
+			audit_line(p);
+	}
+	/* A line longer than what was read at once is skipped whole. */
+	if (p == buf && n == AUDIT_READ_MAX)
+		p = buf + n;
+	tail.off += p - buf;
+	free(buf);
+}
+
+/* "alerts\tSINCE": the alert events of the audit log from SINCE on (at most the last 1000). */
+#define ALERTS_MAX 1000
+static void
+ctl_alerts(int fd, long long since)
+{
+	char *line = NULL, **ring;
+	size_t cap = 0, head = 0, count = 0, i;
+	ssize_t n;
+	FILE *f;
+
+	if ((ring = calloc(ALERTS_MAX, sizeof(*ring))) == NULL) {
+		say(fd, "error: out of memory\n");
+		return;
+	}
+	if ((f = fopen(cur_pol->gateway.audit, "re")) == NULL) {
+		say(fd, "error: %s: %s\n", cur_pol->gateway.audit, strerror(errno));
+		free(ring);
+		return;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		const char *q;
+
+		if (n > AUDIT_LINE_MAX || strstr(line, ",\"event\":\"alert\"") == NULL ||
+		    (q = strstr(line, "\"ts\":")) == NULL || strtoll(q + 5, NULL, 10) < since)
+			continue;
+		free(ring[head]);
+		ring[head] = strdup(line);
+		head = (head + 1) % ALERTS_MAX;
+		if (count < ALERTS_MAX)
+			count++;
+	}
+	free(line);
+	fclose(f);
+	say(fd, "ok\n");
+	for (i = 0; i < count; i++) {
+		const char *l = ring[(head + ALERTS_MAX - count + i) % ALERTS_MAX];
+		char t[40], rule[40], res[16], eng[80], ten[80], tgt[80], why[GW_DETECT_EVIDENCE_MAX + 32];
+
+		if (l == NULL || json_field(l, "time", t, sizeof(t)) != 0)
+			continue;
+		if (json_field(l, "rule", rule, sizeof(rule)) != 0)
+			snprintf(rule, sizeof(rule), "-");
+		if (json_field(l, "result", res, sizeof(res)) != 0)
+			snprintf(res, sizeof(res), "-");
+		if (json_field(l, "engineer", eng, sizeof(eng)) != 0)
+			snprintf(eng, sizeof(eng), "-");
+		if (json_field(l, "tenant", ten, sizeof(ten)) != 0)
+			snprintf(ten, sizeof(ten), "-");
+		if (json_field(l, "target", tgt, sizeof(tgt)) != 0)
+			snprintf(tgt, sizeof(tgt), "-");
+		if (json_field(l, "reason", why, sizeof(why)) != 0)
+			snprintf(why, sizeof(why), "-");
+		say(fd, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", t, strncmp(rule, "alerts.", 7) == 0 ?
+		    rule + 7 : rule, res, eng, ten, tgt, why);
+	}
+	for (i = 0; i < ALERTS_MAX; i++)
+		free(ring[i]);
+	free(ring);
+}
+
+
+/*
+ * A report from a session process (our own code, still bounded; see
+ * gw_session.h for the messages). The detector's questions are answered
+ * here, at once: the session waits for the verdict.
+ */
 static void
 child_report(struct live *l)
 {
-	char msg[1200], *f[12];
+	static char msg[REPORT_MAX + 1];
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+	char *f[12];
 	ssize_t r;
 	size_t n;
 
-	while ((r = recv(l->fd, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
+	while ((r = recv(l->fd, msg, REPORT_MAX, MSG_DONTWAIT)) > 0) {
 		msg[r] = '\0';
+		memset(&ev, 0, sizeof(ev));
+		if (msg[0] == 'C' || msg[0] == 'I') {
+			/* The text is the rest of the packet, tabs and all. */
+			if (r < 2 || msg[1] != '\t' || !l->started)
+				continue;
+			ev.kind = msg[0] == 'C' ? GW_DETECT_COMMAND : GW_DETECT_INPUT;
+			ev.engineer = l->engineer;
+			ev.tenant = l->tenant;
+			ev.target = l->target;
+			ev.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
+			ev.session = l->id;
+			ev.text = msg + 2;
+			ev.text_len = (size_t)r - 2;
+			if (judge(&ev, &res) == GW_DETECT_DENY)
+				deny_live(l, &res);
+			continue;
+		}
 		n = split(msg, f, 12);
-		if (n == 12 && strcmp(f[0], "S") == 0) {
+		if (n == 7 && strcmp(f[0], "A") == 0) {
+			char ans[200];
+			int k;
+
+			COPY(l->engineer, f[1]);
+			COPY(l->tenant, f[2]);
+			COPY(l->target, f[3]);
+			COPY(l->source, f[4]);
+			ev.kind = GW_DETECT_ATTEMPT;
+			ev.engineer = l->engineer;
+			ev.tenant = l->tenant;
+			ev.target = l->target;
+			ev.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
+			ev.allowed = strcmp(f[5], "1") == 0;
+			ev.refusal = strcmp(f[6], "window") == 0 ? GW_DETECT_REFUSED_WINDOW :
+			    GW_DETECT_REFUSED_OTHER;
+			judge(&ev, &res);
+			k = snprintf(ans, sizeof(ans), "V\t%s\t%s",
+			    gw_detect_action_name(res.action), result_words(&res));
+			/* No answer: the session refuses (it waits for one). */
+			if (k > 0 && (size_t)k < sizeof(ans))
+				(void)send(l->fd, ans, (size_t)k, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} else if (n == 12 && strcmp(f[0], "S") == 0) {
 			COPY(l->id, f[1]);
 			COPY(l->engineer, f[2]);
 			COPY(l->tenant, f[3]);
@@ -420,11 +988,35 @@ child_report(struct live *l)
 			COPY(l->source, f[10]);
 			COPY(l->kind, f[11]);
 			l->last = l->start;
+			if (l->started)
+				continue;
+			l->started = 1;
+			ev.kind = GW_DETECT_START;
+			ev.engineer = l->engineer;
+			ev.tenant = l->tenant;
+			ev.target = l->target;
+			ev.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
+			ev.session = l->id;
+			if (judge(&ev, &res) == GW_DETECT_DENY)
+				deny_live(l, &res);
 		} else if (n == 5 && strcmp(f[0], "U") == 0) {
+			unsigned long long bout = strtoull(f[2], NULL, 10);
+			int more = bout != l->bout;
+
 			l->bin = strtoull(f[1], NULL, 10);
-			l->bout = strtoull(f[2], NULL, 10);
+			l->bout = bout;
 			l->last = strtoll(f[3], NULL, 10);
 			l->end_by = strtoll(f[4], NULL, 10);
+			if (!more || !l->started)
+				continue;
+			ev.kind = GW_DETECT_BYTES;
+			ev.engineer = l->engineer;
+			ev.tenant = l->tenant;
+			ev.target = l->target;
+			ev.session = l->id;
+			ev.bytes_out = l->bout;
+			if (judge(&ev, &res) == GW_DETECT_DENY)
+				deny_live(l, &res);
 		}
 	}
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -474,8 +1066,11 @@ reload(const char *path, struct pol **pol)
 		audit_reload(*pol, "failure", reason);
 		return;
 	}
+	if (det != NULL && gw_detect_set_policy(det, &np->alerts, why, sizeof(why)) != 0)
+		mg_log(LOG_ERR, "detector keeps the old alert rules: %s", why);
 	pol_free(*pol);
 	*pol = np;
+	cur_pol = np;
 	for (i = 0; i < nchildren; i++) {
 		struct live *l = &live[i];
 		struct pol_request req = { 0 };
@@ -535,6 +1130,9 @@ session_child(struct pol *pol, int lfd, int ctlfd, int cfd, int parent)
 	sa.sa_handler = SIG_IGN;
 	/* Reloads reach a session through its parent, never directly. */
 	sigaction(SIGHUP, &sa, NULL);
+	/* The detector is the parent's alone. */
+	gw_detect_free(det);
+	det = NULL;
 	got_stop = 0;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.pol = pol;
@@ -626,6 +1224,10 @@ main(int argc, char **argv)
 		mg_log(LOG_ERR, "daemon: %s", strerror(errno));
 		goto out;
 	}
+	/* As the service account: the state file is its own. */
+	cur_pol = pol;
+	if (detect_start(pol) != 0)
+		goto out;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -648,6 +1250,9 @@ main(int argc, char **argv)
 			got_hup = 0;
 			reload(policy, &pol);
 		}
+		notifiers_expire();
+		audit_tail(pol->gateway.audit);
+		detect_save(0);
 		pf[npf].fd = lfd;
 		pf[npf++].events = POLLIN;
 		pf[npf].fd = ctlfd;
@@ -708,8 +1313,11 @@ main(int argc, char **argv)
 		if (nchildren > 0)
 			usleep(100000);
 	}
-	for (i = 0; i < nchildren; i++)
+	for (i = 0; i < nchildren; i++) {
+		end_row(&live[i]);
 		kill(live[i].pid, SIGKILL);
+	}
+	detect_save(1);
 	rc = 0;
 out:
 	if (lfd >= 0) {
@@ -723,6 +1331,7 @@ out:
 	free(pf);
 	free(sockpath);
 	free(ctlpath);
+	gw_detect_free(det);
 	pol_free(pol);
 	ssh_finalize();
 	return rc;

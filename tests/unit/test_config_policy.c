@@ -191,6 +191,8 @@ static const struct errcase {
 	  "action must be" },
 	{ "alert bad regex", 0, NULL, "alerts: { sensitive_commands = { patterns = [\"(\"]; }; };", 9,
 	  "bad pattern" },
+	{ "alert notify relative", 0, NULL, "alerts: { notify = \"notify.sh\"; };", 9,
+	  "alerts.notify must be an absolute path" },
 	{ "include inside a group", 0, NULL, "gateway: {\n@include \"x.conf\"\n};", 10,
 	  "@include is allowed only at the top level" },
 	{ "include missing", 0, NULL, "@include \"/nonexistent/mspgate-x.conf\"", 9,
