@@ -165,6 +165,8 @@ struct pol_alerts {
 	size_t npatterns;
 	/* alerts.notify: a command run for every alert (absolute path); "": none */
 	char notify[1024];
+	/* alerts.deny_ends_sessions: a deny also ends the engineer's live sessions */
+	int deny_ends_sessions;
 };
 
 struct pol {

@@ -1572,7 +1572,7 @@ static const struct keyspec alerts_keys[] = {
 	{ "off_hours", K_GROUP, 0 }, { "mfa_failures", K_GROUP, 0 },
 	{ "unusual", K_GROUP, 0 }, { "parallel", K_GROUP, 0 },
 	{ "egress", K_GROUP, 0 }, { "sensitive_commands", K_GROUP, 0 },
-	{ "notify", K_STR, 0 }, { NULL, 0, 0 }
+	{ "notify", K_STR, 0 }, { "deny_ends_sessions", K_BOOL, 0 }, { NULL, 0, 0 }
 };
 
 /* Each alert rule: its own count key and which extra keys it takes. */
@@ -1601,6 +1601,9 @@ load_alerts(struct ctx *c, const config_setting_t *g)
 
 	if (check_keys(c, g, alerts_keys, "alerts") != 0)
 		return;
+	if (member(g, "deny_ends_sessions", K_BOOL) != NULL)
+		c->p->alerts.deny_ends_sessions = config_setting_get_bool(
+		    config_setting_get_member(g, "deny_ends_sessions"));
 	if ((notify = get_str(g, "notify")) != NULL) {
 		/* Run without a shell: an absolute path, nothing to search or expand. */
 		if (!path_ok(notify))

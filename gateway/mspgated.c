@@ -755,6 +755,27 @@ deny_live(struct live *l, const struct gw_detect_result *res)
 		kill(l->pid, SIGTERM);
 }
 
+static int
+deny_ends_sessions(void)
+{
+	return cur_pol != NULL && cur_pol->alerts.deny_ends_sessions;
+}
+
+/* Every other started session of engineer ends (alerts.deny_ends_sessions). */
+static void
+deny_engineer(const char *engineer, const struct live *except,
+    const struct gw_detect_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < nchildren; i++) {
+		struct live *o = &live[i];
+
+		if (o != except && o->started && strcmp(o->engineer, engineer) == 0)
+			deny_live(o, res);
+	}
+}
+
 /*
  * MFA failures happen in pam_mspgate inside sshd; they reach the detector
  * through the audit log they are written to. New complete lines are read
@@ -970,6 +991,12 @@ child_report(struct live *l)
 			ev.refusal = strcmp(f[6], "window") == 0 ? GW_DETECT_REFUSED_WINDOW :
 			    GW_DETECT_REFUSED_OTHER;
 			judge(&ev, &res);
+			/*
+			 * A stolen identity keeps what it already has open unless
+			 * the policy says a deny ends that too.
+			 */
+			if (res.action == GW_DETECT_DENY && deny_ends_sessions())
+				deny_engineer(l->engineer, l, &res);
 			k = snprintf(ans, sizeof(ans), "V\t%s\t%s",
 			    gw_detect_action_name(res.action), result_words(&res));
 			/* No answer: the session refuses (it waits for one). */

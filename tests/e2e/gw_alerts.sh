@@ -81,6 +81,27 @@ gw_shell MSPGATE_TARGET=t4/box SSH_ORIGINAL_COMMAND='echo three' </dev/null >"$T
 check_exit 0 "restart: the fan-out count goes on (the third tenant still refused)" test $? -eq 255
 check_grep "restart: the same clear line" "refused: unusual activity (tenant fan-out)" "$T/f5"
 
+# ---- deny_ends_sessions: a refused fan-out also ends what is running -------
+gw_write_policy "$MFA
+alerts: { notify = \"$T/notify\"; deny_ends_sessions = true;
+  fanout = { tenants = 3; within = \"30m\"; action = \"deny\"; };
+  first_access = { action = \"alert\"; }; };"
+kill -HUP "$GW_DPID"
+sleep 1
+gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='echo running; sleep 60' </dev/null \
+	>"$T/live1" 2>&1 &
+lpid=$!
+n=0
+while ! grep -q running "$T/live1" && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+gw_shell MSPGATE_TARGET=t4/box SSH_ORIGINAL_COMMAND='echo three' </dev/null >"$T/f6" 2>&1
+check_exit 0 "deny_ends_sessions: the third tenant is refused" test $? -eq 255
+n=0
+while kill -0 "$lpid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+check "deny_ends_sessions: the running session ended within 10 s" sh -c "! kill -0 $lpid 2>/dev/null"
+wait "$lpid"
+check "deny_ends_sessions: it ended with an error" test $? -ne 0
+check_grep "deny_ends_sessions: the engineer is told why" "unusual activity" "$T/live1"
+
 # ---- mspgatectl alerts ----------------------------------------------------
 gw_ctl alerts >"$T/al1" 2>&1
 check_exit 0 "alerts: listed" test $? -eq 0

@@ -187,6 +187,8 @@ static const struct errcase {
 	{ "gateway path relative", 0, NULL, "gateway: { audit = \"audit.jsonl\"; };", 9,
 	  "'audit' must be an absolute path" },
 	{ "totp digits", 0, NULL, "mfa: { totp: { digits = 7; }; };", 9, "'digits' must be 6 or 8" },
+	{ "deny_ends_sessions type", 0, NULL, "alerts: { deny_ends_sessions = \"yes\"; };", 9,
+	  "'deny_ends_sessions' in alerts must be true or false, not a string" },
 	{ "alert action", 0, NULL, "alerts: { fanout = { tenants = 3; action = \"panic\"; }; };", 9,
 	  "action must be" },
 	{ "alert bad regex", 0, NULL, "alerts: { sensitive_commands = { patterns = [\"(\"]; }; };", 9,
