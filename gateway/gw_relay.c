@@ -364,6 +364,20 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 	}
 	ssh_event_remove_session(ev, r->session);
 	ssh_event_free(ev);
+	/*
+	 * A quick command's exit status may have been read while the session
+	 * still waited for its exec reply, before the callbacks above were
+	 * set: libssh keeps the status, so ask for it (the channel is closed,
+	 * so this does not wait). An exit signal read that early is lost.
+	 */
+	if (res->end == GW_RELAY_REMOTE && !res->has_status) {
+		int st = ssh_channel_get_exit_status(r->channel);
+
+		if (st >= 0) {
+			res->has_status = 1;
+			res->exit_status = st;
+		}
+	}
 	if (res->end == GW_RELAY_RECORDING)
 		snprintf(res->err, sizeof(res->err), "%s",
 		    mg_strerror(rec_writer_error(r->rec)));

@@ -41,7 +41,10 @@ check_exit 0 "a malformed ticket is refused" test $? -eq 255
 gw_pty 'expect:Ticket: ' 'send:INC-77\n' 'expect:asked-ticket' -- \
 	"$T/as-engineer" MSPGATE_TARGET=t5/box \
 	SSH_ORIGINAL_COMMAND='echo asked-ticket' >"$T/o6" 2>&1
-check_exit 0 "ticket asked on the terminal" test $? -eq 0
+rc=$?
+check_exit 0 "ticket asked on the terminal" test $rc -eq 0
+# What the terminal showed, when it went wrong.
+[ $rc -eq 0 ] || sed 's/^/#   /' "$T/o6"
 check_grep "asked ticket: in the audit log" '"ticket":"INC-77"' "$GW_AUDIT"
 
 # MFA: the grant wants FIDO; this login used a plain key and TOTP.
