@@ -186,6 +186,17 @@ handle_ctl(struct gw_relay *r)
 	return rc < 0 ? -1 : 0;
 }
 
+void
+gw_relay_exitwatch_start(ssh_channel ch, struct gw_relay_exitwatch *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->cb.userdata = &w->res;
+	w->cb.channel_exit_status_function = on_exit_status;
+	w->cb.channel_exit_signal_function = on_exit_signal;
+	ssh_callbacks_init(&w->cb);
+	ssh_set_channel_callbacks(ch, &w->cb);
+}
+
 int
 gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 {
@@ -364,12 +375,14 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 	}
 	ssh_event_remove_session(ev, r->session);
 	ssh_event_free(ev);
-	/*
-	 * A quick command's exit status may have been read while the session
-	 * still waited for its exec reply, before the callbacks above were
-	 * set: libssh keeps the status, so ask for it (the channel is closed,
-	 * so this does not wait). An exit signal read that early is lost.
-	 */
+	/* What arrived before the relay started (a quick command). */
+	if (!res->has_status && r->early != NULL && r->early->has_status) {
+		res->has_status = 1;
+		res->exit_status = r->early->exit_status;
+		res->exit_signal = r->early->exit_signal;
+		memcpy(res->signame, r->early->signame, sizeof(res->signame));
+	}
+	/* Last resort: libssh keeps a status it saw (the channel is closed). */
 	if (res->end == GW_RELAY_REMOTE && !res->has_status) {
 		int st = ssh_channel_get_exit_status(r->channel);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <libssh/libssh.h>
+#include <libssh/callbacks.h>
 
 #include "rec_writer.h"
 
@@ -47,6 +48,8 @@ struct gw_relay {
 	/* Kept current by the relay, for tick: traffic so far and when last. */
 	uint64_t bytes_in, bytes_out;
 	time_t last_activity;
+	/* What gw_relay_exitwatch_start saw before the relay ran; may be NULL. */
+	const struct gw_relay_result *early;
 };
 
 struct gw_relay_result {
@@ -58,6 +61,17 @@ struct gw_relay_result {
 	uint64_t bytes_in, bytes_out;
 	char err[256];		/* on GW_RELAY_NETWORK / RECORDING */
 };
+
+/*
+ * Exit status and signal as they arrive, watched from the moment the
+ * channel opens: a quick command can end while the session still waits for
+ * the reply to its exec request, before the relay runs.
+ */
+struct gw_relay_exitwatch {
+	struct gw_relay_result res;
+	struct ssh_channel_callbacks_struct cb;
+};
+void gw_relay_exitwatch_start(ssh_channel ch, struct gw_relay_exitwatch *w);
 
 /*
  * Runs the relay until the session ends; the channel is open and its

@@ -34,6 +34,7 @@
 #define TICKET_TIMEOUT_MS 120000
 #define VERDICT_TIMEOUT_MS 5000
 #define REAUTH_TIMEOUT_MS 120000
+#define HOLD_TIMEOUT_MS 60000	/* a session held for a fresh code mid-session */
 #define INPUT_LINE_MAX 512
 #define COMMAND_REPORT_MAX 32768
 
@@ -58,6 +59,7 @@ struct sess {
 	struct rec_writer *rec;
 	ssh_session ssh;
 	ssh_channel ch;
+	struct gw_relay_exitwatch exitwatch;	/* from the channel's opening on */
 	struct termios saved_tio;
 	int tio_saved;
 	/* Live: deadline, operator and reload requests, transfers, reports. */
@@ -72,6 +74,7 @@ struct sess {
 	time_t rep_last, rep_end_by;
 	/* The detector: what ended the session, the typed line so far. */
 	char denied_by[128];
+	char held_why[300];	/* a hold for a fresh code ended the session: why */
 	char line[INPUT_LINE_MAX];
 	size_t linelen;
 };
@@ -300,6 +303,11 @@ end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, siz
 	case GW_RELAY_REVOKED:
 		return "session ended: access withdrawn by a policy reload";
 	case GW_RELAY_DENIED:
+		if (s->held_why[0] != '\0') {
+			snprintf(buf, len, "session ended: unusual activity (%s): %s; your MSP's "
+			    "security team has been alerted", s->denied_by, s->held_why);
+			return buf;
+		}
 		snprintf(buf, len, "session ended: unusual activity (%s); your MSP's security "
 		    "team has been alerted", s->denied_by);
 		return buf;
@@ -463,9 +471,58 @@ warn_end(struct sess *s, struct gw_relay *r, int64_t left)
 	mg_log(LOG_INFO, "session %s: warned: %s", s->id, text);
 }
 
+static int reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
+    char *why, size_t whylen);
+
+/*
+ * "Require MFA again" on a running session (mspgated's M): nothing is
+ * relayed while it is held (the relay loop waits in its tick; the
+ * engineer's input stays in the terminal, the target's output in the
+ * channel, both bounded by the kernel and the SSH window). Returns 0 to go
+ * on, or GW_RELAY_DENIED.
+ */
+static int
+hold(struct sess *s, const char *words)
+{
+	char prompt[400], why[300], text[700];
+
+	snprintf(s->denied_by, sizeof(s->denied_by), "%s", words);
+	if (!s->pty) {
+		snprintf(s->held_why, sizeof(s->held_why), "a fresh verification code is "
+		    "required and this session has no terminal to ask on");
+		snprintf(text, sizeof(text), "held for a fresh verification code (%s): no "
+		    "terminal", words);
+		rec_writer_marker(s->rec, REC_NOW, text);
+		mg_log(LOG_WARNING, "session %s: %s: ended", s->id, text);
+		return GW_RELAY_DENIED;
+	}
+	snprintf(text, sizeof(text), "held for a fresh verification code (%s)", words);
+	rec_writer_marker(s->rec, REC_NOW, text);
+	mg_log(LOG_NOTICE, "session %s: %s", s->id, text);
+	snprintf(prompt, sizeof(prompt), "\r\nmspgate: unusual activity (%s): enter a fresh "
+	    "verification code to continue: ", words);
+	if (reauth(s, words, prompt, HOLD_TIMEOUT_MS, why, sizeof(why)) != 0) {
+		snprintf(s->held_why, sizeof(s->held_why), "the fresh verification code was "
+		    "not accepted (%.200s)", why);
+		snprintf(text, sizeof(text), "fresh verification code (%s): %s", words, why);
+		rec_writer_marker(s->rec, REC_NOW, text);
+		return GW_RELAY_DENIED;
+	}
+	snprintf(text, sizeof(text), "fresh verification code (%s) accepted: the session "
+	    "goes on", words);
+	rec_writer_marker(s->rec, REC_NOW, text);
+	{
+		static const char ok[] = "mspgate: code accepted, the session goes on\r\n";
+
+		(void)!write(s->fds[1], ok, sizeof(ok) - 1);
+	}
+	s->denied_by[0] = '\0';
+	return 0;
+}
+
 /* One request from mspgated: 0, or the gw_relay_end that ends the session. */
 static int
-parent_request(struct sess *s, char *msg)
+parent_request(struct sess *s, char *msg, int *held)
 {
 	char *f[3] = { NULL, NULL, NULL }, *p = msg;
 	size_t n = 0;
@@ -478,6 +535,13 @@ parent_request(struct sess *s, char *msg)
 	if (strcmp(f[0], "D") == 0) {
 		snprintf(s->denied_by, sizeof(s->denied_by), "%s", f[1] ? f[1] : "detector");
 		return GW_RELAY_DENIED;
+	}
+	if (strcmp(f[0], "M") == 0) {
+		/* Asked again within one batch: one code covers what came before it. */
+		if (*held)
+			return 0;
+		*held = 1;
+		return hold(s, f[1] != NULL ? f[1] : "detector");
 	}
 	if (strcmp(f[0], "K") == 0) {
 		snprintf(s->killed_by, sizeof(s->killed_by), "%s", f[1] ? f[1] : "unknown");
@@ -509,12 +573,12 @@ session_tick(struct gw_relay *r, time_t now, void *ctx)
 	char msg[600];
 	ssize_t n;
 	int64_t left;
-	int end;
+	int end, held = 0;
 
 	while (s->ctx->parent >= 0 &&
 	    (n = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
 		msg[n] = '\0';
-		if ((end = parent_request(s, msg)) != 0)
+		if ((end = parent_request(s, msg, &held)) != 0)
 			return end;
 	}
 	if ((left = gw_deadline_warn(&s->dl, now)) > 0)
@@ -592,35 +656,54 @@ ask_detector(struct sess *s, int allowed, int window, char *words, size_t wlen)
  * Audited as an auth_success or auth_failure; mspgated counts failures.
  */
 static int
-reauth(struct sess *s, const char *words)
+reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
+    char *why, size_t whylen)
 {
 	struct rec_audit_event ev;
 	struct termios tio, noecho;
-	char code[16], msg[700], why[300];
+	char code[16], msg[700];
 	size_t n = 0;
-	int waited = 0, echo_off = 0, r = MG_ERR_DENIED, len;
+	int waited = 0, echo_off = 0, r = MG_ERR_DENIED, gone = 0;
 
-	len = snprintf(msg, sizeof(msg), "mspgate: unusual activity (%s): a fresh TOTP code "
-	    "is required\r\nTOTP code: ", words);
-	if (len < 0 || (size_t)len >= sizeof(msg) || write(s->fds[1], msg, (size_t)len) < 0)
+	snprintf(why, whylen, "no terminal");
+	if (write(s->fds[1], prompt, strlen(prompt)) < 0)
 		return -1;
 	if (tcgetattr(s->fds[0], &tio) == 0) {
 		noecho = tio;
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
 		echo_off = tcsetattr(s->fds[0], TCSADRAIN, &noecho) == 0;
 	}
-	while (n < sizeof(code) - 1 && waited < REAUTH_TIMEOUT_MS) {
+	while (n < sizeof(code) - 1 && waited < timeout_ms) {
 		struct pollfd pf[2] = { { s->fds[0], POLLIN, 0 }, { s->sock, POLLIN, 0 } };
 		ssize_t k;
 
+		/* mspgated stopping (SIGTERM) does not wait for the engineer. */
+		if (s->ctx->stop != NULL && *s->ctx->stop) {
+			gone = 1;
+			break;
+		}
 		if (poll(pf, 2, 1000) == 0) {
 			waited += 1000;
 			continue;
 		}
-		if (pf[1].revents)
-			break;	/* mspgate-shell went away */
-		if ((k = read(s->fds[0], code + n, sizeof(code) - 1 - n)) <= 0)
+		if (pf[1].revents) {
+			struct gw_msg m;
+			size_t nfds = 0;
+			int fdv[1], rc = gw_msg_recv(s->sock, &m, fdv, 0, &nfds);
+
+			/* mspgate-shell went away; anything else (a resize) waits. */
+			if (rc == MG_ERR_NOENT || rc == MG_ERR_SYSTEM) {
+				gone = 1;
+				break;
+			}
+			if (rc == 0)
+				gw_msg_clear(&m);
+			continue;
+		}
+		if ((k = read(s->fds[0], code + n, sizeof(code) - 1 - n)) <= 0) {
+			gone = 1;
 			break;
+		}
 		n += (size_t)k;
 		if (memchr(code, '\n', n) != NULL || memchr(code, '\r', n) != NULL)
 			break;
@@ -631,9 +714,13 @@ reauth(struct sess *s, const char *words)
 	code[n] = '\0';
 	code[strcspn(code, "\r\n")] = '\0';
 	if (code[0] != '\0')
-		r = gw_reauth_check(s->ctx->pol, s->engineer, code, why, sizeof(why));
+		r = gw_reauth_check(s->ctx->pol, s->engineer, code, why, whylen);
+	else if (gone && s->ctx->stop != NULL && *s->ctx->stop)
+		snprintf(why, whylen, "the gateway is stopping");
+	else if (gone)
+		snprintf(why, whylen, "the terminal closed");
 	else
-		snprintf(why, sizeof(why), "no code given");
+		snprintf(why, whylen, "no code given within %d seconds", timeout_ms / 1000);
 	explicit_bzero(code, sizeof(code));
 	snprintf(msg, sizeof(msg), "fresh TOTP code for unusual activity (%s): %s", words, why);
 	memset(&ev, 0, sizeof(ev));
@@ -653,6 +740,8 @@ open_channel(struct sess *s, int pty, char *err, size_t errlen)
 	if ((s->ch = ssh_channel_new(s->ssh)) == NULL ||
 	    ssh_channel_open_session(s->ch) != SSH_OK)
 		goto fail;
+	/* Before any request: a quick command's exit status is not lost. */
+	gw_relay_exitwatch_start(s->ch, &s->exitwatch);
 	if (pty && ssh_channel_request_pty_size(s->ch, m->term ? m->term : "xterm",
 	    m->cols ? (int)m->cols : 80, m->rows ? (int)m->rows : 24) != SSH_OK)
 		goto fail;
@@ -753,7 +842,11 @@ run_session(struct sess *s)
 				    "terminal (ssh -t)", words);
 				return deny(s, dwhy, "alerts", msg);
 			}
-			if (reauth(s, words) != 0) {
+			char prompt[400], rwhy[300];
+
+			snprintf(prompt, sizeof(prompt), "mspgate: unusual activity (%s): a "
+			    "fresh TOTP code is required\r\nTOTP code: ", words);
+			if (reauth(s, words, prompt, REAUTH_TIMEOUT_MS, rwhy, sizeof(rwhy)) != 0) {
 				snprintf(dwhy, sizeof(dwhy), "unusual activity (%s): the fresh MFA "
 				    "code was not accepted", words);
 				snprintf(msg, sizeof(msg), "refused: unusual activity (%s): the "
@@ -874,6 +967,7 @@ run_session(struct sess *s)
 	relay.pty = pty;
 	relay.session = s->ssh;
 	relay.channel = s->ch;
+	relay.early = &s->exitwatch.res;
 	relay.rec = s->rec;
 	relay.end_by = d.end_by;
 	relay.idle_timeout = gw->idle_timeout;

@@ -28,6 +28,10 @@ struct gw_ctx {
 	 *   D words        the detector ended the session
 	 *   K who          an operator ended the session (mspgatectl kill)
 	 *   R end_by why   a reload withdrew the grant: end by end_by, warned
+	 *   M words        the detector requires MFA again on the running
+	 *                  session (reauth): a pty session is held, nothing
+	 *                  relayed, until a fresh TOTP code is typed (60 s);
+	 *                  a wrong code, none, or no terminal ends it
 	 */
 	int parent;
 };

@@ -59,6 +59,7 @@ struct live {
 	int withdrawn;
 	int started;		/* START sent to the detector: END is due */
 	int denied;		/* the detector ended it already */
+	int egress_held;	/* held once for a fresh code on egress (reauth) */
 };
 static struct live live[MAX_SESSIONS];
 static size_t nchildren;
@@ -755,6 +756,36 @@ deny_live(struct live *l, const struct gw_detect_result *res)
 		kill(l->pid, SIGTERM);
 }
 
+/*
+ * A REAUTH on a running session: it is held until the engineer types a
+ * fresh code (ended without a terminal). Unsent (the socket full or gone),
+ * the session ends: fail closed.
+ */
+static void
+reauth_live(struct live *l, const struct gw_detect_result *res)
+{
+	char msg[200];
+	int n;
+
+	if (l->denied)
+		return;
+	n = snprintf(msg, sizeof(msg), "M\t%s", result_words(res));
+	if (l->fd < 0 || n < 0 || send(l->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		l->denied = 1;
+		kill(l->pid, SIGTERM);
+	}
+}
+
+/* The verdict on an event of a running session, applied. */
+static void
+act_live(struct live *l, const struct gw_detect_result *res)
+{
+	if (res->action == GW_DETECT_DENY)
+		deny_live(l, res);
+	else if (res->action == GW_DETECT_REAUTH)
+		reauth_live(l, res);
+}
+
 static int
 deny_ends_sessions(void)
 {
@@ -969,8 +1000,8 @@ child_report(struct live *l)
 			ev.session = l->id;
 			ev.text = msg + 2;
 			ev.text_len = (size_t)r - 2;
-			if (judge(&ev, &res) == GW_DETECT_DENY)
-				deny_live(l, &res);
+			judge(&ev, &res);
+			act_live(l, &res);
 			continue;
 		}
 		n = split(msg, f, 12);
@@ -1042,8 +1073,16 @@ child_report(struct live *l)
 			ev.target = l->target;
 			ev.session = l->id;
 			ev.bytes_out = l->bout;
-			if (judge(&ev, &res) == GW_DETECT_DENY)
-				deny_live(l, &res);
+			judge(&ev, &res);
+			/*
+			 * Over a daily limit every report would ask again: a
+			 * session is held for egress once.
+			 */
+			if (res.action == GW_DETECT_REAUTH && l->egress_held)
+				continue;
+			if (res.action == GW_DETECT_REAUTH)
+				l->egress_held = 1;
+			act_live(l, &res);
 		}
 	}
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {

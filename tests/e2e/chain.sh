@@ -85,7 +85,9 @@ check_grep "target from SetEnv MSPGATE_TARGET" "^via-setenv$" "$T/o3"
 gw_pty "expect:\\$ " "send:echo pty-\$((40+2))\\n" "expect:pty-42" \
 	"resize:100x30" "send:stty size\\n" "expect:30 100" "send:exit 7\\n" \
 	-- "$S" $CM -tt -- t1/box >"$T/o4" 2>&1
-check "pty shell: exit code" test $? -eq 7
+rc=$?
+check "pty shell: exit code" test $rc -eq 7
+[ $rc -eq 7 ] || { echo "# exit $rc; the terminal showed:"; sed 's/^/#   /' "$T/o4"; }
 check_grep "pty shell: typed command ran" "pty-42" "$T/o4"
 check_grep "pty shell: resize reached the target" "30 100" "$T/o4"
 
