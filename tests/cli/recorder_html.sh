@@ -24,13 +24,19 @@ check "the page loads nothing from elsewhere" sh -c \
 	"! grep -Eiq '<(script|link|img|iframe)[^>]* (src|href)=' '$T/h1.html'"
 check_grep "the page forbids every fetch (CSP)" "default-src 'none'" "$T/h1.html"
 
-# chromium FILE.html[#FRAGMENT] OUT: the DOM after 5 s of virtual time, no network.
+# chromium FILE.html[#FRAGMENT] OUT: the DOM after 15 s of virtual time, no
+# network. The player's WebAssembly is compiled on real time, which a busy
+# machine can stretch past the budget: one more try before a verdict.
 render() {
-	timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu \
-	    --disable-background-networking --disable-component-update --disable-sync \
-	    --no-first-run --enable-logging=stderr --v=0 --user-data-dir="$T/chrome" \
-	    --window-size=1000,700 \
-	    --virtual-time-budget=5000 --dump-dom "file://$1" >"$2" 2>"$T/chrome.log"
+	for try in 1 2; do
+		timeout 120 "$CHROME" --headless --no-sandbox --disable-gpu \
+		    --disable-background-networking --disable-component-update --disable-sync \
+		    --no-first-run --enable-logging=stderr --v=0 --user-data-dir="$T/chrome" \
+		    --window-size=1000,700 \
+		    --virtual-time-budget=15000 --dump-dom "file://$1" >"$2" 2>"$T/chrome.log"
+		term "$2" "$2.term" 2>/dev/null && grep -q "sum=42" "$2.term" && return 0
+	done
+	return 0
 }
 # term DOM OUT: the text of the player's terminal, one line per row.
 term() {
