@@ -116,7 +116,7 @@ gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
 	unsigned int port = (unsigned int)t->port;
 	char algos[256];
 	bool no = false;
-	int strict = 0, r = MG_ERR_INTERNAL, rc;
+	int strict = 0, one = 1, r = MG_ERR_INTERNAL, rc;
 	size_t i;
 
 	*out = NULL;
@@ -137,6 +137,8 @@ gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
 	    ssh_options_set(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict) != 0 ||
 	    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") != 0 ||
 	    ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") != 0 ||
+	    /* Small SFTP requests and keystrokes must not wait for delayed ACKs. */
+	    ssh_options_set(s, SSH_OPTIONS_NODELAY, &one) != 0 ||
 	    (algos[0] != '\0' && ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, algos) != 0)) {
 		snprintf(err, errlen, "cannot set connection options: %s", ssh_get_error(s));
 		goto out;

@@ -106,3 +106,15 @@ for s in $SVCS; do
 done
 echo "(medians over $R rounds of $N logins; auth/s = logins over the summed pamtester"
 echo " wall time, start-up included; 'vs oath' > 1 is faster than pam_oath)"
+# The common table (tests/bench/run.sh): auth/s, ratio = pam_mspgate / the other module.
+if [ -n "${MG_BENCH_ROWS:-}" ]; then
+	m_rate=$(median <"$T/rate.mspgate")
+	for s in oath gauth; do
+		case $s in oath) name=pam_oath;; *) name=pam_google_authenticator;; esac
+		b_rate=$(median <"$T/rate.$s")
+		awk -v n="$name" -v m="$m_rate" -v b="$b_rate" -v mm="$(median <"$T/med.mspgate")" \
+		    -v bm="$(median <"$T/med.$s")" -v N="$N" -v R="$R" 'BEGIN {
+			printf "PAM: TOTP logins/s through pamtester vs %s (%d x %d logins)\t%.1f/s (median %.2f ms)\t%.1f/s (median %.2f ms) %s\t%.2fx\t-\t-\n",
+			    n, R, N, m, mm, b, bm, n, (b > 0 ? m / b : 0) }' >>"$MG_BENCH_ROWS"
+	done
+fi

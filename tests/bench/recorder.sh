@@ -81,3 +81,17 @@ printf '%-34s %10s %10s %10s\n' "verify ($((recbytes / 1048576)) MB recording)" 
 printf '%-34s %10s %10s %10s\n' "search ($((total / 1048576)) MB, $k files)" "$s_search" "$(mbs "$total" "$s_search")" "-"
 echo "ratio = median mspgate-record time / median script time (target: <= 1.00);"
 echo "per-run ratios:$ratios; recording is $(awk -v a="$recbytes" -v b="$bytes" 'BEGIN { printf "%.2f", a / b }')x the stream size"
+# The common table (tests/bench/run.sh): speeds, ratio = mspgate-record / script.
+if [ -n "${MG_BENCH_ROWS:-}" ]; then
+	rmb=$(mbs "$bytes" "$s_rec")
+	smb=$(mbs "$bytes" "$s_script")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"recorder: $((bytes / 1048576)) MB output-heavy stream, MB/s (median of $RUNS)" \
+		"$rmb (mspgate-record)" "$smb (script -q -f)" \
+		"$(awk -v a="$rmb" -v b="$smb" 'BEGIN { printf "%.2fx", a / (b > 0 ? b : 0.001) }')" ">= 1.0x" \
+		"$(awk -v a="$rmb" -v b="$smb" 'BEGIN { print (a >= b ? "yes" : "no") }')" >>"$MG_BENCH_ROWS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"replay verify of a $((recbytes / 1048576)) MB recording, MB/s" "$(mbs "$recbytes" "$s_ver")" "-" "-" "-" "-" >>"$MG_BENCH_ROWS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"replay search over $((total / 1048576)) MB of recordings, MB/s" "$(mbs "$total" "$s_search")" "-" "-" "-" "-" >>"$MG_BENCH_ROWS"
+fi

@@ -1,0 +1,579 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Benchmark (not a test, never run by make check): the mspgate gateway
+# against plain OpenSSH, measured in the same run on 127.0.0.1, as root.
+#
+# Started here and removed at exit (tests/lib/gw.sh, tests/lib/chain.sh):
+#   target   an sshd (the client host)
+#   bastion  a plain OpenSSH sshd: the baselines are the double hop
+#            `ssh bastion ssh target CMD` and ProxyJump `ssh -J bastion target`
+#   gateway  the gateway sshd with pam_mspgate + mspgate-shell + mspgated,
+#            recording every session; engineers log in with a FIDO key
+#            (software, sk-soft) + TOTP through SSH_ASKPASS (grant fido+totp)
+#
+# Fairness. Each fresh gateway login uses up a TOTP step (30 s), so the
+# throughput, echo and concurrency rows share one authenticated
+# connection (ControlMaster) to the gateway -- and the OpenSSH baselines
+# share one ControlMaster connection to the bastion in exactly the same
+# way. The second leg is fresh per session on both sides (mspgated's
+# libssh connection to the target; the bastion's ssh client, or
+# ProxyJump's end-to-end connection). Session setup and memory use fresh
+# connections on both sides, one throwaway engineer per gateway login.
+# The concurrency row multiplexes all sessions over the one connection,
+# so MaxSessions is raised (here only) in the generated gateway and
+# bastion sshd_config, and MaxStartups in the target's.
+#
+# Environment (defaults):
+#   MG_BENCH_MB=512         bulk output / input / sftp size, MB
+#   MG_BENCH_RUNS=3         runs per bulk row (median, min-max)
+#   MG_BENCH_ECHO_N=300     keystrokes per echo run
+#   MG_BENCH_SETUP_RUNS=5   fresh logins per side (one engineer each)
+#   MG_BENCH_MEM_N=4        idle fresh sessions per side for memory
+#   MG_BENCH_IDLE=500       idle sessions in the concurrency row
+#   MG_BENCH_STREAM=50      streaming sessions in the concurrency row
+#   MG_BENCH_STREAM_MB=16   MB each streaming session prints (text lines)
+#   MG_BENCH_ROWS=FILE      append rows here (tests/bench/run.sh); the rows
+#                           are also printed
+set -u
+: "${MG_BUILD:=build}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench/gateway: needs root (throwaway users, sshd instances): skipped"
+	exit 0
+fi
+MB=${MG_BENCH_MB:-512}
+RUNS=${MG_BENCH_RUNS:-3}
+ECHO_N=${MG_BENCH_ECHO_N:-300}
+SETUP_RUNS=${MG_BENCH_SETUP_RUNS:-5}
+MEM_N=${MG_BENCH_MEM_N:-4}
+IDLE=${MG_BENCH_IDLE:-500}
+STREAM=${MG_BENCH_STREAM:-50}
+STREAM_MB=${MG_BENCH_STREAM_MB:-16}
+MAXS=$((IDLE + STREAM + 20))
+
+# The e2e helpers the chain needs (built by make check, not by make all).
+for l in sk-soft.so logshim.so; do
+	[ -f "$MG_BUILD/lib/$l" ] || make -s BUILD="$MG_BUILD" "$MG_BUILD/lib/$l" >/dev/null ||
+		{ echo "bench/gateway: cannot build $MG_BUILD/lib/$l"; exit 1; }
+done
+for p in mspgated mspgate-shell mspgatectl mspgate-enroll mspgate-keys; do
+	[ -x "$MG_BUILD/bin/$p" ] || { echo "bench/gateway: $MG_BUILD/bin/$p missing (make)"; exit 1; }
+done
+
+. tests/lib/tap.sh
+. tests/lib/gw.sh
+. tests/lib/chain.sh
+CLIENT_PIDS=""
+SHM=""
+bench_cleanup() {
+	for c in "$T"/cm-*; do
+		[ -S "$c" ] && ssh -S "$c" -O exit x >/dev/null 2>&1
+	done
+	for p in $CLIENT_PIDS; do kill "$p" 2>/dev/null; done
+	[ -n "$SHM" ] && rm -rf "$SHM"
+	chain_cleanup
+}
+trap bench_cleanup EXIT
+say() { echo "bench/gateway: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+ROWS_OWN="$T/rows"
+: >"$ROWS_OWN"
+# row NAME MSPGATE BASELINE RATIO TARGET MET
+row() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS_OWN"
+	printf '%s | %s | %s | %s | %s | %s\n' "$@" >&2
+}
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+# stats FILE: "median min max" of the numbers in FILE
+stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+# pct FILE P: the P-th percentile
+pct() { sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print v[i] }'; }
+f1() { awk -v a="$1" 'BEGIN { printf "%.1f", a }'; }
+f2() { awk -v a="$1" 'BEGIN { printf "%.2f", a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+yn() { if "$@"; then echo yes; else echo no; fi; }
+
+# --- setup ------------------------------------------------------------
+say "setup (users, target, bastion, gateway)"
+gw_setup || die "gateway setup failed"
+chain_setup || die "chain setup failed (pam_mspgate, sk-soft)"
+SHM=$(mktemp -d /dev/shm/mgbench.XXXXXX)
+chmod 0755 "$SHM"
+
+# The target, again, taking hundreds of connections at once.
+stop_target_sshd
+printf 'MaxStartups 2000:30:4000\nMaxSessions %s\n' "$MAXS" >>"$T/target/sshd_config"
+"$SSHD" -D -e -f "$T/target/sshd_config" 2>>"$T/target/log" &
+TARGET_PID=$!
+gw_track "$TARGET_PID"
+wait_port "$TARGET_PORT" || die "target sshd did not restart"
+
+# Engineers: the main one (shared connections) and one per fresh login.
+NX=$((SETUP_RUNS + MEM_N))
+# GW_ENG: the shared connection for exec/pty; ${GW_TAG}s: the one for sftp
+# (its target comes from the connection's SetEnv: a multiplexed session
+# cannot set its own).
+ENGS="$GW_ENG ${GW_TAG}s"
+make_user "${GW_TAG}s" || die "useradd"
+i=1
+while [ $i -le $NX ]; do
+	make_user "${GW_TAG}x$i" || die "useradd"
+	ENGS="$ENGS ${GW_TAG}x$i"
+	i=$((i + 1))
+done
+ssh-keygen -q -t ed25519 -N '' -C hop -f "$T/hop" || die keygen
+cat "$T/hop.pub" >>"$T/target/authorized_keys"
+mkdir -p "$T/bastion/keys"
+TKH="[127.0.0.1]:$TARGET_PORT $(cut -d' ' -f1-2 "$TARGET_HOSTKEY.pub")"
+for u in $ENGS; do
+	ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "$u" -f "$T/k-$u" 2>>"$T/keygen.log" ||
+		die "sk keygen"
+	cp "$T/k-$u.pub" "$T/bastion/keys/$u"
+	# The bastion's second hop: the engineer's own key and ~/.ssh/config.
+	h="$T/home/$u/.ssh"
+	mkdir -p "$h"
+	cp "$T/hop" "$h/hop"
+	echo "$TKH" >"$h/known_hosts"
+	cat >"$h/config" <<EOF
+Host target
+  HostName 127.0.0.1
+  Port $TARGET_PORT
+  User $GW_TUSER
+  IdentityFile ~/.ssh/hop
+  IdentitiesOnly yes
+  StrictHostKeyChecking yes
+  LogLevel ERROR
+EOF
+	chown -R "$u" "$h"
+	chmod 0700 "$h"
+	chmod 0600 "$h/hop"
+done
+chmod -R a+rX "$T/bastion"
+
+gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };"
+python3 - "$GW_POLICY" "$GW_ENG" "$T" $ENGS <<'EOF' || die "policy edit"
+import re, sys
+p, eng, t, engs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+s = open(p).read()
+ents = ",\n  ".join('{ name = "%s"; keys = [ "%s" ]; }'
+                    % (u, " ".join(open("%s/k-%s.pub" % (t, u)).read().split()[:2])) for u in engs)
+s = re.sub(r'\{ name = "%s"; keys = \[ "[^"]*" \]; \}' % eng, ents, s)
+s = s.replace('to = "%s";' % eng, 'to = [ %s ];' % ", ".join('"%s"' % u for u in engs))
+# t1: FIDO (the security key, touch) and TOTP, both.
+s = s.replace('mfa = "totp"; max_session = "1h";', 'mfa = "fido+totp"; max_session = "1h";', 1)
+open(p, "w").write(s)
+EOF
+"$BIN/mspgate-policy" check -f "$GW_POLICY" >"$T/check.out" 2>&1 || die "policy: $(cat "$T/check.out")"
+sed -i "s|^gateway: {|gateway: {\n  user = \"$GW_DAEMON\";|" "$GW_POLICY"
+touch "$GW_AUDIT" && chown "$GW_DAEMON" "$GW_AUDIT" && chmod 0640 "$GW_AUDIT"
+start_mspgated || die "mspgated did not start"
+for u in $ENGS; do chain_enroll "$u" || die "enroll $u"; done
+
+chain_start_gateway || die "gateway sshd"
+# Raised in the bench only: hundreds of sessions over one connection.
+kill "$GW_SSHD_PID"; wait "$GW_SSHD_PID" 2>/dev/null
+sed -i -e "s/^MaxSessions .*/MaxSessions $MAXS/" -e "s/^MaxStartups .*/MaxStartups 200:30:400/" \
+	-e "s/^LogLevel DEBUG1/LogLevel VERBOSE/" "$T/gw_sshd_config"
+LD_PRELOAD="$(abs "$MG_BUILD/lib/logshim.so")" MG_SYSLOG_FILE="$T/syslog" \
+	"$CHAIN_RUN/$CHAIN_SVC" -D -e -f "$T/gw_sshd_config" 2>>"$T/gw_sshd.log" &
+GW_SSHD_PID=$!
+gw_track "$GW_SSHD_PID"
+wait_port "$GW_PORT" || die "gateway sshd did not restart"
+
+# The plain OpenSSH bastion.
+B_PORT=$(free_port)
+ssh-keygen -q -t ed25519 -N '' -f "$T/bastion/hostkey"
+cat >"$T/bastion/sshd_config" <<EOF
+Port $B_PORT
+ListenAddress 127.0.0.1
+HostKey $T/bastion/hostkey
+PidFile $T/bastion/sshd.pid
+UsePAM no
+StrictModes no
+AuthorizedKeysFile $T/bastion/keys/%u
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AllowUsers $ENGS
+MaxSessions $MAXS
+MaxStartups 200:30:400
+Subsystem sftp internal-sftp
+LogLevel ERROR
+EOF
+"$SSHD" -D -e -f "$T/bastion/sshd_config" 2>>"$T/bastion/log" &
+B_PID=$!
+gw_track "$B_PID"
+wait_port "$B_PORT" || die "bastion sshd"
+
+# The client side: one config, host keys pinned.
+{
+	echo "$TKH"
+	echo "[127.0.0.1]:$B_PORT $(cut -d' ' -f1-2 "$T/bastion/hostkey.pub")"
+	echo "[127.0.0.1]:$GW_PORT $(cut -d' ' -f1-2 "$T/gw_hostkey.pub")"
+	echo "[127.0.0.1]:$GW_PORT $(cut -d' ' -f1-2 "$T/gw_hostkey_ecdsa.pub")"
+} >"$T/client_known"
+C="$T/client.conf"
+cat >"$C" <<EOF
+Host gw
+  Port $GW_PORT
+  User $GW_ENG
+  IdentityFile $T/k-$GW_ENG
+  ControlPath $T/cm-gw
+Host gws
+  Port $GW_PORT
+  User ${GW_TAG}s
+  IdentityFile $T/k-${GW_TAG}s
+  ControlPath $T/cm-gws
+  SetEnv MSPGATE_TARGET=t1/box
+Host gwfresh
+  Port $GW_PORT
+  SetEnv MSPGATE_TARGET=t1/box
+Host bastion
+  Port $B_PORT
+  User $GW_ENG
+  IdentityFile $T/k-$GW_ENG
+  ControlPath $T/cm-b
+Host bfresh
+  Port $B_PORT
+Host pj
+  Port $TARGET_PORT
+  User $GW_TUSER
+  IdentityFile $T/hop
+  ProxyJump bastion
+Host *
+  HostName 127.0.0.1
+  IdentitiesOnly yes
+  SecurityKeyProvider $SK_LIB
+  UserKnownHostsFile $T/client_known
+  StrictHostKeyChecking yes
+  PreferredAuthentications publickey,keyboard-interactive
+  ConnectTimeout 30
+  ServerAliveInterval 0
+  LogLevel ERROR
+  ControlMaster no
+  ControlPath none
+EOF
+export SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0
+X() { ssh -F "$C" "$@"; }
+# A never-written FIFO held open: stdin of the idle sessions.
+mkfifo "$T/hold"
+exec 9<>"$T/hold"
+
+# --- session setup (fresh connections, one engineer per gateway login) --
+say "session setup: $SETUP_RUNS fresh logins each side"
+: >"$T/setup.mg"; : >"$T/setup.dh"; fails=0
+i=1
+while [ $i -le "$SETUP_RUNS" ]; do
+	u="${GW_TAG}x$i"
+	next_code "$u"
+	t0=$(now)
+	X -l "$u" -i "$T/k-$u" gwfresh true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1))
+	t1=$(now)
+	X -l "$u" -i "$T/k-$u" bfresh ssh target true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1))
+	t2=$(now)
+	secs "$t0" "$t1" >>"$T/setup.mg"; echo >>"$T/setup.mg"
+	secs "$t1" "$t2" >>"$T/setup.dh"; echo >>"$T/setup.dh"
+	i=$((i + 1))
+done
+sed -i '/^$/d' "$T/setup.mg" "$T/setup.dh"
+set -- $(stats "$T/setup.mg"); smg=$1 smg_lo=$2 smg_hi=$3
+set -- $(stats "$T/setup.dh"); sdh=$1 sdh_lo=$2 sdh_hi=$3
+r=$(ratio "$smg" "$sdh")
+row "session setup (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
+	"$(f2 "$smg") s ($(f2 "$smg_lo")-$(f2 "$smg_hi"))" \
+	"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$r" "<= 1.2x" \
+	"$(yn awk -v a="$smg" -v b="$sdh" 'BEGIN { exit !(a <= 1.2 * b) }')$([ $fails -gt 0 ] && echo " ($fails failed)")"
+
+tsess() { pgrep -u "$GW_TUSER" -f "^sshd: $GW_TUSER@" | wc -l; }
+endidle() { pkill -KILL -u "$GW_TUSER" -x sh 2>/dev/null; }
+# --- memory per idle session (fresh connections, pty shells) ------------
+# descendants ROOT...: every process under the ROOTs (not the ROOTs).
+cat >"$T/mem.py" <<'EOF'
+import os, sys
+roots = set(int(a) for a in sys.argv[1:])
+kids = {}
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        st = open("/proc/%s/stat" % p).read()
+    except OSError:
+        continue
+    ppid = int(st[st.rindex(")") + 2:].split()[1])
+    kids.setdefault(ppid, []).append(int(p))
+todo, seen = list(roots), []
+while todo:
+    for c in kids.get(todo.pop(), []):
+        seen.append(c); todo.append(c)
+pss = rss = 0
+names = []
+for p in seen:
+    try:
+        for l in open("/proc/%d/smaps_rollup" % p):
+            if l.startswith("Pss:"): pss += int(l.split()[1])
+            elif l.startswith("Rss:"): rss += int(l.split()[1])
+        names.append(open("/proc/%d/comm" % p).read().strip())
+    except OSError:
+        pass
+print(pss, rss, len(seen), ",".join(sorted(set(names))))
+EOF
+say "memory: $MEM_N idle pty sessions each side"
+i=$((SETUP_RUNS + 1)); k=0; mpids=""
+while [ $k -lt "$MEM_N" ]; do
+	u="${GW_TAG}x$i"
+	next_code "$u"
+	X -tt -l "$u" -i "$T/k-$u" gwfresh 0<&9 >/dev/null 2>>"$T/mem.err" &
+	mpids="$mpids $!"
+	# wait for this login before the next code is written
+	n=0; while [ "$(gw_ctl list 2>/dev/null | tail -n +2 | wc -l)" -le $k ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+	i=$((i + 1)); k=$((k + 1))
+done
+CLIENT_PIDS="$CLIENT_PIDS $mpids"
+gw_wait_sessions "$MEM_N"; sleep 2
+set -- $(python3 "$T/mem.py" "$GW_SSHD_PID" "$GW_DPID"); gpss=$1 grss=$2 gn=$3 gnames=$4
+gsess=$(gw_ctl list 2>/dev/null | tail -n +2 | wc -l)
+endidle
+gw_wait_sessions 0 || say "memory: gateway sessions did not end"
+for p in $mpids; do kill "$p" 2>/dev/null; done
+i=$((SETUP_RUNS + 1)); k=0; mpids=""
+while [ $k -lt "$MEM_N" ]; do
+	u="${GW_TAG}x$i"
+	X -tt -l "$u" -i "$T/k-$u" bfresh ssh -tt target 0<&9 >/dev/null 2>>"$T/mem.err" &
+	mpids="$mpids $!"
+	i=$((i + 1)); k=$((k + 1))
+done
+CLIENT_PIDS="$CLIENT_PIDS $mpids"
+n=0; while [ "$(pgrep -u "$GW_TUSER" -f "^sshd: $GW_TUSER@" | wc -l)" -lt "$MEM_N" ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 2
+set -- $(python3 "$T/mem.py" "$B_PID"); bpss=$1 brss=$2 bn=$3 bnames=$4
+bsess=$(pgrep -u "$GW_TUSER" -f "^sshd: $GW_TUSER@" | wc -l)
+endidle
+n=0; while [ "$(tsess)" -gt 0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+for p in $mpids; do kill "$p" 2>/dev/null; done
+say "memory: gateway $gn processes ($gnames) for $gsess sessions; bastion $bn ($bnames) for $bsess"
+gp=$((gpss / MEM_N)); gr=$((grss / MEM_N)); bp=$((bpss / MEM_N)); br=$((brss / MEM_N))
+row "memory per idle pty session (Pss; Rss in brackets; $MEM_N fresh sessions)" \
+	"$((gp / 1024)).$((gp % 1024 * 10 / 1024)) MiB ($((gr / 1024)) MiB; $gn procs)" \
+	"$((bp / 1024)).$((bp % 1024 * 10 / 1024)) MiB ($((br / 1024)) MiB; $bn procs) bastion sshd+ssh" \
+	"$(ratio "$gp" "$bp")" "<= 1.0x" "$(yn awk -v a="$gp" -v b="$bp" 'BEGIN { exit !(a <= b) }')"
+sleep 1
+
+# --- shared connections for the rest ------------------------------------
+say "ControlMaster connections to the gateway and the bastion"
+next_code "$GW_ENG"
+X -o ControlMaster=yes -o ControlPersist=yes -fN gw </dev/null 2>>"$T/master.err" || die "gateway master: $(cat "$T/master.err")"
+next_code "${GW_TAG}s"
+X -o ControlMaster=yes -o ControlPersist=yes -fN gws </dev/null 2>>"$T/master.err" || die "gateway sftp master"
+X -o ControlMaster=yes -o ControlPersist=yes -fN bastion </dev/null 2>>"$T/master.err" || die "bastion master"
+X gw t1/box true </dev/null || die "no session through the gateway"
+X bastion ssh target true </dev/null || die "no double hop"
+X pj true </dev/null || die "no ProxyJump"
+
+# --- bulk rows ----------------------------------------------------------
+# bulk NAME KIND: KIND out | in | sftp; RUNS runs of mg, dh, pj, rotating.
+head -c "${MB}M" /dev/zero >"$SHM/big"
+chmod 0644 "$SHM/big"
+runone() { # WHO KIND
+	case $1.$2 in
+	mg.out) X gw t1/box "head -c ${MB}M /dev/zero" </dev/null >/dev/null ;;
+	dh.out) X bastion ssh target "'head -c ${MB}M /dev/zero'" </dev/null >/dev/null ;;
+	pj.out) X pj "head -c ${MB}M /dev/zero" </dev/null >/dev/null ;;
+	mg.in) X gw t1/box 'cat >/dev/null' <"$SHM/big" ;;
+	dh.in) X bastion ssh target "'cat >/dev/null'" <"$SHM/big" ;;
+	pj.in) X pj 'cat >/dev/null' <"$SHM/big" ;;
+	mg.sftp) sftp -q -F "$C" -b - gws >/dev/null <<EOF
+get $SHM/big $SHM/got
+EOF
+	;;
+	dh.sftp) sftp -q -S "$T/dh-sftp" -b - x >/dev/null <<EOF
+get $SHM/big $SHM/got
+EOF
+	;;
+	pj.sftp) sftp -q -F "$C" -b - pj >/dev/null <<EOF
+get $SHM/big $SHM/got
+EOF
+	;;
+	esac
+}
+# sftp over the double hop: the bastion's ssh asks the target for sftp.
+cat >"$T/dh-sftp" <<EOF
+#!/bin/sh
+exec ssh -F $C bastion ssh -s target sftp
+EOF
+chmod 0755 "$T/dh-sftp"
+bulk() { # LABEL KIND
+	for w in mg dh pj; do : >"$T/b.$w"; done
+	bf=0
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		case $((r % 3)) in 0) order="mg dh pj" ;; 1) order="dh pj mg" ;; *) order="pj mg dh" ;; esac
+		for w in $order; do
+			rm -f "$SHM/got"
+			t0=$(now)
+			runone "$w" "$2" 2>>"$T/bulk.err" || { bf=$((bf + 1)); say "$w $2 failed"; }
+			t1=$(now)
+			if [ "$2" = sftp ] && [ "$(stat -c %s "$SHM/got" 2>/dev/null)" != $((MB * 1048576)) ]; then
+				bf=$((bf + 1)); say "$w sftp: short file"
+			fi
+			awk -v a="$t0" -v b="$t1" -v m="$MB" 'BEGIN { printf "%.1f\n", m / ((b - a) / 1e9) }' >>"$T/b.$w"
+			# the recordings of the bulk runs: gigabytes; not kept
+			[ "$w" = mg ] && rm -f "$GW_REC"/*.cast
+		done
+		r=$((r + 1))
+	done
+	rm -f "$SHM/got"
+	set -- "$1" $(stats "$T/b.mg")
+	l=$1 m=$2 mlo=$3 mhi=$4
+	set -- $(stats "$T/b.dh"); d=$1 dlo=$2 dhi=$3
+	set -- $(stats "$T/b.pj"); p=$1 plo=$2 phi=$3
+	note=""; [ $bf -gt 0 ] && note=" ($bf failed)"
+	row "$l vs double hop (MB/s, median of $RUNS)" "$m ($mlo-$mhi)" "$d ($dlo-$dhi)" \
+		"$(ratio "$m" "$d")" ">= 0.9x" "$(yn ge "$m" "$(awk -v d="$d" 'BEGIN { print 0.9 * d }')")$note"
+	row "$l vs ProxyJump (MB/s)" "$m ($mlo-$mhi)" "$p ($plo-$phi)" "$(ratio "$m" "$p")" "-" "-"
+}
+say "bulk output (${MB} MB x $RUNS)"
+bulk "bulk output, head -c ${MB}M /dev/zero" out
+say "bulk input"
+bulk "bulk input, ${MB} MB to cat >/dev/null" in
+say "sftp"
+bulk "sftp get of ${MB} MB" sftp
+rm -f "$SHM/big"
+
+# --- keystroke echo -----------------------------------------------------
+# A pty driver: waits for the shell, turns the remote tty raw with cat
+# echoing, then types one character at a time and times its echo.
+cat >"$T/echo.py" <<'EOF'
+import os, pty, select, sys, time, signal
+n = int(sys.argv[1]); cmd = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(cmd[0], cmd)
+buf = b""
+def until(pat, t):
+    global buf
+    end = time.time() + t
+    while pat not in buf:
+        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
+        if not r:
+            return False
+        try:
+            d = os.read(fd, 65536)
+        except OSError:
+            return False
+        if not d:
+            return False
+        buf += d
+    return True
+ok = until(b"$ ", 30)
+os.write(fd, b"stty raw -echo; echo RE''ADY; exec cat\r")
+ok = ok and until(b"READY", 30)
+time.sleep(0.5)
+while select.select([fd], [], [], 0.2)[0]:
+    os.read(fd, 65536)
+lat = []
+for i in range(n if ok else 0):
+    c = bytes([97 + i % 26])
+    t0 = time.perf_counter()
+    os.write(fd, c)
+    got = b""
+    while c not in got:
+        r, _, _ = select.select([fd], [], [], 5)
+        if not r:
+            break
+        got += os.read(fd, 1024)
+    if c not in got:
+        break
+    lat.append((time.perf_counter() - t0) * 1e6)
+    time.sleep(0.01)
+for v in lat:
+    print("%.0f" % v)
+os.kill(pid, signal.SIGTERM)
+os.waitpid(pid, 0)
+sys.exit(0 if len(lat) == n else 1)
+EOF
+say "keystroke echo ($ECHO_N keys, each side)"
+python3 "$T/echo.py" "$ECHO_N" ssh -F "$C" -tt gw t1/box >"$T/echo.mg" 2>>"$T/echo.err" || say "echo mg: incomplete"
+python3 "$T/echo.py" "$ECHO_N" ssh -F "$C" -tt bastion ssh -tt target >"$T/echo.dh" 2>>"$T/echo.err" || say "echo dh: incomplete"
+python3 "$T/echo.py" "$ECHO_N" ssh -F "$C" -tt pj >"$T/echo.pj" 2>>"$T/echo.err" || say "echo pj: incomplete"
+ms() { awk -v a="$1" 'BEGIN { printf "%.3f", a / 1000 }'; }
+if [ -s "$T/echo.mg" ] && [ -s "$T/echo.dh" ]; then
+	emg=$(ms "$(pct "$T/echo.mg" 50)"); edh=$(ms "$(pct "$T/echo.dh" 50)"); epj=$(ms "$(pct "$T/echo.pj" 50)")
+	pmg=$(ms "$(pct "$T/echo.mg" 99)"); pdh=$(ms "$(pct "$T/echo.dh" 99)"); ppj=$(ms "$(pct "$T/echo.pj" 99)")
+	row "keystroke echo in a pty, median ms ($(wc -l <"$T/echo.mg") keys; ProxyJump $epj)" \
+		"$emg" "$edh double hop" "$(ratio "$emg" "$edh")" "<= +1 ms" \
+		"$(yn awk -v a="$emg" -v b="$edh" 'BEGIN { exit !(a <= b + 1) }') ($(awk -v a="$emg" -v b="$edh" 'BEGIN { printf "%+.3f", a - b }') ms)"
+	row "keystroke echo in a pty, p99 ms (ProxyJump $ppj)" "$pmg" "$pdh double hop" "$(ratio "$pmg" "$pdh")" "-" "-"
+else
+	row "keystroke echo in a pty" "failed" "-" "-" "<= +1 ms" "no"
+fi
+
+# --- concurrency --------------------------------------------------------
+# IDLE idle pty shells, then STREAM sessions each printing STREAM_MB MB
+# of text at once, all over the one shared connection per side. The
+# aggregate counts the bytes that arrived (a refused stream adds none).
+SCMD="yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ | head -c ${STREAM_MB}M"
+conc() { # WHO: mg | dh; prints "failed_idle failed_streams MB/s secs"
+	ipids=""
+	base=$(tsess)
+	j=0
+	while [ $j -lt "$IDLE" ]; do
+		if [ "$1" = mg ]; then X -tt gw t1/box 0<&9 >/dev/null 2>>"$T/conc.err" &
+		else X -tt bastion ssh -tt target 0<&9 >/dev/null 2>>"$T/conc.err" &
+		fi
+		ipids="$ipids $!"
+		j=$((j + 1))
+		[ $((j % 25)) -eq 0 ] && sleep 0.5
+	done
+	CLIENT_PIDS="$CLIENT_PIDS $ipids"
+	n=0
+	while [ "$(tsess)" -lt $((base + IDLE)) ] && [ $n -lt 240 ]; do sleep 0.5; n=$((n + 1)); done
+	up=$(($(tsess) - base))
+	mkdir -p "$T/conc.$1"
+	t0=$(now)
+	j=0
+	spids=""
+	while [ $j -lt "$STREAM" ]; do
+		if [ "$1" = mg ]; then
+			( X gw t1/box "$SCMD" </dev/null | wc -c >"$T/conc.$1/$j" ) 2>>"$T/conc.err" &
+		else
+			( X bastion ssh target "'$SCMD'" </dev/null | wc -c >"$T/conc.$1/$j" ) 2>>"$T/conc.err" &
+		fi
+		spids="$spids $!"
+		j=$((j + 1))
+	done
+	for p in $spids; do wait "$p"; done
+	t1=$(now)
+	still=$(($(tsess) - base))
+	sf=0; got=0
+	for f in "$T/conc.$1"/*; do
+		[ "$(cat "$f")" = $((STREAM_MB * 1048576)) ] || sf=$((sf + 1))
+		got=$((got + $(cat "$f")))
+	done
+	endidle
+	n=0
+	while [ "$(tsess)" -gt "$base" ] && [ $n -lt 240 ]; do sleep 0.5; n=$((n + 1)); done
+	for p in $ipids; do kill "$p" 2>/dev/null; done
+	echo "$((IDLE - up)) $((IDLE - still)) $sf" \
+		"$(awk -v a="$t0" -v b="$t1" -v m="$got" 'BEGIN { printf "%.1f %.1f", m / 1048576 / ((b - a) / 1e9), (b - a) / 1e9 }')"
+}
+say "concurrency: $IDLE idle + $STREAM streaming x ${STREAM_MB} MB, gateway"
+rm -f "$GW_REC"/*.cast
+set -- $(conc mg); cmg_up=$1 cmg_lost=$2 cmg_sf=$3 cmg=$4 cmg_s=$5
+gw_wait_sessions 0 || sleep 5
+sleep 1
+nrec=$(ls "$GW_REC"/*.cast 2>/dev/null | wc -l)
+if gw_verify_recordings; then vr="all $nrec verify"; else vr="VERIFY FAILED ($nrec; $T/verify.out)"; sed 's/^/  /' "$T/verify.out" | tail -5 >&2; fi
+say "concurrency: the same through the bastion"
+set -- $(conc dh); cdh_up=$1 cdh_lost=$2 cdh_sf=$3 cdh=$4 cdh_s=$5
+fails=$((cmg_up + cmg_lost + cmg_sf))
+row "concurrency: $IDLE idle + $STREAM streaming ${STREAM_MB} MB each, aggregate MB/s" \
+	"$cmg (${cmg_s} s; failed: $cmg_up idle not up, $cmg_lost lost, $cmg_sf streams; recordings: $vr)" \
+	"$cdh (${cdh_s} s; failed: $cdh_up/$cdh_lost/$cdh_sf) double hop" "$(ratio "$cmg" "$cdh")" \
+	"no failure, all verify" "$(yn test "$fails" -eq 0 -a "$vr" = "all $nrec verify")"
+
+# --- the rows -----------------------------------------------------------
+if [ -n "${MG_BENCH_ROWS:-}" ]; then cat "$ROWS_OWN" >>"$MG_BENCH_ROWS"; fi
+echo
+awk -F'\t' '{ printf "%-70s | %s | %s | %s | %s | %s\n", $1, $2, $3, $4, $5, $6 }' "$ROWS_OWN"
