@@ -1118,6 +1118,14 @@ resolve_windows(struct ctx *c, const config_setting_t *g, const char *what,
 	return bad ? -1 : 0;
 }
 
+/* "WHAT is already defined at FILE:LINE", at the second definition. */
+static void
+already(struct ctx *c, const config_setting_t *g, const char *what,
+    struct pol_loc first)
+{
+	err_set(c, g, "%s is already defined at %s:%d", what, first.file, first.line);
+}
+
 static const struct keyspec engineer_keys[] = {
 	{ "name", K_STR, 1 }, { "groups", K_STRLIST, 0 }, { "keys", K_ANY, 0 },
 	{ "valid_from", K_STR, 0 }, { "valid_until", K_STR, 0 },
@@ -1202,6 +1210,7 @@ load_keys(struct ctx *c, const config_setting_t *ks, struct pol_engineer *e,
 static void
 load_engineer(struct ctx *c, const config_setting_t *g)
 {
+	const struct pol_engineer *dup;
 	struct pol_internal *in = pol_internal(c->p);
 	struct pol_engineer *e;
 	const char *name;
@@ -1218,11 +1227,8 @@ load_engineer(struct ctx *c, const config_setting_t *g)
 		    "case letters, digits, '_' and '-', at most 32)", name);
 		return;
 	}
-	if (pol_engineer_find(c->p, name) != NULL) {
-		const struct pol_engineer *o = pol_engineer_find(c->p, name);
-
-		err_set(c, g, "engineer '%s' is already defined at %s:%d", name,
-		    o->loc.file, o->loc.line);
+	if ((dup = pol_engineer_find(c->p, name)) != NULL) {
+		already(c, g, what, dup->loc);
 		return;
 	}
 	if ((e = xgrow(c, c->p->engineers, &in->cap_eng, c->p->nengineers,
@@ -1285,6 +1291,7 @@ static const struct keyspec target_keys[] = {
 static void
 load_target(struct ctx *c, const config_setting_t *g, struct pol_tenant *t)
 {
+	const struct pol_target *dup;
 	struct pol_target *tg = &t->targets[t->ntargets];
 	const char *name;
 	char what[160], e[256], **hk = NULL;
@@ -1301,11 +1308,8 @@ load_target(struct ctx *c, const config_setting_t *g, struct pol_tenant *t)
 		    "invalid target name '%s'", name);
 		return;
 	}
-	if (pol_target_find(t, name) != NULL) {
-		const struct pol_target *o = pol_target_find(t, name);
-
-		err_set(c, g, "%s is already defined at %s:%d", what, o->loc.file,
-		    o->loc.line);
+	if ((dup = pol_target_find(t, name)) != NULL) {
+		already(c, g, what, dup->loc);
 		return;
 	}
 	t->ntargets++;
@@ -1370,6 +1374,7 @@ load_target(struct ctx *c, const config_setting_t *g, struct pol_tenant *t)
 static void
 load_tenant(struct ctx *c, const config_setting_t *g)
 {
+	const struct pol_tenant *dup;
 	struct pol_internal *in = pol_internal(c->p);
 	struct pol_tenant *t;
 	const config_setting_t *ts;
@@ -1386,11 +1391,8 @@ load_tenant(struct ctx *c, const config_setting_t *g)
 		    "invalid tenant name '%s'", name);
 		return;
 	}
-	if (pol_tenant_find(c->p, name) != NULL) {
-		const struct pol_tenant *o = pol_tenant_find(c->p, name);
-
-		err_set(c, g, "tenant '%s' is already defined at %s:%d", name,
-		    o->loc.file, o->loc.line);
+	if ((dup = pol_tenant_find(c->p, name)) != NULL) {
+		already(c, g, what, dup->loc);
 		return;
 	}
 	if ((t = xgrow(c, c->p->tenants, &in->cap_ten, c->p->ntenants,

@@ -171,21 +171,22 @@ load_policy(const char *path, struct pol **out, char *why, size_t whylen)
 	return r;
 }
 
+/*
+ * Fills sa for path and removes a socket left there by a previous run;
+ * anything else at path is not ours and is refused.
+ */
 static int
-listen_on(const char *path)
+sock_addr(const char *path, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa;
 	struct stat st;
-	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
 		mg_log(LOG_ERR, "%s: socket path too long", path);
 		return -1;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	/* A socket left by a previous run is replaced; anything else is not ours. */
+	memcpy(sa->sun_path, path, strlen(path) + 1);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			mg_log(LOG_ERR, "%s exists and is not a socket", path);
@@ -193,6 +194,17 @@ listen_on(const char *path)
 		}
 		unlink(path);
 	}
+	return 0;
+}
+
+static int
+listen_on(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (sock_addr(path, &sa) != 0)
+		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    chmod(path, 0666) != 0 || listen(fd, 64) != 0) {
@@ -250,23 +262,10 @@ static int
 ctl_listen(const char *path, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sa;
-	struct stat st;
 	int fd, r = -1;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		mg_log(LOG_ERR, "%s: socket path too long", path);
+	if (sock_addr(path, &sa) != 0)
 		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			mg_log(LOG_ERR, "%s exists and is not a socket", path);
-			return -1;
-		}
-		unlink(path);
-	}
 	/* Created with no access for others; the group only once it is the right one. */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
 		mode_t old = umask(0177);
@@ -1230,6 +1229,10 @@ main(int argc, char **argv)
 	size_t i;
 	time_t stop_at;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "f:Dtds:c:u:g:h")) != -1) {
 		switch (c) {
 		case 'f': policy = optarg; break;
