@@ -16,9 +16,9 @@
 int main(int argc, char **argv);
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: mspgate-keys [-f POLICY] USER\n");
+	fprintf(f, "usage: mspgate-keys [-f POLICY] USER\n");
 }
 
 /* OpenSSH's expiry-time wants "YYYYMMDDHHMMSSZ" (UTC). */
@@ -93,18 +93,25 @@ main(int argc, char **argv)
 	int ch, rc = 1;
 
 	mg_log_init("mspgate-keys", LOG_AUTHPRIV, isatty(STDERR_FILENO));
-	while ((ch = getopt(argc, argv, "f:")) != -1) {
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "f:h")) != -1) {
 		switch (ch) {
 		case 'f':
 			file = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			usage();
+			usage(stderr);
 			return 1;
 		}
 	}
 	if (argc - optind != 1) {
-		usage();
+		usage(stderr);
 		return 1;
 	}
 	user = argv[optind];

@@ -258,6 +258,10 @@ main(int argc, char **argv)
 	char req[300], *ans = NULL, *path = NULL;
 	int c, rc;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
 	while ((c = getopt(argc, argv, "+s:f:h")) != -1) {
 		switch (c) {
 		case 's': sock = optarg; break;
