@@ -188,6 +188,24 @@ plain_run(uint8_t *o, const uint8_t *s, size_t n)
  * not start a complete, valid UTF-8 sequence; otherwise bytes >= 0x80 are
  * copied as they are.
  */
+/* A byte that escapes to \u00XX and that terminals do not act on in runs. */
+static inline int
+inert_ctl(uint8_t c)
+{
+	return (c < 0x20 && (c < 0x07 || c > 0x0d) && c != 0x1b) || c == 0x7f;
+}
+
+size_t
+rec_ctl_run_len(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	size_t i = 0;
+
+	while (i < n && inert_ctl(s[i]))
+		i++;
+	return i;
+}
+
 static size_t
 json_body(uint8_t *o, const uint8_t *s, size_t n, int strict, size_t *olen)
 {
@@ -205,6 +223,11 @@ json_body(uint8_t *o, const uint8_t *s, size_t n, int strict, size_t *olen)
 		c = s[i];
 		if (c < 0x80) {
 			const struct json_esc *e = &json_esc[c];
+
+			/* strict 2: stop before a long run of inert control bytes. */
+			if (strict == 2 && inert_ctl(c) && n - i >= REC_CTL_RUN &&
+			    rec_ctl_run_len(s + i, REC_CTL_RUN) == REC_CTL_RUN)
+				break;
 
 			memcpy(o, e->s, 6);
 			o += e->len;
@@ -243,8 +266,8 @@ rec_buf_json_str(struct rec_buf *b, const void *s, size_t n)
 	return 0;
 }
 
-int
-rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used)
+static int
+json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used, int mode)
 {
 	size_t ol;
 	int r;
@@ -252,7 +275,7 @@ rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used)
 	*used = 0;
 	if (n > (SIZE_MAX - 8) / 6 || (r = reserve(b, n * 6 + 2)) != 0)
 		return MG_ERR_NOMEM;
-	if ((*used = json_body(b->p + b->len + 1, s, n, 1, &ol)) == 0) {
+	if ((*used = json_body(b->p + b->len + 1, s, n, mode, &ol)) == 0) {
 		b->p[b->len] = '\0';
 		return 0;
 	}
@@ -261,6 +284,18 @@ rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used)
 	b->p[b->len++] = '"';
 	b->p[b->len] = '\0';
 	return 0;
+}
+
+int
+rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used)
+{
+	return json_utf8(b, s, n, used, 1);
+}
+
+int
+rec_buf_json_text(struct rec_buf *b, const void *s, size_t n, size_t *used)
+{
+	return json_utf8(b, s, n, used, 2);
 }
 
 int

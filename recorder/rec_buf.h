@@ -28,6 +28,17 @@ int rec_buf_json_str(struct rec_buf *b, const void *s, size_t n);
  * *used gets its length. Appends nothing when that prefix is empty.
  */
 int rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used);
+/*
+ * Control bytes that escape to six (\u00XX) and that a terminal ignores or
+ * seldom acts on: C0 except BEL, BS, TAB, LF, VT, FF, CR and ESC, and DEL.
+ * A run of REC_CTL_RUN or more of them is binary data (a NUL-padded file,
+ * /dev/zero), which recordings keep base64-encoded instead.
+ */
+#define REC_CTL_RUN 16
+/* The length of the run of such bytes at the start of p[0..n). */
+size_t rec_ctl_run_len(const void *p, size_t n);
+/* rec_buf_json_utf8 that also stops before a run of REC_CTL_RUN such bytes. */
+int rec_buf_json_text(struct rec_buf *b, const void *s, size_t n, size_t *used);
 /* Appends a C string as a JSON string, replacing invalid UTF-8 with U+FFFD. */
 int rec_buf_json_cstr(struct rec_buf *b, const char *s);
 /* Base64 (RFC 4648, padded) and lowercase hex. */

@@ -303,7 +303,7 @@ emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 
 		/* The valid UTF-8 prefix, validated and escaped in one pass. */
 		if ((r = begin_line(w, w->last_t, code)) != 0 ||
-		    (r = rec_buf_json_utf8(&w->out, s + i, win, &v)) != 0 ||
+		    (r = rec_buf_json_text(&w->out, s + i, win, &v)) != 0 ||
 		    (v > 0 && (r = rec_buf_addc(&w->out, ']')) != 0)) {
 			abort_line(w);
 			return fail(w, r);
@@ -318,6 +318,13 @@ emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 			continue;
 		}
 		abort_line(w);
+		/* A long run of control bytes (NUL padding): base64 is 1.33x, \u0000 6x. */
+		if ((v = rec_ctl_run_len(s + i, win)) >= REC_CTL_RUN) {
+			if ((r = emit_raw(w, stream, s + i, v)) != 0)
+				return r;
+			i += v;
+			continue;
+		}
 		v = rec_utf8_invalid_len(s + i, n - i, &partial);
 		if (partial) {
 			/* Never split a sequence: hold it for the next write. */

@@ -200,6 +200,69 @@ test_sequence_not_split(void **state)
 	assert_true(found);
 }
 
+/*
+ * Runs of NUL and other inert control bytes: 16 or more go base64 into "x"
+ * events (not six bytes each as \u0000), shorter runs stay in "o" events,
+ * and both streams still rebuild exactly.
+ */
+static void
+test_control_runs(void **state)
+{
+	static const size_t runs[] = { 1, 15, 16, 17, 31, 100, 16384, 40000 };
+	struct rec_writer *w = open_writer("ctl.cast", NULL);
+	struct rec_buf want = { 0 }, out = { 0 }, in = { 0 };
+	struct rec_reader *rd;
+	struct rec_event ev;
+	char path[128], err[256];
+	uint8_t buf[40100];
+	size_t t, xbytes = 0, obytes = 0;
+	FILE *f;
+	long size;
+
+	(void)state;
+	for (t = 0; t < sizeof(runs) / sizeof(runs[0]); t++) {
+		size_t n = 0;
+
+		memcpy(buf, "ab\r\n", 4);
+		n = 4;
+		memset(buf + n, t % 2 ? 0x00 : 0x01, runs[t]);
+		n += runs[t];
+		/* ESC, CR and LF are not inert: a run of them stays text. */
+		memset(buf + n, 0x1b, 20);
+		n += 20;
+		buf[n++] = 'z';
+		assert_int_equal(rec_writer_output(w, (int64_t)t, buf, n), 0);
+		assert_int_equal(rec_buf_add(&want, buf, n), 0);
+	}
+	assert_int_equal(rec_writer_close(w, NULL), 0);
+	rec_writer_free(w);
+	read_back("ctl.cast", &out, &in, NULL);
+	assert_int_equal(out.len, want.len);
+	assert_memory_equal(out.p, want.p, want.len);
+	snprintf(path, sizeof(path), "%s/ctl.cast", dir);
+	assert_int_equal(rec_reader_open(path, &rd, err, sizeof(err)), 0);
+	while (rec_reader_next(rd, &ev) > 0) {
+		if (ev.code == 'x')
+			xbytes += ev.len;
+		else if (ev.code == 'o')
+			obytes += ev.len;
+	}
+	rec_reader_free(rd);
+	/* Runs of 16 and more (16+17+31+100+16384+40000) are raw; 1 and 15 are text. */
+	assert_int_equal(xbytes, 16 + 17 + 31 + 100 + 16384 + 40000);
+	assert_int_equal(obytes, want.len - xbytes);
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	fclose(f);
+	assert_true(size < (long)want.len * 3 / 2 + 8192);
+	assert_int_equal(rec_ctl_run_len("\0\x01\x7f\x1f\x0e\n", 6), 5);
+	assert_int_equal(rec_ctl_run_len("\x1b\0", 2), 0);
+	rec_buf_free(&want);
+	rec_buf_free(&out);
+	rec_buf_free(&in);
+}
+
 struct mask_case {
 	const char *prompt;	/* output before the input */
 	const char *typed;
@@ -429,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_random_streams),
 		cmocka_unit_test(test_split_utf8),
 		cmocka_unit_test(test_sequence_not_split),
+		cmocka_unit_test(test_control_runs),
 		cmocka_unit_test(test_password_masking),
 		cmocka_unit_test(test_echo_masking),
 		cmocka_unit_test(test_header_and_seal),
