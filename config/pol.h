@@ -111,9 +111,12 @@ struct pol_gateway {
 	 * to the end it had.
 	 */
 	int64_t reload_grace;
+	int max_sessions;	/* live sessions mspgated runs at once */
 	struct pol_loc loc;
 };
 #define POL_GRACE_FINISH (-1)
+#define POL_MAX_SESSIONS_DEFAULT 2048
+#define POL_MAX_SESSIONS_LIMIT 65536
 
 struct pol_mfa {
 	char *totp_store;

@@ -820,7 +820,8 @@ static const struct keyspec gateway_keys[] = {
 	{ "state", K_STR, 0 }, { "control_socket", K_STR, 0 },
 	{ "session_socket", K_STR, 0 }, { "user", K_STR, 0 },
 	{ "signing_key", K_STR, 0 }, { "default_max_session", K_STR, 0 },
-	{ "idle_timeout", K_STR, 0 }, { "reload_grace", K_STR, 0 }, { NULL, 0, 0 }
+	{ "idle_timeout", K_STR, 0 }, { "reload_grace", K_STR, 0 },
+	{ "max_sessions", K_INT, 0 }, { NULL, 0, 0 }
 };
 
 static int
@@ -844,6 +845,7 @@ static void
 load_gateway(struct ctx *c, const config_setting_t *g)
 {
 	struct pol_gateway *gw = &c->p->gateway;
+	long long v;
 
 	if (check_keys(c, g, gateway_keys, "gateway") != 0)
 		return;
@@ -875,6 +877,8 @@ load_gateway(struct ctx *c, const config_setting_t *g)
 		gw->reload_grace = POL_GRACE_FINISH;
 	else
 		get_duration(c, g, "reload_grace", &gw->reload_grace);
+	if (get_int(c, g, "max_sessions", 1, POL_MAX_SESSIONS_LIMIT, &v) > 0)
+		gw->max_sessions = (int)v;
 }
 
 static const struct keyspec mfa_keys[] = {
@@ -1839,6 +1843,7 @@ defaults(struct ctx *c)
 	p->gateway.default_max_session = 4 * 3600;
 	p->gateway.idle_timeout = 30 * 60;
 	p->gateway.reload_grace = 5 * 60;
+	p->gateway.max_sessions = POL_MAX_SESSIONS_DEFAULT;
 	p->mfa.totp_store = xstrdup(c, "/var/lib/mspgate/totp");
 	p->mfa.skew_steps = 1;
 	p->mfa.digits = 6;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,6 +19,7 @@
 #include <libssh/libssh.h>
 
 #include "gw_detect.h"
+#include "gw_msg.h"
 #include "gw_session.h"
 #include "mg_diag.h"
 #include "mg_err.h"
@@ -28,7 +30,6 @@
 #include "pol_decide.h"
 #include "rec_audit.h"
 
-#define MAX_SESSIONS 512
 #define STOP_WAIT_SECS 15
 /* The detector's state is written at most this often (and at shutdown). */
 #define DETECT_SAVE_SECS 10
@@ -61,8 +62,8 @@ struct live {
 	int denied;		/* the detector ended it already */
 	int egress_held;	/* held once for a fresh code on egress (reauth) */
 };
-static struct live live[MAX_SESSIONS];
-static size_t nchildren;
+static struct live *live;	/* grown as needed up to gateway.max_sessions */
+static size_t nchildren, live_cap;
 
 /*
  * The one detector (gw_detect.h): sessions ask it through their socket
@@ -1213,6 +1214,90 @@ session_child(struct pol *pol, int lfd, int ctlfd, int cfd, int parent)
 	exit(rc);
 }
 
+/* Room for one more session row (and its poll slot); -1 when out of memory. */
+static int
+live_grow(struct pollfd **pf)
+{
+	size_t cap = live_cap < 64 ? 64 : live_cap * 2;
+	struct live *nl;
+	struct pollfd *np;
+
+	if (nchildren < live_cap)
+		return 0;
+	if ((nl = reallocarray(live, cap, sizeof(*nl))) == NULL)
+		return -1;
+	live = nl;
+	if ((np = reallocarray(*pf, cap + 2, sizeof(*np))) == NULL)
+		return -1;
+	*pf = np;
+	live_cap = cap;
+	return 0;
+}
+
+/*
+ * Every session holds one socket in this process: lift the soft limit on
+ * open files to what max_sessions needs (within the hard limit).
+ */
+static void
+raise_nofile(const struct pol *p)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)p->gateway.max_sessions + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		mg_log(LOG_WARNING, "open-file limit %llu is below gateway.max_sessions "
+		    "(%d) + 64: raise LimitNOFILE", (unsigned long long)rl.rlim_cur,
+		    p->gateway.max_sessions);
+}
+
+/*
+ * The gateway is full: the engineer is told so (mspgate-shell prints the
+ * text and exits 255), and the refusal is logged and audited.
+ */
+static void
+refuse_full(const struct pol *p, int cfd)
+{
+	struct gw_msg m;
+	struct rec_audit *a = NULL;
+	struct rec_audit_event ev;
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	struct passwd *pw = NULL;
+	char text[200], reason[120], err[300];
+
+	snprintf(reason, sizeof(reason), "gateway full: %zu sessions (gateway.max_sessions)",
+	    nchildren);
+	snprintf(text, sizeof(text), "the gateway is at its limit of %d sessions; "
+	    "try again later", p->gateway.max_sessions);
+	memset(&m, 0, sizeof(m));
+	m.type = GW_MSG_END;
+	m.has_status = 1;
+	m.end_kind = GW_END_ERROR;
+	m.text = text;
+	(void)gw_msg_send(cfd, &m, NULL, 0);
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+		pw = getpwuid(cr.uid);
+	mg_log(LOG_WARNING, "session refused for %s: %s", pw != NULL ? pw->pw_name : "?",
+	    reason);
+	if (rec_audit_open(p->gateway.audit, p->gateway.signing_key, NULL, &a, err,
+	    sizeof(err)) != 0) {
+		mg_log(LOG_ERR, "audit log %s: %s", p->gateway.audit, err);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_DENIED;
+	ev.engineer = pw != NULL ? pw->pw_name : NULL;
+	ev.reason = reason;
+	ev.rule = "gateway.max_sessions";
+	if (rec_audit_event(a, &ev) != 0)
+		mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
+	rec_audit_close(a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1267,8 +1352,9 @@ main(int argc, char **argv)
 	/* Copies: a reloaded policy frees the old strings. */
 	if ((sockpath == NULL && (sockpath = strdup(pol->gateway.session_socket)) == NULL) ||
 	    (ctlpath == NULL && (ctlpath = strdup(pol->gateway.control_socket)) == NULL) ||
-	    (pf = calloc(MAX_SESSIONS + 2, sizeof(*pf))) == NULL)
+	    (pf = calloc(2, sizeof(*pf))) == NULL)
 		goto out;
+	raise_nofile(pol);
 	if (ssh_init() != 0) {
 		mg_log(LOG_ERR, "libssh initialisation failed");
 		goto out;
@@ -1318,6 +1404,7 @@ main(int argc, char **argv)
 		if (got_hup) {
 			got_hup = 0;
 			reload(policy, &pol);
+			raise_nofile(pol);
 		}
 		notifiers_expire();
 		audit_tail(pol->gateway.audit);
@@ -1342,8 +1429,13 @@ main(int argc, char **argv)
 			continue;
 		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		if (nchildren >= MAX_SESSIONS) {
-			mg_log(LOG_WARNING, "too many sessions; connection refused");
+		if (nchildren >= (size_t)pol->gateway.max_sessions) {
+			refuse_full(pol, cfd);
+			close(cfd);
+			continue;
+		}
+		if (live_grow(&pf) != 0) {
+			mg_log(LOG_ERR, "out of memory for the session table");
 			close(cfd);
 			continue;
 		}
@@ -1398,6 +1490,7 @@ out:
 		unlink(ctlpath);
 	}
 	free(pf);
+	free(live);
 	free(sockpath);
 	free(ctlpath);
 	gw_detect_free(det);

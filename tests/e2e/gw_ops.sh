@@ -13,7 +13,7 @@ open_at=$(date -u -d '-1 hour' '+%Y-%m-%d %H:%M:%S')
 GW_WINDOWS_EXTRA="  soon: { tz = \"UTC\"; dates = [ \"$open_at .. $close_at\" ]; };"
 GW_GRANTS_EXTRA=", { to = \"$GW_ENG\"; tenants = [ \"t3\" ]; targets = [ \"*\" ];
     logins = [ \"$GW_TUSER\" ]; mfa = \"totp\"; windows = [ \"soon\" ]; }"
-GW_GATEWAY_EXTRA='  reload_grace = "2s";'
+GW_GATEWAY_EXTRA='  reload_grace = "2s"; max_sessions = 3;'
 gw_write_policy
 # The control socket's group: an admin group of this test's own.
 GW_ADMIN="${GW_TAG}a"
@@ -105,6 +105,19 @@ gw_shell MSPGATE_TARGET=t5/box MSPGATE_TICKET=CHG-1 SSH_ORIGINAL_COMMAND='sleep 
 k2=$!
 gw_wait_sessions 2
 check_exit 0 "list: two live sessions" test $? -eq 0
+# max_sessions = 3: with a third running, a fourth is refused and says why.
+gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='sleep 6' </dev/null >/dev/null 2>&1 &
+k3rd=$!
+gw_wait_sessions 3
+gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='echo fourth' </dev/null >"$T/fullo" 2>"$T/full"
+check_exit 0 "max_sessions: a fourth session is refused (255)" test $? -eq 255
+check_grep "max_sessions: the engineer is told the gateway is full" \
+	'^mspgate: the gateway is at its limit of 3 sessions; try again later$' "$T/full"
+check_exit 0 "max_sessions: the refused session ran nothing" test ! -s "$T/fullo"
+check_grep "max_sessions: the refusal is audited" \
+	"\"denied\".*\"engineer\":\"$GW_ENG\".*gateway full.*\"rule\":\"gateway.max_sessions\"" "$GW_AUDIT"
+wait "$k3rd"
+gw_wait_sessions 2
 gw_ctl list >"$T/list" 2>&1
 check_grep "list: a header" '^ID  *ENGINEER  *TENANT/TARGET  *LOGIN  *STARTED  *IDLE  *BYTES' "$T/list"
 check_grep "list: the t1 session with engineer and login" "$GW_ENG  *t1/box  *$GW_TUSER" "$T/list"

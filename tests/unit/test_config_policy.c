@@ -96,6 +96,7 @@ test_base_is_valid(void **state)
 	assert_int_equal(p->mfa.skew_steps, 1);
 	assert_string_equal(p->gateway.audit, "/var/log/mspgate/audit.jsonl");
 	assert_int_equal(p->gateway.reload_grace, 5 * 60);
+	assert_int_equal(p->gateway.max_sessions, POL_MAX_SESSIONS_DEFAULT);
 	assert_string_equal(p->grants[0].loc.file, NAME);
 	assert_int_equal(p->grants[0].loc.line, 7);
 	pol_free(p);
@@ -121,6 +122,8 @@ static const struct errcase {
 	  NULL, 5, "'port' in a target must be an integer, not a string" },
 	{ "port out of range", 5, "  targets = ( { name = \"web01\"; host = \"192.0.2.10\"; port = 70000; host_key = \"%HK%\";",
 	  NULL, 5, "'port' must be between 1 and 65535" },
+	{ "max_sessions out of range", 0, NULL, "gateway: { max_sessions = 0; };", 9,
+	  "'max_sessions' must be between 1 and 65536, not 0" },
 	{ "undefined tenant", 7, "grants = ( { to = \"group:l2\"; tenants = [\"initech\"]; targets = [\"*\"];",
 	  NULL, 7, "tenant 'initech' is not defined" },
 	{ "wildcard tenant", 7, "grants = ( { to = \"group:l2\"; tenants = [\"*\"]; targets = [\"*\"];",
