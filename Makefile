@@ -287,3 +287,23 @@ check: gateway
 # ---------------------------------------------------------------------
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------
+# Debian packages (issue 9): `make deb` runs dpkg-buildpackage -us -uc -b
+# (objects in debian/build, so build/ is left alone; -Werror off, flags from
+# dpkg-buildflags: see debian/rules) and moves the .deb (and -dbgsym),
+# .changes and .buildinfo files from the parent directory into build/deb/.
+# DEB_BUILD_OPTIONS (parallel=N, nocheck) is passed through.
+.PHONY: deb
+deb:
+	dpkg-buildpackage -us -uc -b --post-clean
+	@v=$$(dpkg-parsechangelog -SVersion); a=$$(dpkg-architecture -qDEB_HOST_ARCH); \
+	mkdir -p build/deb && \
+	for p in libpam-mspgate mspgate-gateway mspgate-tools; do \
+		for f in ../$${p}_$${v}_$${a}.deb ../$${p}-dbgsym_$${v}_$${a}.deb \
+			../$${p}-dbgsym_$${v}_$${a}.ddeb; do \
+			if [ -e "$$f" ]; then mv -f "$$f" build/deb/ || exit 1; fi; done; done; \
+	mv -f ../mspgate_$${v}_$${a}.changes ../mspgate_$${v}_$${a}.buildinfo build/deb/ && \
+	echo "deb: packages in build/deb/ (lintian build/deb/mspgate_$${v}_$${a}.changes)"
+# end of Debian packages
+# ---------------------------------------------------------------------
