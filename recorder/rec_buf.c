@@ -48,6 +48,18 @@ rec_buf_add(struct rec_buf *b, const void *p, size_t n)
 }
 
 int
+rec_buf_addz(struct rec_buf *b, size_t n)
+{
+	int r;
+
+	if ((r = reserve(b, n)) != 0)
+		return r;
+	memset(b->p + b->len, 0, n + 1);
+	b->len += n;
+	return 0;
+}
+
+int
 rec_buf_addc(struct rec_buf *b, int c)
 {
 	uint8_t ch = (uint8_t)c;
@@ -199,9 +211,27 @@ size_t
 rec_ctl_run_len(const void *p, size_t n)
 {
 	const uint8_t *s = p;
-	size_t i = 0;
+	size_t i = rec_zero_run_len(p, n);
 
 	while (i < n && inert_ctl(s[i]))
+		i++;
+	return i;
+}
+
+size_t
+rec_zero_run_len(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	size_t i = 0;
+	uint64_t x;
+
+	while (n - i >= 8) {
+		memcpy(&x, s + i, 8);
+		if (x != 0)
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] == 0)
 		i++;
 	return i;
 }

@@ -17,6 +17,8 @@ struct rec_buf {
 int rec_buf_add(struct rec_buf *b, const void *p, size_t n);
 int rec_buf_addc(struct rec_buf *b, int c);
 int rec_buf_adds(struct rec_buf *b, const char *s);
+/* Appends n NUL bytes. */
+int rec_buf_addz(struct rec_buf *b, size_t n);
 int rec_buf_addf(struct rec_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s[0..n) as a quoted JSON string. s must be valid UTF-8
@@ -37,6 +39,8 @@ int rec_buf_json_utf8(struct rec_buf *b, const void *s, size_t n, size_t *used);
 #define REC_CTL_RUN 16
 /* The length of the run of such bytes at the start of p[0..n). */
 size_t rec_ctl_run_len(const void *p, size_t n);
+/* The length of the run of NUL bytes at the start of p[0..n). */
+size_t rec_zero_run_len(const void *p, size_t n);
 /* rec_buf_json_utf8 that also stops before a run of REC_CTL_RUN such bytes. */
 int rec_buf_json_text(struct rec_buf *b, const void *s, size_t n, size_t *used);
 /* Appends a C string as a JSON string, replacing invalid UTF-8 with U+FFFD. */

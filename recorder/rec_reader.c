@@ -15,6 +15,7 @@
 #include "rec_json.h"
 #include "rec_lines.h"
 #include "rec_reader.h"
+#include "rec_writer.h"
 
 struct rec_reader {
 	struct rec_lines lr;
@@ -318,11 +319,27 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 		ev->stream = ev->code;
 		break;
 	case 'x':
-		if (slen < 2 || (s[0] != 'o' && s[0] != 'i') || s[1] != ':')
+		if (slen < 2 || (s[0] != 'o' && s[0] != 'i') || (s[1] != ':' && s[1] != '*'))
 			return rerr(r, MG_ERR_PARSE, ln.lineno, ln.offset,
-			    "raw-bytes event must be \"o:BASE64\" or \"i:BASE64\"");
+			    "raw-bytes event must be \"o:BASE64\", \"i:BASE64\", "
+			    "\"o*COUNT\" or \"i*COUNT\"");
 		ev->stream = s[0];
 		rec_buf_reset(&r->data);
+		if (s[1] == '*') {
+			size_t k, cnt = 0;
+
+			/* COUNT NUL bytes: 1..REC_EVENT_MAX, decimal, no leading zero. */
+			for (k = 2; k < slen && k < 8 && s[k] >= '0' && s[k] <= '9'; k++)
+				cnt = cnt * 10 + (size_t)(s[k] - '0');
+			if (k != slen || slen == 2 || s[2] == '0' || cnt > REC_EVENT_MAX)
+				return rerr(r, MG_ERR_PARSE, ln.lineno, ln.offset,
+				    "raw-bytes event: bad NUL count");
+			if (rec_buf_addz(&r->data, cnt) != 0)
+				return rerr(r, MG_ERR_NOMEM, ln.lineno, ln.offset, "out of memory");
+			ev->data = r->data.p;
+			ev->len = r->data.len;
+			break;
+		}
 		if (rec_base64_decode(s + 2, slen - 2, &r->data) != 0 || r->data.len == 0)
 			return rerr(r, MG_ERR_PARSE, ln.lineno, ln.offset,
 			    "raw-bytes event: bad base64");

@@ -274,18 +274,43 @@ emit_str(struct rec_writer *w, const char *code, const void *p, size_t n)
 	return maybe_flush(w);
 }
 
-/* Bytes that are not UTF-8: an "x" event "STREAM:BASE64" that players ignore. */
+/*
+ * Bytes that are not UTF-8: an "x" event "STREAM:BASE64" that players
+ * ignore. Base64 needs no JSON escape: it goes straight into the line.
+ */
 static int
 emit_raw(struct rec_writer *w, int stream, const uint8_t *p, size_t n)
 {
 	int r;
 
-	rec_buf_reset(&w->tmp);
-	if ((r = rec_buf_addc(&w->tmp, stream ? 'i' : 'o')) != 0 ||
-	    (r = rec_buf_addc(&w->tmp, ':')) != 0 ||
-	    (r = rec_buf_base64(&w->tmp, p, n)) != 0)
+	if ((r = begin_line(w, w->last_t, "x")) != 0 ||
+	    (r = rec_buf_adds(&w->out, stream ? "\"i:" : "\"o:")) != 0 ||
+	    (r = rec_buf_base64(&w->out, p, n)) != 0 ||
+	    (r = rec_buf_adds(&w->out, "\"]")) != 0) {
+		abort_line(w);
 		return fail(w, r);
-	return emit_str(w, "x", w->tmp.p, w->tmp.len);
+	}
+	if ((r = commit_line(w)) != 0)
+		return r;
+	w->events_since_cp++;
+	return maybe_flush(w);
+}
+
+/* n NUL bytes (1..REC_EVENT_MAX): an "x" event "STREAM*N". */
+static int
+emit_zeros(struct rec_writer *w, int stream, size_t n)
+{
+	int r;
+
+	if ((r = begin_line(w, w->last_t, "x")) != 0 ||
+	    (r = rec_buf_addf(&w->out, "\"%c*%zu\"]", stream ? 'i' : 'o', n)) != 0) {
+		abort_line(w);
+		return fail(w, r);
+	}
+	if ((r = commit_line(w)) != 0)
+		return r;
+	w->events_since_cp++;
+	return maybe_flush(w);
 }
 
 /* Splits bytes into valid UTF-8 events and raw events, keeping a trailing partial sequence. */
@@ -318,7 +343,16 @@ emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 			continue;
 		}
 		abort_line(w);
-		/* A long run of control bytes (NUL padding): base64 is 1.33x, \u0000 6x. */
+		/*
+		 * A long run of control bytes is binary data: NUL runs (zero-filled
+		 * blocks) are counted, others kept in base64 (\u0000 would be 6x).
+		 */
+		if ((v = rec_zero_run_len(s + i, win)) >= REC_CTL_RUN) {
+			if ((r = emit_zeros(w, stream, v)) != 0)
+				return r;
+			i += v;
+			continue;
+		}
 		if ((v = rec_ctl_run_len(s + i, win)) >= REC_CTL_RUN) {
 			if ((r = emit_raw(w, stream, s + i, v)) != 0)
 				return r;

@@ -32,6 +32,8 @@
 #   MG_BENCH_IDLE=500       idle sessions in the concurrency row
 #   MG_BENCH_STREAM=50      streaming sessions in the concurrency row
 #   MG_BENCH_STREAM_MB=16   MB each streaming session prints (text lines)
+#   MG_BENCH_ONLY="..."     only these rows (words: setup memory out in sftp
+#                           echo conc); default all
 #   MG_BENCH_ROWS=FILE      append rows here (tests/bench/run.sh); the rows
 #                           are also printed
 set -u
@@ -49,6 +51,7 @@ IDLE=${MG_BENCH_IDLE:-500}
 STREAM=${MG_BENCH_STREAM:-50}
 STREAM_MB=${MG_BENCH_STREAM_MB:-16}
 MAXS=$((IDLE + STREAM + 20))
+want() { case " ${MG_BENCH_ONLY:-setup memory out in sftp echo conc} " in *" $1 "*) return 0;; esac; return 1; }
 
 # The e2e helpers the chain needs (built by make check, not by make all).
 for l in sk-soft.so logshim.so; do
@@ -262,6 +265,7 @@ mkfifo "$T/hold"
 exec 9<>"$T/hold"
 
 # --- session setup (fresh connections, one engineer per gateway login) --
+if want setup; then
 say "session setup: $SETUP_RUNS fresh logins each side"
 : >"$T/setup.mg"; : >"$T/setup.dh"; fails=0
 i=1
@@ -285,10 +289,12 @@ row "session setup (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
 	"$(f2 "$smg") s ($(f2 "$smg_lo")-$(f2 "$smg_hi"))" \
 	"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$r" "<= 1.2x" \
 	"$(yn awk -v a="$smg" -v b="$sdh" 'BEGIN { exit !(a <= 1.2 * b) }')$([ $fails -gt 0 ] && echo " ($fails failed)")"
+fi
 
 tsess() { pgrep -u "$GW_TUSER" -f "^sshd: $GW_TUSER@" | wc -l; }
 endidle() { pkill -KILL -u "$GW_TUSER" -x sh 2>/dev/null; }
 # --- memory per idle session (fresh connections, pty shells) ------------
+if want memory; then
 # descendants ROOT...: every process under the ROOTs (not the ROOTs).
 cat >"$T/mem.py" <<'EOF'
 import os, sys
@@ -359,6 +365,7 @@ row "memory per idle pty session (Pss; Rss in brackets; $MEM_N fresh sessions)" 
 	"$((bp / 1024)).$((bp % 1024 * 10 / 1024)) MiB ($((br / 1024)) MiB; $bn procs) bastion sshd+ssh" \
 	"$(ratio "$gp" "$bp")" "<= 1.0x" "$(yn awk -v a="$gp" -v b="$bp" 'BEGIN { exit !(a <= b) }')"
 sleep 1
+fi
 
 # --- shared connections for the rest ------------------------------------
 say "ControlMaster connections to the gateway and the bastion"
@@ -434,11 +441,11 @@ bulk() { # LABEL KIND
 	row "$l vs ProxyJump (MB/s)" "$m ($mlo-$mhi)" "$p ($plo-$phi)" "$(ratio "$m" "$p")" "-" "-"
 }
 say "bulk output (${MB} MB x $RUNS)"
-bulk "bulk output, head -c ${MB}M /dev/zero" out
+want out && bulk "bulk output, head -c ${MB}M /dev/zero" out
 say "bulk input"
-bulk "bulk input, ${MB} MB to cat >/dev/null" in
+want in && bulk "bulk input, ${MB} MB to cat >/dev/null" in
 say "sftp"
-bulk "sftp get of ${MB} MB" sftp
+want sftp && bulk "sftp get of ${MB} MB" sftp
 rm -f "$SHM/big"
 
 # --- keystroke echo -----------------------------------------------------
@@ -493,6 +500,7 @@ os.kill(pid, signal.SIGTERM)
 os.waitpid(pid, 0)
 sys.exit(0 if len(lat) == n else 1)
 EOF
+if want echo; then
 say "keystroke echo ($ECHO_N keys, each side)"
 python3 "$T/echo.py" "$ECHO_N" ssh -F "$C" -tt gw t1/box >"$T/echo.mg" 2>>"$T/echo.err" || say "echo mg: incomplete"
 python3 "$T/echo.py" "$ECHO_N" ssh -F "$C" -tt bastion ssh -tt target >"$T/echo.dh" 2>>"$T/echo.err" || say "echo dh: incomplete"
@@ -507,6 +515,7 @@ if [ -s "$T/echo.mg" ] && [ -s "$T/echo.dh" ]; then
 	row "keystroke echo in a pty, p99 ms (ProxyJump $ppj)" "$pmg" "$pdh double hop" "$(ratio "$pmg" "$pdh")" "-" "-"
 else
 	row "keystroke echo in a pty" "failed" "-" "-" "<= +1 ms" "no"
+fi
 fi
 
 # --- concurrency --------------------------------------------------------
@@ -558,6 +567,7 @@ conc() { # WHO: mg | dh; prints "failed_idle failed_streams MB/s secs"
 	echo "$((IDLE - up)) $((IDLE - still)) $sf" \
 		"$(awk -v a="$t0" -v b="$t1" -v m="$got" 'BEGIN { printf "%.1f %.1f", m / 1048576 / ((b - a) / 1e9), (b - a) / 1e9 }')"
 }
+if want conc; then
 say "concurrency: $IDLE idle + $STREAM streaming x ${STREAM_MB} MB, gateway"
 rm -f "$GW_REC"/*.cast
 set -- $(conc mg); cmg_up=$1 cmg_lost=$2 cmg_sf=$3 cmg=$4 cmg_s=$5
@@ -572,6 +582,7 @@ row "concurrency: $IDLE idle + $STREAM streaming ${STREAM_MB} MB each, aggregate
 	"$cmg (${cmg_s} s; failed: $cmg_up idle not up, $cmg_lost lost, $cmg_sf streams; recordings: $vr)" \
 	"$cdh (${cdh_s} s; failed: $cdh_up/$cdh_lost/$cdh_sf) double hop" "$(ratio "$cmg" "$cdh")" \
 	"no failure, all verify" "$(yn test "$fails" -eq 0 -a "$vr" = "all $nrec verify")"
+fi
 
 # --- the rows -----------------------------------------------------------
 if [ -n "${MG_BENCH_ROWS:-}" ]; then cat "$ROWS_OWN" >>"$MG_BENCH_ROWS"; fi

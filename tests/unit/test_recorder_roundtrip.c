@@ -258,9 +258,84 @@ test_control_runs(void **state)
 	assert_true(size < (long)want.len * 3 / 2 + 8192);
 	assert_int_equal(rec_ctl_run_len("\0\x01\x7f\x1f\x0e\n", 6), 5);
 	assert_int_equal(rec_ctl_run_len("\x1b\0", 2), 0);
+	assert_int_equal(rec_zero_run_len("\0\0\0\0\0\0\0\0\0\x01", 10), 9);
+	assert_int_equal(rec_zero_run_len("\0\0", 2), 2);
 	rec_buf_free(&want);
 	rec_buf_free(&out);
 	rec_buf_free(&in);
+}
+
+/* Zero-filled output (a disk image, /dev/zero) is counted, not spelled out. */
+static void
+test_zero_runs(void **state)
+{
+	static uint8_t zeros[1 << 20];
+	struct rec_writer *w = open_writer("zero.cast", NULL);
+	struct rec_buf out = { 0 }, in = { 0 };
+	char path[128];
+	size_t k;
+	FILE *f;
+	long size;
+
+	(void)state;
+	for (k = 0; k < 16; k++)
+		assert_int_equal(rec_writer_output(w, (int64_t)k, zeros, sizeof(zeros) / 16), 0);
+	assert_int_equal(rec_writer_input(w, 20, zeros, 17), 0);
+	assert_int_equal(rec_writer_close(w, NULL), 0);
+	rec_writer_free(w);
+	read_back("zero.cast", &out, &in, NULL);
+	assert_int_equal(out.len, sizeof(zeros));
+	assert_memory_equal(out.p, zeros, sizeof(zeros));
+	assert_int_equal(in.len, 17);
+	assert_memory_equal(in.p, zeros, 17);
+	snprintf(path, sizeof(path), "%s/zero.cast", dir);
+	assert_non_null(f = fopen(path, "r"));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	fclose(f);
+	/* 64 events of 16 KiB, about 40 bytes each, and the checkpoints. */
+	assert_true(size < 16384);
+	rec_buf_free(&out);
+	rec_buf_free(&in);
+}
+
+/* The reader takes "o*N" for 1 <= N <= 16384 only. */
+static void
+test_zero_event_parse(void **state)
+{
+	static const struct { const char *data; int ok; } cases[] = {
+		{ "o*1", 1 }, { "i*16384", 1 }, { "o*16385", 0 }, { "o*0", 0 },
+		{ "o*", 0 }, { "o*01", 0 }, { "o*-1", 0 }, { "o*1x", 0 }, { "x*1", 0 },
+		{ "o*99999999999", 0 },
+	};
+	size_t t;
+
+	(void)state;
+	for (t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		struct rec_reader *rd;
+		struct rec_event ev;
+		char path[128], err[256];
+		FILE *f;
+		int r;
+
+		snprintf(path, sizeof(path), "%s/zp.cast", dir);
+		assert_non_null(f = fopen(path, "w"));
+		fprintf(f, "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.5, \"x\", \"%s\"]\n",
+		    cases[t].data);
+		fclose(f);
+		assert_int_equal(rec_reader_open(path, &rd, err, sizeof(err)), 0);
+		r = rec_reader_next(rd, &ev);
+		if (cases[t].ok) {
+			assert_int_equal(r, 1);
+			assert_int_equal(ev.code, 'x');
+			assert_int_equal(ev.len, (size_t)atoi(cases[t].data + 2));
+			assert_int_equal(ev.data[0], 0);
+		} else {
+			if (r >= 0)
+				fail_msg("%s: accepted", cases[t].data);
+		}
+		rec_reader_free(rd);
+	}
 }
 
 struct mask_case {
@@ -493,6 +568,8 @@ main(void)
 		cmocka_unit_test(test_split_utf8),
 		cmocka_unit_test(test_sequence_not_split),
 		cmocka_unit_test(test_control_runs),
+		cmocka_unit_test(test_zero_runs),
+		cmocka_unit_test(test_zero_event_parse),
 		cmocka_unit_test(test_password_masking),
 		cmocka_unit_test(test_echo_masking),
 		cmocka_unit_test(test_header_and_seal),
