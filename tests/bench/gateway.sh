@@ -315,15 +315,22 @@ while todo:
         seen.append(c); todo.append(c)
 pss = rss = 0
 names = []
+byname = {}
 for p in seen:
     try:
+        mine = 0
         for l in open("/proc/%d/smaps_rollup" % p):
-            if l.startswith("Pss:"): pss += int(l.split()[1])
+            if l.startswith("Pss:"): mine = int(l.split()[1]); pss += mine
             elif l.startswith("Rss:"): rss += int(l.split()[1])
-        names.append(open("/proc/%d/comm" % p).read().strip())
+        n = open("/proc/%d/comm" % p).read().strip()
+        names.append(n)
+        byname[n] = byname.get(n, 0) + mine
     except OSError:
         pass
 print(pss, rss, len(seen), ",".join(sorted(set(names))))
+# Pss by program (KiB, all sessions), for the details
+sys.stderr.write("bench/gateway: memory: Pss KiB by program: %s\n" %
+    ", ".join("%s %d" % kv for kv in sorted(byname.items())))
 EOF
 say "memory: $MEM_N idle pty sessions each side"
 i=$((SETUP_RUNS + 1)); k=0; mpids=""
