@@ -9,11 +9,13 @@
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -553,30 +555,209 @@ cmd_search(int argc, char **argv)
 
 /* ---- verify ---- */
 
+/* 1 for an audit log, 0 for a recording: by the first line in buf. */
+static int
+kind_of(const char *p, size_t len)
+{
+	struct rec_json j = { 0 };
+	const char *nl;
+	int kind = 0;
+
+	if (len > 4096)
+		len = 4096;
+	if ((nl = memchr(p, '\n', len)) != NULL)
+		len = (size_t)(nl - p);
+	if (rec_json_parse(&j, p, len) == 0 && j.n[0].type == REC_JSON_OBJ &&
+	    rec_json_get(&j, 0, "event") >= 0 && rec_json_get(&j, 0, "version") < 0)
+		kind = 1;
+	rec_json_free(&j);
+	return kind;
+}
+
 /* 1 for an audit log, 0 for a recording, -1 if unreadable. */
 static int
 file_kind(const char *path)
 {
 	char buf[4096];
-	struct rec_json j = { 0 };
 	ssize_t n;
-	char *nl;
-	int fd, kind = 0;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((nl = memchr(buf, '\n', (size_t)n)) != NULL)
-		*nl = '\0';
-	if (rec_json_parse(&j, buf, strlen(buf)) == 0 && j.n[0].type == REC_JSON_OBJ &&
-	    rec_json_get(&j, 0, "event") >= 0 && rec_json_get(&j, 0, "version") < 0)
-		kind = 1;
-	rec_json_free(&j);
+	return n <= 0 ? 0 : kind_of(buf, (size_t)n);
+}
+
+/* 1 when the file starts with the gzip magic, 0 when not, -1 if unreadable. */
+static int
+is_gzip(const char *path)
+{
+	unsigned char m[2];
+	int fd, gz;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	gz = read(fd, m, 2) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+	close(fd);
+	return gz;
+}
+
+#define GZ_MAX ((size_t)4 << 30)
+
+/*
+ * A rotated, compressed log: decompressed by gzip(1) into out (at most
+ * GZ_MAX bytes). The file is opened here and given to gzip as its stdin.
+ */
+static int
+read_gzip(const char *path, struct rec_buf *out, char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	char *const av[] = { "gzip", "-dc", NULL };
+	char buf[65536];
+	int in = -1, pfd[2] = { -1, -1 }, st, r = 0, fa_ok = 0;
+	pid_t pid = -1;
+	ssize_t n;
+
+	if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		r = MG_ERR_SYSTEM;
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		r = MG_ERR_NOMEM;
+		goto out;
+	}
+	fa_ok = 1;
+	if (posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO) != 0 ||
+	    (errno = posix_spawnp(&pid, "gzip", &fa, NULL, av, environ)) != 0) {
+		snprintf(err, errlen, "cannot run gzip -dc: %s", strerror(errno));
+		pid = -1;
+		r = MG_ERR_SYSTEM;
+		goto out;
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	while ((n = read(pfd[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "read from gzip: %s", strerror(errno));
+			r = MG_ERR_IO;
+			goto out;
+		}
+		if (out->len + (size_t)n > GZ_MAX) {
+			snprintf(err, errlen, "more than %zu bytes decompressed", GZ_MAX);
+			r = MG_ERR_TOOBIG;
+			goto out;
+		}
+		if ((r = rec_buf_add(out, buf, (size_t)n)) != 0)
+			goto out;
+	}
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (in >= 0)
+		close(in);
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	if (pid > 0) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (r == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+			snprintf(err, errlen, "gzip -dc failed (not a complete gzip file?)");
+			r = MG_ERR_PARSE;
+		}
+	}
+	return r;
+}
+
+/* Verifies one file (plain or gzip): 1 for an audit log, 0 for a recording, -1 on error. */
+static int
+verify_one(const char *path, const struct rec_key *pub, struct rec_verify_result *res,
+    struct rec_audit_info *info)
+{
+	struct rec_buf b = { 0 };
+	char err[256], name[PATH_MAX];
+	size_t len;
+	int gz, kind, r;
+
+	memset(res, 0, sizeof(*res));
+	if ((gz = is_gzip(path)) < 0 || (!gz && (kind = file_kind(path)) < 0)) {
+		snprintf(res->msg, sizeof(res->msg), "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (!gz) {
+		r = kind ? rec_audit_verify_file_info(path, pub, res, info) :
+		    rec_verify_file(path, pub, res);
+		goto out;
+	}
+	if ((r = read_gzip(path, &b, err, sizeof(err))) != 0) {
+		snprintf(res->msg, sizeof(res->msg), "%s", err);
+		rec_buf_free(&b);
+		return -1;
+	}
+	kind = kind_of((const char *)b.p, b.len);
+	/* A recording's signed header names it without the .gz. */
+	snprintf(name, sizeof(name), "%s", path);
+	if ((len = strlen(name)) > 3 && strcmp(name + len - 3, ".gz") == 0)
+		name[len - 3] = '\0';
+	r = kind ? rec_audit_verify_mem_info(b.p, b.len, pub, res, info) :
+	    rec_verify_mem(b.p, b.len, name, pub, res);
+	rec_buf_free(&b);
+out:
+	if (r != 0) {
+		if (res->msg[0] == '\0')
+			snprintf(res->msg, sizeof(res->msg), "%s", mg_strerror(r));
+		return -1;
+	}
 	return kind;
+}
+
+/*
+ * Audit logs given together are also checked as one chain across their
+ * rotations: each log's log_start names the log before it (its id, last
+ * seq and last hash), so a missing, truncated or substituted log shows.
+ */
+static int
+verify_chain(struct rec_audit_info *v, size_t n, int quiet)
+{
+	size_t *order, no, i;
+	uint64_t events = 0;
+	int bad;
+
+	if ((order = calloc(n, sizeof(*order))) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return -1;
+	}
+	if ((bad = rec_audit_chain(v, n, order, &no)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, mg_strerror(bad));
+		free(order);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].problem)
+			printf("%s: FAILED: %s\n", v[i].name, v[i].chain_msg);
+		else if (v[i].chain_msg[0] != '\0' && !quiet)
+			printf("%s: %s\n", v[i].name, v[i].chain_msg);
+	}
+	if (n > 1 && bad == 0 && no == n) {
+		if (!quiet) {
+			printf("chain: ");
+			for (i = 0; i < no; i++) {
+				printf("%s%s", i ? " -> " : "", v[order[i]].name);
+				events += v[order[i]].last_seq;
+			}
+			printf(": OK (%zu logs, %" PRIu64 " events)\n", no, events);
+		} else
+			printf("chain: OK\n");
+	} else if (n > 1 && bad > 0)
+		printf("chain: FAILED: %d of %zu logs are not where the chain says\n", bad, n);
+	free(order);
+	return bad;
 }
 
 static int
@@ -588,7 +769,9 @@ cmd_verify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *pubfile = NULL;
+	struct rec_audit_info *info = NULL;
 	struct rec_key *pub = NULL;
+	size_t naudit = 0;
 	char err[512];
 	int c, i, failed = 0, incomplete = 0, quiet = 0;
 
@@ -607,22 +790,24 @@ cmd_verify(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 2;
 	}
+	if ((info = calloc((size_t)(argc - optind), sizeof(*info))) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		rec_key_free(pub);
+		return 2;
+	}
 	for (i = optind; i < argc; i++) {
 		struct rec_verify_result res;
-		int kind = file_kind(argv[i]), r;
+		struct rec_audit_info *ai = &info[naudit];
+		int kind;
 
-		if (kind < 0) {
-			printf("%s: FAILED: cannot open: %s\n", argv[i], strerror(errno));
+		ai->name = argv[i];
+		if ((kind = verify_one(argv[i], pub, &res, ai)) < 0) {
+			printf("%s: FAILED: %s\n", argv[i], res.msg);
 			failed++;
 			continue;
 		}
-		r = kind ? rec_audit_verify_file(argv[i], pub, &res) :
-		    rec_verify_file(argv[i], pub, &res);
-		if (r != 0) {
-			printf("%s: FAILED: %s\n", argv[i], res.msg[0] ? res.msg : mg_strerror(r));
-			failed++;
-			continue;
-		}
+		if (kind)
+			naudit++;
 		switch (res.status) {
 		case REC_VERIFY_OK:
 			if (!quiet)
@@ -641,6 +826,17 @@ cmd_verify(int argc, char **argv)
 			break;
 		}
 	}
+	if (naudit > 0) {
+		int bad = verify_chain(info, naudit, quiet);
+
+		if (bad < 0) {
+			free(info);
+			rec_key_free(pub);
+			return 2;
+		}
+		failed += bad;
+	}
+	free(info);
 	rec_key_free(pub);
 	return failed ? 1 : incomplete ? 3 : 0;
 }

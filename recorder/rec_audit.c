@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,21 @@
 #define HASH_KEY ",\"hash\":\""
 #define SIG_KEY "\",\"sig\":\""
 #define SUFFIX_LEN (sizeof(HASH_KEY) - 1 + 64 + sizeof(SIG_KEY) - 1 + 88 + 2)
+
+/* What a new log's log_start says about the log before it (see find_prev). */
+struct prev_link {
+	enum rec_audit_link link;
+	char log[33];
+	uint64_t seq;
+	uint8_t hash[32];
+	char error[200];
+	int owner_ok;		/* the predecessor's owner may write the log: uid, gid */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* find_prev: the log was rotated while we looked; start again. */
+#define PREV_MOVED 1
 
 struct rec_audit {
 	char *path;
@@ -89,6 +106,43 @@ const char *
 rec_audit_errmsg(const struct rec_audit *a)
 {
 	return a->errmsg;
+}
+
+/* A message for the administrator: syslog and the caller's log_fn. */
+static void
+note(struct rec_audit *a, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+note(struct rec_audit *a, int prio, const char *fmt, ...)
+{
+	char m[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	if (!a->opts.no_syslog)
+		syslog(LOG_AUTHPRIV | prio, "%s", m);
+	if (a->opts.log_fn != NULL)
+		a->opts.log_fn(prio, m, a->opts.log_ctx);
+}
+
+/* Reads exactly n bytes at off. */
+static int
+pread_all(int fd, char *buf, size_t n, off_t off)
+{
+	size_t i;
+	ssize_t got;
+
+	for (i = 0; i < n; i += (size_t)got) {
+		if ((got = pread(fd, buf + i, n - i, off + (off_t)i)) < 0 && errno == EINTR) {
+			got = 0;
+			continue;
+		}
+		if (got <= 0)
+			return got < 0 ? -1 : -2;
+	}
+	return 0;
 }
 
 static int
@@ -239,11 +293,9 @@ read_last(struct rec_audit *a, uint64_t *seq, uint8_t hash[32])
 	n = (size_t)(st.st_size - from);
 	if ((buf = malloc(n + 1)) == NULL)
 		return MG_ERR_NOMEM;
-	for (i = 0; i < n; i += (size_t)got) {
-		if ((got = pread(a->fd, buf + i, n - i, from + (off_t)i)) <= 0) {
-			free(buf);
-			return aerr(a, MG_ERR_IO, "read: %s", got < 0 ? strerror(errno) : "short");
-		}
+	if ((got = pread_all(a->fd, buf, n, from)) != 0) {
+		free(buf);
+		return aerr(a, MG_ERR_IO, "read: %s", got == -1 ? strerror(errno) : "short");
 	}
 	buf[n] = '\0';
 	if (buf[n - 1] != '\n') {
@@ -257,16 +309,8 @@ read_last(struct rec_audit *a, uint64_t *seq, uint8_t hash[32])
 			free(buf);
 			return aerr(a, MG_ERR_IO, "truncate: %s", strerror(errno));
 		}
-		{
-			char m[160];
-
-			snprintf(m, sizeof(m), "audit: %s: removed a torn last line (%zu bytes) "
-			    "left by an interrupted write", a->path, n - i);
-			if (!a->opts.no_syslog)
-				syslog(LOG_AUTHPRIV | LOG_WARNING, "%s", m);
-			if (a->opts.log_fn != NULL)
-				a->opts.log_fn(LOG_WARNING, m, a->opts.log_ctx);
-		}
+		note(a, LOG_WARNING, "audit: %s: removed a torn last line (%zu bytes) "
+		    "left by an interrupted write", a->path, n - i);
 		n = i;
 		if (n == 0) {
 			free(buf);
@@ -292,6 +336,221 @@ read_last(struct rec_audit *a, uint64_t *seq, uint8_t hash[32])
 	*seq = (uint64_t)v;
 	free(buf);
 	return 0;
+}
+
+/* The predecessor's owner may write the log: root, us, the log's owner, the key's owner. */
+static int
+prev_owner_ok(const struct rec_audit *a, const struct stat *st, const struct stat *cur)
+{
+	char pwbuf[4096];
+	struct passwd pw, *res = NULL;
+
+	if (st->st_uid == 0 || st->st_uid == geteuid() || st->st_uid == cur->st_uid)
+		return 1;
+	return a->opts.key_owner != NULL &&
+	    getpwnam_r(a->opts.key_owner, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL && res->pw_uid == st->st_uid;
+}
+
+static void
+prev_unknown(struct prev_link *pl, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+prev_unknown(struct prev_link *pl, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	pl->link = REC_AUDIT_LINK_UNKNOWN;
+	n = snprintf(pl->error, sizeof(pl->error), "%s: ", name);
+	if (n < 0 || (size_t)n >= sizeof(pl->error))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(pl->error + n, sizeof(pl->error) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Shared lock on the predecessor, waiting at most the writers' timeout. */
+static int
+lock_shared(struct rec_audit *a, int fd)
+{
+	unsigned waited = 0;
+
+	while (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return aerr(a, MG_ERR_SYSTEM, "lock %s.1: %s", a->path, strerror(errno));
+		if (waited >= a->opts.lock_timeout_ms)
+			return aerr(a, MG_ERR_BUSY, "%s.1 locked by another process for %u ms",
+			    a->path, waited);
+		usleep(2000);
+		waited += 2;
+	}
+	return 0;
+}
+
+/*
+ * Parses line 1 (log_start: its log id) and the last complete line (seq
+ * and hash) of the predecessor held open in fd, of the given size. A torn
+ * last line (a writer died mid-write, never acknowledged) is skipped, not
+ * cut off: the predecessor is never written to. Problems go to pl.
+ */
+static int
+prev_read(struct rec_audit *a, int fd, off_t size, const char *name, struct prev_link *pl)
+{
+	char *buf = NULL;
+	const char *s;
+	size_t n, end, ls, sl;
+	off_t from;
+	double v;
+	int e, r = 0;
+
+	n = size > AUDIT_TAIL ? AUDIT_TAIL : (size_t)size;
+	if ((buf = malloc(n + 1)) == NULL)
+		return MG_ERR_NOMEM;
+	/* Line 1: the predecessor's log id. */
+	if ((e = pread_all(fd, buf, n, 0)) != 0) {
+		prev_unknown(pl, name, "read: %s", e == -1 ? strerror(errno) : "short");
+		goto out;
+	}
+	for (end = 0; end < n && buf[end] != '\n'; end++)
+		;
+	if (end == n || (r = rec_json_parse(&a->j, buf, end)) != 0 ||
+	    a->j.n[0].type != REC_JSON_OBJ ||
+	    (s = rec_json_get_str(&a->j, 0, "event")) == NULL || strcmp(s, "log_start") != 0 ||
+	    rec_json_get_num(&a->j, 0, "seq", &v) != 0 || v != 1 ||
+	    (s = rec_json_str(&a->j, rec_json_get(&a->j, 0, "log"), &sl)) == NULL ||
+	    sl != 32 || strspn(s, "0123456789abcdef") != 32) {
+		if (r == MG_ERR_NOMEM)
+			goto out;
+		r = 0;
+		prev_unknown(pl, name, "line 1 is not a log_start with a log id");
+		goto out;
+	}
+	memcpy(pl->log, s, 33);
+	/* The last complete line: its seq and hash. */
+	from = size > AUDIT_TAIL ? size - AUDIT_TAIL : 0;
+	if ((e = pread_all(fd, buf, n, from)) != 0) {
+		prev_unknown(pl, name, "read: %s", e == -1 ? strerror(errno) : "short");
+		goto out;
+	}
+	for (end = n; end > 0 && buf[end - 1] != '\n'; end--)
+		;
+	if (end < n)
+		note(a, LOG_WARNING, "audit: %s: the previous log %s ends in a torn line "
+		    "(%zu bytes, never acknowledged): linking to the line before it",
+		    a->path, name, n - end);
+	if (end == 0) {
+		if (from == 0)
+			prev_unknown(pl, name, "no complete line");
+		else
+			prev_unknown(pl, name, "last line longer than %d bytes", AUDIT_TAIL);
+		goto out;
+	}
+	for (ls = end - 1; ls > 0 && buf[ls - 1] != '\n'; ls--)
+		;
+	if (ls == 0 && from > 0) {
+		prev_unknown(pl, name, "last line longer than %d bytes", AUDIT_TAIL);
+		goto out;
+	}
+	if ((r = rec_json_parse(&a->j, buf + ls, end - 1 - ls)) != 0 ||
+	    a->j.n[0].type != REC_JSON_OBJ ||
+	    rec_json_get_num(&a->j, 0, "seq", &v) != 0 || v < 1 || v > 1e15 ||
+	    (s = rec_json_str(&a->j, rec_json_get(&a->j, 0, "hash"), &sl)) == NULL ||
+	    rec_hex_decode(s, sl, pl->hash, 32) != 0) {
+		if (r == MG_ERR_NOMEM)
+			goto out;
+		r = 0;
+		prev_unknown(pl, name, "last line is damaged");
+		goto out;
+	}
+	pl->seq = (uint64_t)v;
+	pl->link = REC_AUDIT_LINK_PREV;
+out:
+	free(buf);
+	return r;
+}
+
+/*
+ * A new log (the path was missing or empty: cur is our file, locked)
+ * links to the log rotated away before it. The shipped logrotate
+ * configuration (nocreate, no dateext, delaycompress) leaves that log
+ * at PATH.1, uncompressed. Its tail is read under a shared lock: a writer
+ * that checked, under its exclusive lock, that the path still named the
+ * old file just before the rotation renamed it may still be appending;
+ * every writer that locks the old file after the rename sees that the
+ * path names another file and follows it (lock_log), so once we hold the
+ * lock no line can be added to PATH.1 any more. A PATH.1 that cannot be
+ * used does not stop the log (that would refuse every login until an
+ * administrator stepped in): log_start then records prev_error, which
+ * verify reports as a broken chain, and syslog says why. Returns 0,
+ * PREV_MOVED when our own file was rotated meanwhile, or an MG_ERR_*.
+ */
+static int
+find_prev(struct rec_audit *a, const struct stat *cur, struct prev_link *pl)
+{
+	char p1[PATH_MAX], name[NAME_MAX + 3];
+	const char *base;
+	struct stat st;
+	int fd = -1, r = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	base = strrchr(a->path, '/');
+	base = base != NULL ? base + 1 : a->path;
+	snprintf(name, sizeof(name), "%s.1", base);
+	if (snprintf(p1, sizeof(p1), "%s.1", a->path) >= (int)sizeof(p1))
+		return aerr(a, MG_ERR_INVAL, "path too long");
+	/* Not a symlink: someone else's file must not become our link. */
+	fd = open(p1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			note(a, LOG_NOTICE, "audit: %s: starting a new log with no link to a "
+			    "previous one (no %s)", a->path, name);
+			return 0;
+		}
+		prev_unknown(pl, name, "%s", errno == ELOOP ? "a symbolic link" :
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		prev_unknown(pl, name, "fstat: %s", strerror(errno));
+		goto out;
+	}
+	if (st.st_dev == cur->st_dev && st.st_ino == cur->st_ino) {
+		r = PREV_MOVED;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		prev_unknown(pl, name, "not a regular file");
+		goto out;
+	}
+	if (!prev_owner_ok(a, &st, cur) || (st.st_mode & S_IWOTH)) {
+		prev_unknown(pl, name, "owned by uid %u, mode %04o: not trusted",
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	pl->owner_ok = 1;
+	pl->uid = st.st_uid;
+	pl->gid = st.st_gid;
+	if ((r = lock_shared(a, fd)) != 0)
+		goto out;
+	/* Its size now: a writer may have finished a line while we waited. */
+	if (fstat(fd, &st) != 0) {
+		prev_unknown(pl, name, "fstat: %s", strerror(errno));
+		goto out;
+	}
+	if (st.st_size == 0)
+		prev_unknown(pl, name, "empty");
+	else
+		r = prev_read(a, fd, st.st_size, name, pl);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && pl->link == REC_AUDIT_LINK_UNKNOWN)
+		note(a, LOG_WARNING, "audit: %s: starting a new log that cannot link to the "
+		    "previous one: %s (recorded as prev_error in log_start)", a->path,
+		    pl->error);
+	return r;
 }
 
 static int
@@ -330,7 +589,8 @@ default_result(enum rec_audit_type t)
 /* Builds one complete signed line (with newline) into out. */
 static int
 build_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
-    const uint8_t prev[32], uint8_t hash[32], struct rec_buf *out)
+    const struct prev_link *pl, const uint8_t prev[32], uint8_t hash[32],
+    struct rec_buf *out)
 {
 	struct rec_buf msg = { 0 };
 	uint8_t sig[REC_SIG_LEN];
@@ -357,6 +617,16 @@ build_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
 		    (r = rec_buf_adds(out, "\",\"key\":\"")) != 0 ||
 		    (r = rec_buf_adds(out, rec_key_id(a->key))) != 0 ||
 		    (r = rec_buf_adds(out, "\"")) != 0)
+			goto out;
+		/* The link to the log rotated away before this one. */
+		if (pl != NULL && pl->link == REC_AUDIT_LINK_PREV &&
+		    ((r = rec_buf_addf(out, ",\"prev_log\":\"%s\",\"prev_seq\":%" PRIu64
+		    ",\"prev_hash\":\"", pl->log, pl->seq)) != 0 ||
+		    (r = rec_buf_hex(out, pl->hash, 32)) != 0 ||
+		    (r = rec_buf_adds(out, "\"")) != 0))
+			goto out;
+		if (pl != NULL && pl->link == REC_AUDIT_LINK_UNKNOWN &&
+		    (r = add_str(out, "prev_error", pl->error)) != 0)
 			goto out;
 	}
 	if ((r = add_str(out, "session", ev->session)) != 0 ||
@@ -459,37 +729,74 @@ write_all(struct rec_audit *a, const struct rec_buf *b, off_t size_before)
 	return 0;
 }
 
+/* 1 when the path still names the file we hold. */
+static int
+still_ours(const struct rec_audit *a, const struct stat *st)
+{
+	struct stat s2;
+
+	return lstat(a->path, &s2) == 0 && s2.st_dev == st->st_dev && s2.st_ino == st->st_ino;
+}
+
 int
 rec_audit_event(struct rec_audit *a, const struct rec_audit_event *ev)
 {
 	struct rec_audit_event start = { 0 };
 	struct rec_buf line = { 0 };
+	struct prev_link pl;
 	uint8_t prev[32], hash[32], shash[32];
 	uint64_t seq, sseq = 0;
 	struct stat st;
-	int r;
+	int r, tries;
 
 	a->errmsg[0] = '\0';
 	if ((unsigned)ev->type >= REC_AUDIT_LOG_START)
 		return aerr(a, MG_ERR_INVAL, "bad event type");
-	if ((r = lock_log(a)) != 0)
-		return r;
-	if ((r = read_last(a, &seq, prev)) != 0)
-		goto out;
-	if (fstat(a->fd, &st) != 0) {
-		r = aerr(a, MG_ERR_SYSTEM, "fstat: %s", strerror(errno));
-		goto out;
+	for (tries = 0;; tries++) {
+		if ((r = lock_log(a)) != 0)
+			return r;
+		if ((r = read_last(a, &seq, prev)) != 0)
+			goto out;
+		if (fstat(a->fd, &st) != 0) {
+			r = aerr(a, MG_ERR_SYSTEM, "fstat: %s", strerror(errno));
+			goto out;
+		}
+		if (seq != 0)
+			break;
+		if ((r = find_prev(a, &st, &pl)) < 0)
+			goto out;
+		/*
+		 * Our (empty) file was rotated away while we read PATH.1:
+		 * nothing was written; start again in the file now at path.
+		 */
+		if (r == PREV_MOVED || !still_ours(a, &st)) {
+			flock(a->fd, LOCK_UN);
+			if (tries < 5)
+				continue;
+			return aerr(a, MG_ERR_BUSY, "rotated again and again while starting "
+			    "a new log");
+		}
+		break;
 	}
 	if (seq == 0) {
+		/*
+		 * A new log started by root (the PAM module in sshd) takes the
+		 * owner of the log before it, so that mspgated, which runs as
+		 * the service account, can still append to it.
+		 */
+		if (pl.owner_ok && geteuid() == 0 && (st.st_uid != pl.uid ||
+		    st.st_gid != pl.gid) && fchown(a->fd, pl.uid, pl.gid) != 0)
+			note(a, LOG_WARNING, "audit: %s: cannot give the new log to uid %u: "
+			    "%s", a->path, (unsigned)pl.uid, strerror(errno));
 		/* A new log starts with its own random id, bound into the chain. */
 		start.type = REC_AUDIT_LOG_START;
 		start.time = ev->time;
 		sseq = ++seq;
-		if ((r = build_line(a, &start, seq, prev, shash, &line)) != 0)
+		if ((r = build_line(a, &start, seq, &pl, prev, shash, &line)) != 0)
 			goto out;
 		memcpy(prev, shash, 32);
 	}
-	if ((r = build_line(a, ev, ++seq, prev, hash, &line)) != 0 ||
+	if ((r = build_line(a, ev, ++seq, NULL, prev, hash, &line)) != 0 ||
 	    (r = write_all(a, &line, st.st_size)) != 0)
 		goto out;
 	if (sseq != 0)
@@ -530,8 +837,74 @@ averdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line
 	va_end(ap);
 }
 
+/* 1 when s (sl bytes) is n lower-case hex digits. */
 static int
-verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_result *res)
+is_hex(const char *s, size_t sl, size_t n)
+{
+	size_t i;
+
+	if (s == NULL || sl != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Line 1 (already verified): the log id and the link to the log before
+ * it. 0, or -1 when the link fields are malformed (all or none of
+ * prev_log, prev_seq and prev_hash; prev_error alone).
+ */
+static int
+start_info(const struct rec_json *j, struct rec_audit_info *info)
+{
+	const char *s;
+	size_t sl;
+	double v;
+	int has_log, has_seq, has_hash;
+
+	s = rec_json_str(j, rec_json_get(j, 0, "log"), &sl);
+	if (!is_hex(s, sl, 32))
+		return -1;
+	memcpy(info->log, s, 33);
+	if (rec_json_get_num(j, 0, "ts", &v) == 0)
+		info->start = (time_t)v;
+	has_log = rec_json_get(j, 0, "prev_log") >= 0;
+	has_seq = rec_json_get(j, 0, "prev_seq") >= 0;
+	has_hash = rec_json_get(j, 0, "prev_hash") >= 0;
+	if ((s = rec_json_str(j, rec_json_get(j, 0, "prev_error"), &sl)) != NULL) {
+		if (has_log || has_seq || has_hash || sl == 0)
+			return -1;
+		info->link = REC_AUDIT_LINK_UNKNOWN;
+		snprintf(info->prev_error, sizeof(info->prev_error), "%s", s);
+		return 0;
+	}
+	if (rec_json_get(j, 0, "prev_error") >= 0)
+		return -1;
+	if (!has_log && !has_seq && !has_hash) {
+		info->link = REC_AUDIT_LINK_NONE;
+		return 0;
+	}
+	s = rec_json_str(j, rec_json_get(j, 0, "prev_log"), &sl);
+	if (!is_hex(s, sl, 32))
+		return -1;
+	memcpy(info->prev_log, s, 33);
+	if (rec_json_get_num(j, 0, "prev_seq", &v) != 0 || v < 1 || v > 1e15 ||
+	    v != (double)(uint64_t)v)
+		return -1;
+	info->prev_seq = (uint64_t)v;
+	s = rec_json_str(j, rec_json_get(j, 0, "prev_hash"), &sl);
+	if (!is_hex(s, sl, 64) || rec_hex_decode(s, sl, info->prev_hash, 32) != 0)
+		return -1;
+	info->link = REC_AUDIT_LINK_PREV;
+	return 0;
+}
+
+static int
+verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_result *res,
+    struct rec_audit_info *info)
 {
 	struct rec_json j = { 0 };
 	struct rec_buf msg = { 0 }, sig = { 0 };
@@ -543,6 +916,12 @@ verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_
 	int e, r = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (info != NULL) {
+		const char *name = info->name;
+
+		memset(info, 0, sizeof(*info));
+		info->name = name;
+	}
 	for (;;) {
 		if ((e = rec_lines_next(lr, &ln)) == 0)
 			break;
@@ -560,6 +939,9 @@ verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_
 			averdict(res, REC_VERIFY_INCOMPLETE, ln.lineno, ln.offset, "last line "
 			    "cut short (no newline): an interrupted write or a truncation; "
 			    "lines 1-%" PRIu64 " verified", ln.lineno - 1);
+			/* The lines before it stand: links to them can be checked. */
+			if (info != NULL && ln.lineno > 1)
+				info->ok = 1;
 			goto out;
 		}
 		if ((e = rec_json_parse(&j, ln.p, ln.len)) != 0) {
@@ -622,9 +1004,21 @@ verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_
 			    "bad signature: forged, or signed by another key");
 			goto out;
 		}
+		if (ln.lineno == 1 && info != NULL && start_info(&j, info) != 0) {
+			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset, "log_start has "
+			    "no valid log id or a malformed link to the previous log "
+			    "(prev_log, prev_seq, prev_hash or prev_error)");
+			goto out;
+		}
+		if (ln.lineno == 1 && info != NULL)
+			info->has_start = 1;
 		memcpy(prev, hash, 32);
 		res->verified_lines = ln.lineno;
 		res->checkpoints = ln.lineno;
+		if (info != NULL) {
+			info->last_seq = ln.lineno;
+			memcpy(info->last_hash, hash, 32);
+		}
 	}
 	if (res->total_lines == 0) {
 		res->status = REC_VERIFY_FAILED;
@@ -632,6 +1026,8 @@ verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_
 		goto out;
 	}
 	res->status = REC_VERIFY_OK;
+	if (info != NULL)
+		info->ok = 1;
 	{
 		struct rec_buf hx = { 0 };
 
@@ -652,29 +1048,205 @@ int
 rec_audit_verify_file(const char *path, const struct rec_key *pub,
     struct rec_verify_result *res)
 {
-	struct rec_lines lr;
-	int fd, r;
-
-	memset(res, 0, sizeof(*res));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		snprintf(res->msg, sizeof(res->msg), "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? MG_ERR_NOENT : MG_ERR_SYSTEM;
-	}
-	rec_lines_init_fd(&lr, fd, AUDIT_TAIL);
-	r = verify_lines(&lr, pub, res);
-	rec_lines_free(&lr);
-	return r;
+	return rec_audit_verify_file_info(path, pub, res, NULL);
 }
 
 int
 rec_audit_verify_mem(const void *buf, size_t len, const struct rec_key *pub,
     struct rec_verify_result *res)
 {
+	return rec_audit_verify_mem_info(buf, len, pub, res, NULL);
+}
+
+int
+rec_audit_verify_file_info(const char *path, const struct rec_key *pub,
+    struct rec_verify_result *res, struct rec_audit_info *info)
+{
+	struct rec_lines lr;
+	int fd, r;
+
+	memset(res, 0, sizeof(*res));
+	if (info != NULL) {
+		const char *name = info->name;
+
+		memset(info, 0, sizeof(*info));
+		info->name = name;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		snprintf(res->msg, sizeof(res->msg), "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? MG_ERR_NOENT : MG_ERR_SYSTEM;
+	}
+	rec_lines_init_fd(&lr, fd, AUDIT_TAIL);
+	r = verify_lines(&lr, pub, res, info);
+	rec_lines_free(&lr);
+	return r;
+}
+
+int
+rec_audit_verify_mem_info(const void *buf, size_t len, const struct rec_key *pub,
+    struct rec_verify_result *res, struct rec_audit_info *info)
+{
 	struct rec_lines lr;
 	int r;
 
 	rec_lines_init_mem(&lr, buf, len, AUDIT_TAIL);
-	r = verify_lines(&lr, pub, res);
+	r = verify_lines(&lr, pub, res, info);
 	rec_lines_free(&lr);
 	return r;
+}
+
+/* ---- the chain across rotated logs ---- */
+
+static void
+cmsg(struct rec_audit_info *x, int problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets x's chain message; a problem replaces a note, never another problem. */
+static void
+cmsg(struct rec_audit_info *x, int problem, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->problem || (!problem && x->chain_msg[0] != '\0'))
+		return;
+	x->problem = problem;
+	va_start(ap, fmt);
+	vsnprintf(x->chain_msg, sizeof(x->chain_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* The first 8 bytes of a hash in hex, as the syslog lines show them. */
+static const char *
+hash8(const uint8_t h[32], char out[17])
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	return out;
+}
+
+/* Is a before b? By the time of line 1, then by name. */
+static int
+head_before(const struct rec_audit_info *a, const struct rec_audit_info *b)
+{
+	if (a->start != b->start)
+		return a->start < b->start;
+	/* The same second: a true start (no link) first. */
+	if ((a->link == REC_AUDIT_LINK_NONE) != (b->link == REC_AUDIT_LINK_NONE))
+		return a->link == REC_AUDIT_LINK_NONE;
+	return strcmp(a->name ? a->name : "", b->name ? b->name : "") < 0;
+}
+
+int
+rec_audit_chain(struct rec_audit_info *v, size_t n, size_t *order, size_t *norder)
+{
+	const size_t none = (size_t)-1;
+	size_t *pred = NULL, *succ = NULL, *heads = NULL;
+	size_t i, j, k, nh = 0, no = 0, tail = none;
+	char *use = NULL, *seen = NULL, h1[17], h2[17];
+	int bad = 0;
+
+	*norder = 0;
+	if (n == 0)
+		return 0;
+	if ((pred = calloc(n, sizeof(*pred))) == NULL ||
+	    (succ = calloc(n, sizeof(*succ))) == NULL ||
+	    (heads = calloc(n, sizeof(*heads))) == NULL ||
+	    (use = calloc(n, 1)) == NULL || (seen = calloc(n, 1)) == NULL) {
+		bad = MG_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		pred[i] = succ[i] = none;
+		v[i].problem = 0;
+		v[i].chain_msg[0] = '\0';
+		use[i] = v[i].has_start;
+		/* One log in two files: a copy, or the same file given twice. */
+		for (j = 0; use[i] && j < i; j++) {
+			if (use[j] && strcmp(v[i].log, v[j].log) == 0) {
+				cmsg(&v[i], 1, "line 1: the same log (%.16s...) as %s: a copy?",
+				    v[i].log, v[j].name);
+				use[i] = 0;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!use[i])
+			continue;
+		if (v[i].link == REC_AUDIT_LINK_UNKNOWN) {
+			cmsg(&v[i], 1, "line 1: this log was started without a link to the log "
+			    "before it, which its writer could not read (%s): the chain is "
+			    "broken here", v[i].prev_error);
+			continue;
+		}
+		if (v[i].link != REC_AUDIT_LINK_PREV)
+			continue;
+		for (j = 0; j < n; j++) {
+			if (j != i && use[j] && strcmp(v[j].log, v[i].prev_log) == 0)
+				break;
+		}
+		if (j == n)
+			continue;
+		if (succ[j] != none) {
+			cmsg(&v[i], 1, "line 1: links to %s (log %.16s...), which %s links to "
+			    "as well: two logs cannot both follow one", v[j].name, v[j].log,
+			    v[succ[j]].name);
+			continue;
+		}
+		succ[j] = i;
+		pred[i] = j;
+		if (!v[j].ok)
+			cmsg(&v[i], 1, "line 1: links to %s, which did not verify: the link "
+			    "cannot be checked", v[j].name);
+		else if (v[j].last_seq != v[i].prev_seq ||
+		    memcmp(v[j].last_hash, v[i].prev_hash, 32) != 0)
+			cmsg(&v[i], 1, "line 1: links to line %" PRIu64 " of %s (hash %s...), "
+			    "but %s ends at line %" PRIu64 " (hash %s...): it was truncated, "
+			    "added to or replaced after this log was started", v[i].prev_seq,
+			    v[j].name, hash8(v[i].prev_hash, h1), v[j].name, v[j].last_seq,
+			    hash8(v[j].last_hash, h2));
+	}
+	/* Chains start where no given log comes before; the earliest is the start. */
+	for (i = 0; i < n; i++) {
+		if (!use[i] || pred[i] != none)
+			continue;
+		for (k = nh; k > 0 && head_before(&v[i], &v[heads[k - 1]]); k--)
+			heads[k] = heads[k - 1];
+		heads[k] = i;
+		nh++;
+	}
+	for (k = 0; k < nh; k++) {
+		struct rec_audit_info *h = &v[heads[k]];
+
+		if (k == 0 && h->link == REC_AUDIT_LINK_PREV)
+			cmsg(h, 0, "links to log %.16s... line %" PRIu64 " (not given)",
+			    h->prev_log, h->prev_seq);
+		else if (k > 0 && h->link == REC_AUDIT_LINK_PREV)
+			cmsg(h, 1, "line 1: links to log %.16s... line %" PRIu64 ", which is not "
+			    "among the files given: a log is missing between %s and %s",
+			    h->prev_log, h->prev_seq, v[tail].name, h->name);
+		else if (k > 0 && h->link == REC_AUDIT_LINK_NONE)
+			cmsg(h, 1, "line 1: starts a new chain (no link to a previous log) "
+			    "after %s: the chain is broken between them", v[tail].name);
+		for (i = heads[k]; i != none && !seen[i]; i = succ[i]) {
+			seen[i] = 1;
+			order[no++] = i;
+			tail = i;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (use[i] && !seen[i])
+			cmsg(&v[i], 1, "line 1: in a loop of links that starts nowhere");
+	}
+	*norder = no;
+	for (i = 0; i < n; i++)
+		bad += v[i].problem;
+out:
+	free(pred);
+	free(succ);
+	free(heads);
+	free(use);
+	free(seen);
+	return bad;
 }

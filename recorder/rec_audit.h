@@ -72,9 +72,13 @@ int rec_audit_open(const char *path, const char *keyfile,
  * Appends one event under an exclusive lock: reads the last line's hash,
  * writes the new line, fsyncs. A torn last line left by a crash is cut
  * off first (it was never acknowledged). Safe across processes and
- * threads holding separate handles. Returns 0, MG_ERR_IO (disk full:
- * nothing was added), MG_ERR_BUSY (lock not obtained in time),
- * MG_ERR_PARSE (the last line is damaged: the chain cannot continue).
+ * threads holding separate handles. A new log (the path missing or
+ * empty, e.g. after logrotate) starts with log_start, which links to the
+ * log rotated away to PATH.1 (doc/FORMATS.md, "Rotation"); one that
+ * cannot be read is named in prev_error, and the log goes on. Returns
+ * 0, MG_ERR_IO (disk full: nothing was added), MG_ERR_BUSY (lock, also
+ * PATH.1's, not obtained in time), MG_ERR_PARSE (the last line is
+ * damaged: the chain cannot continue).
  */
 int rec_audit_event(struct rec_audit *a, const struct rec_audit_event *ev);
 /* The last error message (static storage in a). */
@@ -96,5 +100,49 @@ int rec_audit_verify_file(const char *path, const struct rec_key *pub,
     struct rec_verify_result *res);
 int rec_audit_verify_mem(const void *buf, size_t len, const struct rec_key *pub,
     struct rec_verify_result *res);
+
+/* How a log's log_start names the log before it (see doc/FORMATS.md). */
+enum rec_audit_link {
+	REC_AUDIT_LINK_NONE,	/* no link: the first log, or no predecessor was found */
+	REC_AUDIT_LINK_PREV,	/* prev_log, prev_seq, prev_hash */
+	REC_AUDIT_LINK_UNKNOWN,	/* a predecessor existed but could not be read: prev_error */
+};
+
+/* What verification learnt about one log, for checking the links between logs. */
+struct rec_audit_info {
+	const char *name;	/* set by the caller: the file's name in messages */
+	int ok;			/* 1: verified (a torn last line allowed): last_* are good */
+	int has_start;		/* 1: line 1 verified: log, start and the link are good */
+	char log[33];		/* this log's id */
+	time_t start;		/* ts of line 1 */
+	enum rec_audit_link link;
+	char prev_log[33];
+	uint64_t prev_seq;
+	uint8_t prev_hash[32];
+	char prev_error[260];
+	uint64_t last_seq;	/* the last verified line */
+	uint8_t last_hash[32];
+	/* Set by rec_audit_chain(). */
+	int problem;		/* 1: this file's place in the chain is wrong */
+	char chain_msg[700];	/* what is wrong, or a note ("" when nothing to say) */
+};
+
+/* As rec_audit_verify_file/_mem, also filling info (name is kept). */
+int rec_audit_verify_file_info(const char *path, const struct rec_key *pub,
+    struct rec_verify_result *res, struct rec_audit_info *info);
+int rec_audit_verify_mem_info(const void *buf, size_t len, const struct rec_key *pub,
+    struct rec_verify_result *res, struct rec_audit_info *info);
+
+/*
+ * Orders n verified logs by their links and checks every link: each
+ * successor names its predecessor's log id, last seq and last hash; one
+ * successor per log; no gap (a log whose predecessor is not among those
+ * given, other than the first); no second chain start. order (n entries)
+ * gets the indexes of the files that are in the chain, first first, and
+ * *norder their count. Returns the number of files with a problem (each
+ * says what in chain_msg, which may also hold a note, such as the first
+ * log's link to a log not given), or MG_ERR_NOMEM.
+ */
+int rec_audit_chain(struct rec_audit_info *v, size_t n, size_t *order, size_t *norder);
 
 #endif
