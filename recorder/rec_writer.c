@@ -54,6 +54,7 @@ struct rec_writer {
 	/* Password masking. */
 	regex_t prompt;
 	int have_prompt;
+	int prompt_default;	/* the pattern is REC_PROMPT_REGEX_DEFAULT */
 	int record_passwords;
 	char tail[TAIL_MAX + 1];	/* output since the last newline */
 	size_t tail_len;
@@ -438,14 +439,17 @@ end_hidden(struct rec_writer *w)
 static void
 track_tail(struct rec_writer *w, const uint8_t *s, size_t n)
 {
+	const uint8_t *nl = memrchr(s, '\n', n);
 	size_t i, st = 0;
 
-	for (i = n; i > 0; i--) {
-		if (s[i - 1] == '\n') {
-			st = i;
-			w->tail_len = 0;
-			break;
-		}
+	if (nl != NULL) {
+		st = (size_t)(nl - s) + 1;
+		w->tail_len = 0;
+	}
+	/* Only the end of a long line can be a prompt: keep its last part. */
+	if (n - st > TAIL_MAX) {
+		st = n - TAIL_MAX;
+		w->tail_len = 0;
 	}
 	for (i = st; i < n; i++) {
 		uint8_t c = s[i];
@@ -460,6 +464,22 @@ track_tail(struct rec_writer *w, const uint8_t *s, size_t n)
 	}
 	w->tail[w->tail_len] = '\0';
 	w->tail_dirty = 1;
+}
+
+/*
+ * The default pattern only matches a line ending in ':' or '?' and blanks:
+ * a cheap test spares the regex on bulk output. Other patterns always run.
+ */
+static int
+prompt_may_end(const struct rec_writer *w)
+{
+	size_t i = w->tail_len;
+
+	if (!w->prompt_default)
+		return 1;
+	while (i > 0 && strchr(" \t\v\f", w->tail[i - 1]) != NULL)
+		i--;
+	return i > 0 && (w->tail[i - 1] == ':' || w->tail[i - 1] == '?');
 }
 
 int
@@ -477,7 +497,8 @@ rec_writer_output(struct rec_writer *w, int64_t t, const void *buf, size_t len)
 		return r;
 	if (w->have_prompt && !w->mask_prompt) {
 		track_tail(w, buf, len);
-		if (w->tail_len > 0 && regexec(&w->prompt, w->tail, 0, NULL, 0) == 0)
+		if (w->tail_len > 0 && prompt_may_end(w) &&
+		    regexec(&w->prompt, w->tail, 0, NULL, 0) == 0)
 			w->mask_prompt = 1;
 	}
 	return 0;
@@ -725,6 +746,7 @@ rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key
 			goto out;
 		}
 		w->have_prompt = 1;
+		w->prompt_default = strcmp(re, REC_PROMPT_REGEX_DEFAULT) == 0;
 	}
 	if ((w->path = strdup(path)) == NULL || (w->session = strdup(m->session)) == NULL ||
 	    (pcopy = strdup(path)) == NULL)
