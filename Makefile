@@ -229,6 +229,12 @@ $(PAM_DRIVER): $(BUILD)/obj/tests/pam/mgpam.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< -lpam
 
+# make bench: logins in one process (tests/bench/pam.sh)
+$(BUILD)/tests/bench/pamloop: $(BUILD)/obj/tests/bench/pamloop.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< -lpam
+bench: $(BUILD)/tests/bench/pamloop
+
 .PHONY: pam install-pam
 pam: $(PAM_MODULE) $(PAM_ENROLL)
 all: pam

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Benchmark driver (not a test): authenticates each USER in turn through
+ * the real libpam in ONE process, answering every prompt with CODE, and
+ * prints one line per login: "LATENCY_US RESULT". A fresh PAM handle per
+ * login (libpam loads and unloads the module each time), as a long-running
+ * PAM application does; libraries that stay loaded (libcrypto, as in sshd,
+ * which links it) are paid for once.
+ *
+ * pamloop -C CONFDIR -s SERVICE -c CODE USER...
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+static int
+conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct pam_response *r;
+	int i;
+
+	if (n <= 0 || (r = calloc((size_t)n, sizeof(*r))) == NULL)
+		return PAM_CONV_ERR;
+	for (i = 0; i < n; i++) {
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
+			if ((r[i].resp = strdup(data)) == NULL) {
+				while (i-- > 0)
+					free(r[i].resp);
+				free(r);
+				return PAM_CONV_ERR;
+			}
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static double
+now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL, *service = NULL, *code = NULL;
+	int ch, i, bad = 0;
+
+	while ((ch = getopt(argc, argv, "C:s:c:")) != -1) {
+		switch (ch) {
+		case 'C': dir = optarg; break;
+		case 's': service = optarg; break;
+		case 'c': code = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (dir == NULL || service == NULL || code == NULL || optind >= argc)
+		goto usage;
+	for (i = optind; i < argc; i++) {
+		struct pam_conv c = { conv, (void *)code };
+		pam_handle_t *h = NULL;
+		double t0 = now_us();
+		int r;
+
+		if ((r = pam_start_confdir(service, argv[i], &c, dir, &h)) == PAM_SUCCESS) {
+			r = pam_authenticate(h, 0);
+			pam_end(h, r);
+		}
+		printf("%.0f %s\n", now_us() - t0, r == PAM_SUCCESS ? "ok" : "fail");
+		if (r != PAM_SUCCESS)
+			bad++;
+	}
+	return bad ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: pamloop -C CONFDIR -s SERVICE -c CODE USER...\n");
+	return 2;
+}
