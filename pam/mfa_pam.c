@@ -351,6 +351,20 @@ audit_path(const struct mfa_ctx *c)
  * Opens the audit log (and loads its signing key) unless this stage call
  * already did; a failure is remembered and logged once. 0 or an MG_ERR_*.
  */
+/*
+ * The audit library's own notes (a torn line cut off, no rotated log to
+ * link to) reach syslog through pam_syslog; its per-event lines do not:
+ * the module logs each event itself.
+ */
+static void
+audit_note(int prio, const char *line, void *ctx)
+{
+	struct mfa_ctx *c = ctx;
+
+	if (strncmp(line, "audit: event=", 13) != 0)
+		pam_syslog(c->pamh, prio, "%s", line);
+}
+
 static int
 audit_open(struct mfa_ctx *c)
 {
@@ -371,6 +385,8 @@ audit_open(struct mfa_ctx *c)
 	memset(&opts, 0, sizeof(opts));
 	/* The module logs through pam_syslog itself. */
 	opts.no_syslog = 1;
+	opts.log_fn = audit_note;
+	opts.log_ctx = c;
 	opts.lock_timeout_ms = 5000;
 	/* The gateway's service account may own the key (mspgated signs too). */
 	opts.key_owner = c->p != NULL ? c->p->gateway.user : NULL;

@@ -119,6 +119,7 @@ ev w0 bad
 check "a new log is written after a damaged predecessor" test -f "$AUDIT"
 check_grep "log_start records why it has no link" \
 	'"event":"log_start",.*"prev_error":"audit.jsonl.1: last line is damaged"' "$AUDIT"
+check_grep "and the module says so in syslog" 'audit.jsonl.1: last line is damaged' "$MGPAM_SYSLOG"
 $VERIFY "$L" >"$T/v" 2>&1
 check "verify fails on that log" test $? -eq 1
 check_grep "and says the chain is broken there" \
