@@ -10,6 +10,7 @@
  */
 #include "../../gateway/gw_msg.c"
 #include "../../gateway/gw_request.c"
+#include "../../gateway/gw_authinfo.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
