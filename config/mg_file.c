@@ -512,9 +512,10 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int
-mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
-    char *err, size_t errlen)
+/* mg_file_replace and mg_file_replace_owner: give set, the new file is uid:gid's. */
+static int
+replace(const char *path, const void *data, size_t len, mode_t mode,
+    int give, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	char *tmp = NULL, *dir = NULL, *slash;
 	int fd = -1, dfd = -1, made = 0, ret, e;
@@ -559,6 +560,19 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		goto out;
 	}
 	made = 1;
+	/*
+	 * Given away while nobody else can open it (0600, ours), and before
+	 * the rename, so the name never points at a file of the wrong owner.
+	 * Before fchmod: a change of owner clears the setuid and setgid bits.
+	 */
+	if (give && fchown(fd, uid, gid) != 0) {
+		e = errno;
+		mg_seterr(err, errlen, "%s: cannot give the new file to uid %lu: %s",
+		    path, (unsigned long)uid, strerror(e));
+		ret = e == EPERM ? MG_ERR_PERM : MG_ERR_SYSTEM;
+		errno = e;
+		goto out;
+	}
 	if (fchmod(fd, mode & 07777) != 0) {
 		e = errno;
 		mg_seterr(err, errlen, "%s: fchmod: %s", path, strerror(e));
@@ -627,6 +641,20 @@ mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	free(dir);
 	errno = e;
 	return ret;
+}
+
+int
+mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	return replace(path, data, len, mode, 0, 0, 0, err, errlen);
+}
+
+int
+mg_file_replace_owner(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	return replace(path, data, len, mode, 1, uid, gid, err, errlen);
 }
 
 void

@@ -62,6 +62,16 @@ int mg_file_read_safe(const char *path, const struct mg_file_rules *r,
  */
 int mg_file_replace(const char *path, const void *data, size_t len, mode_t mode,
     char *err, size_t errlen);
+/*
+ * mg_file_replace, but the new file belongs to uid:gid: the temporary is
+ * given away (fchown) before it is written and renamed, so no other owner
+ * is ever seen at path. For root writing into a directory that a service
+ * account owns, so that the account can use the file as well. fchown(2)
+ * decides who may give a file to whom (root, in practice); a refusal is
+ * MG_ERR_PERM, and the old file is kept.
+ */
+int mg_file_replace_owner(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* Frees a buffer that held a secret: wipes it first. NULL is fine. */
 void mg_freezero(void *p, size_t len);
 

@@ -52,8 +52,70 @@ owner_lookup(struct mfa_state *st)
 	    pwbuf, sizeof(pwbuf), &res) == 0 &&
 	    res != NULL) {
 		st->owner = pw.pw_uid;
+		st->owner_gid = pw.pw_gid;
 		st->owner_set = 1;
 	}
+}
+
+/*
+ * Whether root must give what it makes in the directory dfd to the
+ * service account, and to whom. mspgated runs as that account and opens,
+ * locks and rewrites these files itself ("require MFA again"): a
+ * root:root 0600 file in its store or state would shut it out, and every
+ * reauth would fail closed. Giving the file away grants nothing new: the
+ * owner of a directory can already replace or remove any file in it.
+ * Only a directory that is not root's makes us ask NSS who the account
+ * is (see owner_retry); a process that is not root makes its own files.
+ * Returns 1 and the owner in *uidp, *gidp, else 0 (keep ours).
+ */
+static int
+give_to(struct mfa_state *st, int dfd, uid_t *uidp, gid_t *gidp)
+{
+	struct stat sb;
+
+	if (geteuid() != 0 || fstat(dfd, &sb) != 0 || sb.st_uid == 0)
+		return 0;
+	if (!st->owner_known)
+		owner_lookup(st);
+	/* Someone else's directory: the safe-open checks refuse it anyway. */
+	if (!st->owner_set || sb.st_uid != st->owner)
+		return 0;
+	*uidp = st->owner;
+	*gidp = st->owner_gid;
+	return 1;
+}
+
+/* give_to for the directory at path; 0 when it cannot be opened. */
+static int
+give_to_dir(struct mfa_state *st, const char *dir, uid_t *uidp, gid_t *gidp)
+{
+	int dfd, give;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return 0;
+	give = give_to(st, dfd, uidp, gidp);
+	close(dfd);
+	return give;
+}
+
+/*
+ * A file opened for mspgated's sake that it could not open: say what to
+ * do, as "Permission denied" alone does not.
+ */
+static void
+access_hint(const struct mfa_state *st, int r, int e, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (r != MG_ERR_SYSTEM || e != EACCES || geteuid() == 0 || err == NULL)
+		return;
+	n = strlen(err);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, " (the TOTP store and %s must belong "
+		    "to %s, mode 0700/0600)", st->lockdir, st->owner_name[0] ?
+		    st->owner_name : MFA_OWNER_NAME);
 }
 
 static void
@@ -112,21 +174,80 @@ user_path(char *buf, size_t len, const char *dir, const char *user,
 	return 0;
 }
 
+/*
+ * mkdir(dir, 0700); a new directory in one of the service account's is
+ * given to it (give_to). 0, or -1 and errno (EEXIST: it was there).
+ */
+static int
+make_dir(struct mfa_state *st, const char *dir)
+{
+	char parent[PATH_MAX];
+	const char *base;
+	char *slash;
+	struct stat sb;
+	uid_t uid;
+	gid_t gid;
+	int pfd, fd, r = -1, e;
+
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >= sizeof(parent) ||
+	    (slash = strrchr(parent, '/')) == NULL || slash[1] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	base = dir + (slash - parent) + 1;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (mkdirat(pfd, base, 0700) != 0)
+		goto out;
+	r = 0;
+	if (give_to(st, pfd, &uid, &gid)) {
+		/* Only the directory we just made, never one put in its place. */
+		fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			r = -1;
+		else if (fstat(fd, &sb) != 0 || sb.st_uid != 0) {
+			errno = EPERM;
+			r = -1;
+		} else if (fchown(fd, uid, gid) != 0)
+			r = -1;
+		if (fd != -1) {
+			e = errno;
+			close(fd);
+			errno = e;
+		}
+		/* Not left behind as root's: the next try would take it as is. */
+		if (r != 0) {
+			e = errno;
+			(void)unlinkat(pfd, base, AT_REMOVEDIR);
+			errno = e;
+		}
+	}
+ out:
+	e = errno;
+	close(pfd);
+	errno = e;
+	return r;
+}
+
 /* Makes dir (mode 0700) and its parent when missing; never a deeper tree. */
 static int
-ensure_dir(const char *dir, char *err, size_t errlen)
+ensure_dir(struct mfa_state *st, const char *dir, char *err, size_t errlen)
 {
 	char parent[PATH_MAX];
 	char *slash;
 
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+	if (make_dir(st, dir) == 0 || errno == EEXIST)
 		return 0;
 	if (errno == ENOENT) {
 		snprintf(parent, sizeof(parent), "%s", dir);
 		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
 			*slash = '\0';
-			if ((mkdir(parent, 0700) == 0 || errno == EEXIST) &&
-			    (mkdir(dir, 0700) == 0 || errno == EEXIST))
+			if ((make_dir(st, parent) == 0 || errno == EEXIST) &&
+			    (make_dir(st, dir) == 0 || errno == EEXIST))
 				return 0;
 		}
 	}
@@ -142,14 +263,17 @@ mfa_lock(struct mfa_state *st, const char *user, int *fdp, char *err,
 	struct stat a, b;
 	char path[PATH_MAX];
 	unsigned waited;
-	int r, fd, tries;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int r, fd, tries, give;
 
 	*fdp = -1;
 	if ((r = user_path(path, sizeof(path), st->lockdir, user, ".lock", err,
 	    errlen)) != 0)
 		return r;
-	if ((r = ensure_dir(st->lockdir, err, errlen)) != 0)
+	if ((r = ensure_dir(st, st->lockdir, err, errlen)) != 0)
 		return r;
+	give = give_to_dir(st, st->lockdir, &uid, &gid);
 	rules_for(st, &rules, 0);
 	for (tries = 0; tries < 20; tries++) {
 		r = mg_file_open_safe(path, O_RDWR, &rules, &fd, err, errlen);
@@ -165,12 +289,35 @@ mfa_lock(struct mfa_state *st, const char *user, int *fdp, char *err,
 				    strerror(errno));
 				return MG_ERR_SYSTEM;
 			}
+			if (nfd >= 0 && give && fchown(nfd, uid, gid) != 0) {
+				snprintf(err, errlen, "cannot give %s to uid %lu: %s",
+				    path, (unsigned long)uid, strerror(errno));
+				close(nfd);
+				return MG_ERR_SYSTEM;
+			}
 			if (nfd >= 0)
 				close(nfd);
 			continue;
 		}
-		if (r != 0)
+		if (r != 0) {
+			access_hint(st, r, errno, err, errlen);
 			return r;
+		}
+		/*
+		 * A lock file root made before files were given away: the
+		 * service account's too from now on, or mspgated could never
+		 * take the lock. Checked above: a regular file, 0600 at most.
+		 * Only with one link: the account could have hard-linked any
+		 * root file of that filesystem here (fs.protected_hardlinks=0),
+		 * and must not be handed it.
+		 */
+		if (give && fstat(fd, &a) == 0 && a.st_uid == 0 && a.st_nlink == 1 &&
+		    fchown(fd, uid, gid) != 0) {
+			snprintf(err, errlen, "cannot give %s to uid %lu: %s", path,
+			    (unsigned long)uid, strerror(errno));
+			close(fd);
+			return MG_ERR_SYSTEM;
+		}
 		for (waited = 0;; waited += 2) {
 			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 				break;
@@ -226,8 +373,10 @@ mfa_secret_load(struct mfa_state *st, const char *user,
 	r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
 	if (owner_retry(st, r, &rules))
 		r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
-	if (r != 0)
+	if (r != 0) {
+		access_hint(st, r, errno, err, errlen);
 		return r;
+	}
 	r = mfa_secret_parse(buf, len, out, perr, sizeof(perr));
 	mg_freezero(buf, len);
 	if (r != 0)
@@ -235,19 +384,27 @@ mfa_secret_load(struct mfa_state *st, const char *user,
 	return r;
 }
 
+/* Replaces path (in dir) atomically, mode 0600, owned as give_to says. */
 static int
-save(const char *dir, const char *path, const char *data, size_t len, char *err,
-    size_t errlen)
+save(struct mfa_state *st, const char *dir, const char *path, const char *data,
+    size_t len, char *err, size_t errlen)
 {
+	uid_t uid;
+	gid_t gid;
 	int r;
 
-	if ((r = ensure_dir(dir, err, errlen)) != 0)
+	if ((r = ensure_dir(st, dir, err, errlen)) != 0)
 		return r;
-	return mg_file_replace(path, data, len, 0600, err, errlen);
+	if (give_to_dir(st, dir, &uid, &gid))
+		return mg_file_replace_owner(path, data, len, 0600, uid, gid, err,
+		    errlen);
+	r = mg_file_replace(path, data, len, 0600, err, errlen);
+	access_hint(st, r, errno, err, errlen);
+	return r;
 }
 
 int
-mfa_secret_save(const struct mfa_state *st, const char *user,
+mfa_secret_save(struct mfa_state *st, const char *user,
     const struct mfa_secret *s, char *err, size_t errlen)
 {
 	char path[PATH_MAX], *buf = NULL;
@@ -260,7 +417,7 @@ mfa_secret_save(const struct mfa_state *st, const char *user,
 		snprintf(err, errlen, "cannot format the secret: %s", mg_strerror(r));
 		return r;
 	}
-	r = save(st->store, path, buf, len, err, errlen);
+	r = save(st, st->store, path, buf, len, err, errlen);
 	mg_freezero(buf, len);
 	return r;
 }
@@ -307,8 +464,10 @@ mfa_lockrec_load(struct mfa_state *st, const char *user,
 		r = mg_file_read_safe(path, &rules, &buf, &len, err, errlen);
 	if (r == MG_ERR_NOENT)
 		return 0;
-	if (r != 0)
+	if (r != 0) {
+		access_hint(st, r, errno, err, errlen);
 		return r;
+	}
 	r = mfa_lockrec_parse(buf, len, out, perr, sizeof(perr));
 	free(buf);
 	if (r != 0)
@@ -317,7 +476,7 @@ mfa_lockrec_load(struct mfa_state *st, const char *user,
 }
 
 int
-mfa_lockrec_save(const struct mfa_state *st, const char *user,
+mfa_lockrec_save(struct mfa_state *st, const char *user,
     const struct mfa_lockrec *rec, char *err, size_t errlen)
 {
 	char path[PATH_MAX], *buf = NULL;
@@ -331,7 +490,7 @@ mfa_lockrec_save(const struct mfa_state *st, const char *user,
 		snprintf(err, errlen, "cannot format the lockout record");
 		return r;
 	}
-	r = save(st->lockdir, path, buf, len, err, errlen);
+	r = save(st, st->lockdir, path, buf, len, err, errlen);
 	free(buf);
 	return r;
 }

@@ -18,6 +18,7 @@ struct mfa_state {
 	char lockdir[PATH_MAX];	/* <gateway.state>/lockout: <user>, <user>.lock */
 	char owner_name[33];	/* gateway.user: the service account */
 	uid_t owner;		/* that user, besides root... */
+	gid_t owner_gid;	/* ...and its group */
 	int owner_set;		/* ...when it exists */
 	int owner_known;	/* 0: not looked up yet; until then only root's
 				   files pass, and a refusal looks it up and
@@ -30,8 +31,15 @@ struct mfa_state {
 
 /*
  * Fills st from the policy. Returns 0 or MG_ERR_TOOBIG (path too long).
- * The functions that open files take st non-const: they may fill in the
- * owner the first time a file is not root's.
+ * The functions that open or make files take st non-const: they may fill
+ * in the owner the first time a file or directory is not root's.
+ *
+ * Owners: a file may belong to root or to the service account
+ * (gateway.user). Root (pam_mspgate, mspgate-enroll) gives every file and
+ * directory it makes in a directory of the service account to that
+ * account, so that mspgated, running as it, can lock, read and rewrite
+ * them too ("require MFA again"); in a root-owned directory (a client
+ * host) root's files stay root's and the account is never looked up.
  */
 int mfa_state_init(struct mfa_state *st, const struct pol *p);
 
@@ -54,7 +62,7 @@ void mfa_unlock(int fd);
 int mfa_secret_load(struct mfa_state *st, const char *user,
     struct mfa_secret *out, char *err, size_t errlen);
 /* Replaces user's secret atomically (mode 0600). */
-int mfa_secret_save(const struct mfa_state *st, const char *user,
+int mfa_secret_save(struct mfa_state *st, const char *user,
     const struct mfa_secret *s, char *err, size_t errlen);
 /* Removes the secret; MG_ERR_NOENT when there was none. */
 int mfa_secret_remove(const struct mfa_state *st, const char *user,
@@ -63,7 +71,7 @@ int mfa_secret_remove(const struct mfa_state *st, const char *user,
 /* Loads the lockout record; a missing one is empty (0). */
 int mfa_lockrec_load(struct mfa_state *st, const char *user,
     struct mfa_lockrec *out, char *err, size_t errlen);
-int mfa_lockrec_save(const struct mfa_state *st, const char *user,
+int mfa_lockrec_save(struct mfa_state *st, const char *user,
     const struct mfa_lockrec *r, char *err, size_t errlen);
 int mfa_lockrec_remove(const struct mfa_state *st, const char *user,
     char *err, size_t errlen);
