@@ -189,6 +189,40 @@ open_fd(struct rec_audit *a)
 	return 0;
 }
 
+/*
+ * A first log made by root (the PAM module in sshd, mspgate-enroll) in a
+ * directory that belongs to the gateway's service account (opts.key_owner)
+ * goes to that account, so mspgated can append to it. Only a root-owned
+ * file with one link (not a hard link to something else); the name is
+ * looked up only when the directory is not root's.
+ */
+static void
+give_new_log(struct rec_audit *a, const struct stat *st)
+{
+	struct stat ds;
+	struct passwd pw, *res = NULL;
+	char dir[PATH_MAX], pwbuf[4096], *slash;
+
+	if (geteuid() != 0 || st->st_uid != 0 || st->st_nlink != 1 ||
+	    a->opts.key_owner == NULL || strlen(a->path) >= sizeof(dir))
+		return;
+	strcpy(dir, a->path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &ds) != 0 || ds.st_uid == 0)
+		return;
+	if (getpwnam_r(a->opts.key_owner, &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL || pw.pw_uid != ds.st_uid)
+		return;
+	if (fchown(a->fd, pw.pw_uid, pw.pw_gid) != 0)
+		note(a, LOG_WARNING, "audit: %s: cannot give the new log to %s: %s",
+		    a->path, a->opts.key_owner, strerror(errno));
+}
+
 int
 rec_audit_open(const char *path, const char *keyfile, const struct rec_audit_opts *opts,
     struct rec_audit **out, char *err, size_t errlen)
@@ -788,6 +822,8 @@ rec_audit_event(struct rec_audit *a, const struct rec_audit_event *ev)
 		    st.st_gid != pl.gid) && fchown(a->fd, pl.uid, pl.gid) != 0)
 			note(a, LOG_WARNING, "audit: %s: cannot give the new log to uid %u: "
 			    "%s", a->path, (unsigned)pl.uid, strerror(errno));
+		else if (!pl.owner_ok)
+			give_new_log(a, &st);
 		/* A new log starts with its own random id, bound into the chain. */
 		start.type = REC_AUDIT_LOG_START;
 		start.time = ev->time;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -769,6 +771,42 @@ test_type_names(void **state)
 	assert_string_equal(rec_audit_type_name(REC_AUDIT_NTYPES), "unknown");
 }
 
+/*
+ * A first log made by root in the service account's directory is the
+ * account's (mspgated appends as it); in root's directory it stays root's.
+ */
+static void
+test_new_log_owner(void **state)
+{
+	struct rec_audit_opts o = { .no_syslog = 1, .log_fn = capture, .key_owner = "nobody" };
+	struct rec_audit_event ev = { .type = REC_AUDIT_AUTH_SUCCESS, .engineer = "alice" };
+	const char *sub[] = { "own-nobody", "own-root" };
+	struct passwd *pw;
+	struct stat st;
+	char d[256], path[300], key[128], err[256];
+	int i;
+
+	(void)state;
+	if (geteuid() != 0 || (pw = getpwnam("nobody")) == NULL)
+		skip();
+	snprintf(key, sizeof(key), "%s/k.pem", dir);
+	for (i = 0; i < 2; i++) {
+		struct rec_audit *a = NULL;
+
+		snprintf(d, sizeof(d), "%s/%s", dir, sub[i]);
+		assert_int_equal(mkdir(d, 0755), 0);
+		if (i == 0)
+			assert_int_equal(chown(d, pw->pw_uid, pw->pw_gid), 0);
+		snprintf(path, sizeof(path), "%s/audit.jsonl", d);
+		assert_int_equal(rec_audit_open(path, key, &o, &a, err, sizeof(err)), 0);
+		assert_int_equal(rec_audit_event(a, &ev), 0);
+		rec_audit_close(a);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_uid, i == 0 ? pw->pw_uid : 0);
+		assert_int_equal(st.st_mode & 07777, 0640);
+	}
+}
+
 int
 main(void)
 {
@@ -784,6 +822,7 @@ main(void)
 		cmocka_unit_test(test_rotate_bad_prev),
 		cmocka_unit_test(test_chain_breaks),
 		cmocka_unit_test(test_rotate_concurrent),
+		cmocka_unit_test(test_new_log_owner),
 	};
 
 	return cmocka_run_group_tests(tests, rt_setup, rt_teardown);
