@@ -144,9 +144,11 @@ if [ -n "${MG_BENCH_ROWS:-}" ]; then
 		case $s in oath) name=pam_oath;; *) name=pam_google_authenticator;; esac
 		b_rate=$(median <"$T/rate.$s")
 		awk -v n="$name" -v m="$m_rate" -v b="$b_rate" -v mm="$(median <"$T/med.mspgate")" \
-		    -v bm="$(median <"$T/med.$s")" -v N="$N" -v R="$R" 'BEGIN {
-			printf "PAM: TOTP logins/s through pamtester vs %s (%d x %d logins)\t%.1f/s (median %.2f ms)\t%.1f/s (median %.2f ms) %s\t%.2fx\t-\t-\n",
-			    n, R, N, m, mm, b, bm, n, (b > 0 ? m / b : 0) }' >>"$MG_BENCH_ROWS"
+		    -v bm="$(median <"$T/med.$s")" -v N="$N" -v R="$R" \
+		    -v tgt="$( [ $s = oath ] && echo '>= 1.0x' || echo -)" 'BEGIN {
+			met = (tgt == "-") ? "-" : (m >= b ? "yes" : "no")
+			printf "PAM: TOTP logins/s through pamtester vs %s (%d x %d logins)\t%.1f/s (median %.2f ms)\t%.1f/s (median %.2f ms) %s\t%.2fx\t%s\t%s\n",
+			    n, R, N, m, mm, b, bm, n, (b > 0 ? m / b : 0), tgt, met }' >>"$MG_BENCH_ROWS"
 	done
 	if [ -x "$LOOP" ]; then
 		im=$(cut -d' ' -f2 "$T/istat.mspgate" | median)
