@@ -3,14 +3,14 @@
 # Recorder throughput: mspgate-record vs script -q -f on the same output-heavy stream,
 # then verify and search speed over generated recordings. Prints a table with ratios.
 # MB=size of the stream (default 200), SEARCH_MB=data searched (default 1024),
-# RUNS=script/record pairs timed (default 5; the table shows medians).
+# RUNS=script/record pairs timed (default 9; the table shows medians).
 set -u
 B=${MG_BUILD:-build}
 R="$B/bin/mspgate-record"
 P="$B/bin/mspgate-replay"
 MB=${MB:-200}
 SEARCH_MB=${SEARCH_MB:-1024}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-9}
 T=$(mktemp -d "${TMPDIR:-/tmp}/mgbench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 openssl genpkey -algorithm ed25519 -out "$T/k.pem" 2>/dev/null
