@@ -245,6 +245,8 @@ start_mspgated() {
 		set -- valgrind -q --vgdb=no --leak-check=full --show-leak-kinds=definite \
 			--errors-for-leak-kinds=definite --log-file="$T/vg/e-valgrind.%p"
 	fi
+	# MG_GW_WRAP="strace -f -o FILE": a command mspgated runs under (audits).
+	[ -n "${MG_GW_WRAP:-}" ] && set -- $MG_GW_WRAP "$@"
 	"$@" "$BIN/mspgated" -D -f "$GW_POLICY" -s "$GW_SOCK" -c "$GW_CTL" -u "$GW_DAEMON" \
 		${GW_DAEMON_OPTS:-} 2>>"$T/mspgated.log" &
 	GW_DPID=$!
