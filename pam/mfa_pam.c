@@ -774,6 +774,25 @@ mfa_pam_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 /* -------------------------------------------------------------------- */
 /* session */
 
+/*
+ * What the auth stage found, for the session events. sshd authenticates
+ * in a child process (keyboard-interactive) and brings back only the PAM
+ * environment, not pam_set_data: so MSPGATE_MFA, a known value only. It
+ * annotates the audit event; no decision rests on it.
+ */
+static const char *
+session_mfa(pam_handle_t *pamh)
+{
+	static const char *const known[] = { "fido+totp", "fido", "totp", "none" };
+	const char *v = pam_getenv(pamh, "MSPGATE_MFA");
+	size_t i;
+
+	for (i = 0; v != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(v, known[i]) == 0)
+			return known[i];
+	return "unknown";
+}
+
 int
 mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
     int open)
@@ -796,7 +815,7 @@ mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	if (pam_get_data(pamh, MFA_DATA_MFA, &mfa) == PAM_SUCCESS && mfa != NULL)
 		ev.mfa = mfa;
 	else
-		ev.mfa = "unknown";
+		ev.mfa = session_mfa(pamh);
 	ev.reason = open ? "pam session opened" : "pam session closed";
 	if (audit(&c, &ev) != 0) {
 		pam_syslog(pamh, LOG_ERR, "session %s for '%s': the audit log "

@@ -65,4 +65,14 @@ check_grep "the audit log notes fido+totp for the gateway" \
 	'"event":"auth_success","engineer":"dora".*mfa=fido+totp' "$AUDIT"
 check_grep "and the session start carries it too" \
 	'"event":"session_start","engineer":"dora".*mfa=fido+totp' "$AUDIT"
+# sshd authenticates in a child process and hands the session stage only
+# the PAM environment: the session event takes MSPGATE_MFA from there...
+run "$T/o" -s mspgate -u dora -e "MSPGATE_MFA=fido+totp" open
+has "session only (as in sshd's parent): PAM_SUCCESS" "open PAM_SUCCESS" "$T/o"
+check "... and its audit event names fido+totp from the PAM environment" \
+	sh -c "tail -1 '$AUDIT' | grep -q '\"event\":\"session_start\",\"engineer\":\"dora\".*mfa=fido+totp'"
+# ... a known value only.
+run "$T/o" -s mspgate -u dora -e "MSPGATE_MFA=fido+totp extra" open
+check "... anything else there is 'unknown'" \
+	sh -c "tail -1 '$AUDIT' | grep -q '\"event\":\"session_start\",\"engineer\":\"dora\".*mfa=unknown'"
 tap_done

@@ -4,8 +4,13 @@
 # lintian (no E: or W:), install, the services started as their unit files
 # say (no systemd needed), reinstall and upgrade, remove, purge, and nothing
 # left behind. Root only; the machine's own sshd and /etc/ssh are not
-# touched. Run from the top of the tree: sh tests/pkg/deb.sh
+# touched. While both daemons run, an engineer logs in through them with a
+# (software) FIDO key and a TOTP code, as a sysadmin would set it up
+# (tests/pkg/login.sh). Run from the top of the tree: sh tests/pkg/deb.sh
 . tests/lib/tap.sh
+# login_run, login_cleanup (sources tests/lib/gw.sh; its trap is replaced
+# by pkg_cleanup below).
+. tests/pkg/login.sh
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "ok 1 # SKIP the package test needs root (apt-get, dpkg)"
@@ -22,6 +27,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 # Everything this test may have made, also after a failure half-way.
 pkg_cleanup() {
+	# The login's accounts, target sshd and ssh clients first.
+	login_cleanup
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.5
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -268,6 +275,8 @@ if check "gateway sshd listens on 2222" wait_for port_open 2222; then
 	else
 		ok "PAM service name # SKIP no strace"
 	fi
+	# -- an engineer's login through the packaged gateway ---------------
+	login_run "$S" "$DPID"
 fi
 kill "$SPID" "$DPID" 2>/dev/null
 wait "$SPID" 2>/dev/null
