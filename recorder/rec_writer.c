@@ -257,15 +257,14 @@ event_time(struct rec_writer *w, int64_t t)
 	return 0;
 }
 
-/* One event with a JSON string payload of valid UTF-8. */
+/*
+ * Ends the event line being built: on error r, drops it and fails the
+ * writer; otherwise commits it and checkpoints or writes when due.
+ */
 static int
-emit_str(struct rec_writer *w, const char *code, const void *p, size_t n)
+end_event(struct rec_writer *w, int r)
 {
-	int r;
-
-	if ((r = begin_line(w, w->last_t, code)) != 0 ||
-	    (r = rec_buf_json_str(&w->out, p, n)) != 0 ||
-	    (r = rec_buf_addc(&w->out, ']')) != 0) {
+	if (r != 0) {
 		abort_line(w);
 		return fail(w, r);
 	}
@@ -273,6 +272,18 @@ emit_str(struct rec_writer *w, const char *code, const void *p, size_t n)
 		return r;
 	w->events_since_cp++;
 	return maybe_flush(w);
+}
+
+/* One event with a JSON string payload of valid UTF-8. */
+static int
+emit_str(struct rec_writer *w, const char *code, const void *p, size_t n)
+{
+	int r;
+
+	if ((r = begin_line(w, w->last_t, code)) == 0 &&
+	    (r = rec_buf_json_str(&w->out, p, n)) == 0)
+		r = rec_buf_addc(&w->out, ']');
+	return end_event(w, r);
 }
 
 /*
@@ -284,17 +295,11 @@ emit_raw(struct rec_writer *w, int stream, const uint8_t *p, size_t n)
 {
 	int r;
 
-	if ((r = begin_line(w, w->last_t, "x")) != 0 ||
-	    (r = rec_buf_adds(&w->out, stream ? "\"i:" : "\"o:")) != 0 ||
-	    (r = rec_buf_base64(&w->out, p, n)) != 0 ||
-	    (r = rec_buf_adds(&w->out, "\"]")) != 0) {
-		abort_line(w);
-		return fail(w, r);
-	}
-	if ((r = commit_line(w)) != 0)
-		return r;
-	w->events_since_cp++;
-	return maybe_flush(w);
+	if ((r = begin_line(w, w->last_t, "x")) == 0 &&
+	    (r = rec_buf_adds(&w->out, stream ? "\"i:" : "\"o:")) == 0 &&
+	    (r = rec_buf_base64(&w->out, p, n)) == 0)
+		r = rec_buf_adds(&w->out, "\"]");
+	return end_event(w, r);
 }
 
 /* n NUL bytes (1..REC_EVENT_MAX): an "x" event "STREAM*N". */
@@ -303,15 +308,9 @@ emit_zeros(struct rec_writer *w, int stream, size_t n)
 {
 	int r;
 
-	if ((r = begin_line(w, w->last_t, "x")) != 0 ||
-	    (r = rec_buf_addf(&w->out, "\"%c*%zu\"]", stream ? 'i' : 'o', n)) != 0) {
-		abort_line(w);
-		return fail(w, r);
-	}
-	if ((r = commit_line(w)) != 0)
-		return r;
-	w->events_since_cp++;
-	return maybe_flush(w);
+	if ((r = begin_line(w, w->last_t, "x")) == 0)
+		r = rec_buf_addf(&w->out, "\"%c*%zu\"]", stream ? 'i' : 'o', n);
+	return end_event(w, r);
 }
 
 /* Splits bytes into valid UTF-8 events and raw events, keeping a trailing partial sequence. */
@@ -335,10 +334,7 @@ emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 			return fail(w, r);
 		}
 		if (v > 0) {
-			if ((r = commit_line(w)) != 0)
-				return r;
-			w->events_since_cp++;
-			if ((r = maybe_flush(w)) != 0)
+			if ((r = end_event(w, 0)) != 0)
 				return r;
 			i += v;
 			continue;

@@ -10,6 +10,7 @@
 #include "rec_key.h"
 #include "rec_reader.h"
 #include "rec_text.h"
+#include "fuzz_key.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,23 +32,7 @@ sink(void *ctx, const char *line, size_t len, double t)
 static struct rec_key *
 key(void)
 {
-	static struct rec_key *k;
-	static int tried;
-
-	if (!tried) {
-		/* rec_key_load_public reads a file: use a memory-backed one. */
-		char path[] = "/tmp/fuzzkey.XXXXXX";
-		int fd = mkstemp(path);
-
-		tried = 1;
-		if (fd >= 0) {
-			if (write(fd, pubpem, sizeof(pubpem) - 1) == (ssize_t)(sizeof(pubpem) - 1))
-				rec_key_load_public(path, &k, NULL, 0);
-			close(fd);
-			unlink(path);
-		}
-	}
-	return k;
+	return fuzz_key_once(pubpem, sizeof(pubpem) - 1);
 }
 
 int
