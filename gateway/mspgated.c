@@ -1336,7 +1336,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	mg_log_init("mspgated", LOG_AUTHPRIV, fg || test);
+	/*
+	 * -D copies each message to stderr, except under systemd with stderr
+	 * in the journal (JOURNAL_STREAM), which has the syslog line already.
+	 */
+	mg_log_init("mspgated", LOG_AUTHPRIV, test || (fg && getenv("JOURNAL_STREAM") == NULL));
 	if (load_policy(policy, &pol, NULL, 0) != 0) {
 		mg_log(LOG_ERR, "%s: policy not loaded", policy);
 		free(sockpath);
