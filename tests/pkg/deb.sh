@@ -11,6 +11,8 @@
 # login_run, login_cleanup (sources tests/lib/gw.sh; its trap is replaced
 # by pkg_cleanup below).
 . tests/pkg/login.sh
+# nspawn_run, nspawn_cleanup: the packages under a real systemd.
+. tests/pkg/nspawn.sh
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "ok 1 # SKIP the package test needs root (apt-get, dpkg)"
@@ -29,6 +31,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkg_cleanup() {
 	# The login's accounts, target sshd and ssh clients first.
 	login_cleanup
+	nspawn_cleanup
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.5
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -346,5 +349,9 @@ check "purged: common-* PAM stacks without pam_mspgate" sh -c '! grep -q pam_msp
 check "no process of the packages left" test -z "$(pkg_procs)"
 check "/etc/ssh untouched" test "$(cd /etc/ssh && find . -type f -print0 | sort -z | xargs -0 sha256sum)" = "$SSH_BEFORE"
 INSTALLED=""
+
+# -- the same packages under a real systemd (a container) ----------------
+# shellcheck disable=SC2086
+nspawn_run $DEBS
 echo "# run time: $(($(date +%s) - START)) s"
 tap_done
