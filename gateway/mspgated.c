@@ -1271,6 +1271,24 @@ refuse_full(const struct pol *p, int cfd)
 
 	snprintf(reason, sizeof(reason), "gateway full: %zu sessions (gateway.max_sessions)",
 	    nchildren);
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+		pw = getpwuid(cr.uid);
+	mg_log(LOG_WARNING, "session refused for %s: %s", pw != NULL ? pw->pw_name : "?",
+	    reason);
+	/* Audited first: once told, the engineer may look. */
+	if (rec_audit_open(p->gateway.audit, p->gateway.signing_key, NULL, &a, err,
+	    sizeof(err)) != 0)
+		mg_log(LOG_ERR, "audit log %s: %s", p->gateway.audit, err);
+	else {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = REC_AUDIT_DENIED;
+		ev.engineer = pw != NULL ? pw->pw_name : NULL;
+		ev.reason = reason;
+		ev.rule = "gateway.max_sessions";
+		if (rec_audit_event(a, &ev) != 0)
+			mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
+		rec_audit_close(a);
+	}
 	snprintf(text, sizeof(text), "the gateway is at its limit of %d sessions; "
 	    "try again later", p->gateway.max_sessions);
 	memset(&m, 0, sizeof(m));
@@ -1279,23 +1297,6 @@ refuse_full(const struct pol *p, int cfd)
 	m.end_kind = GW_END_ERROR;
 	m.text = text;
 	(void)gw_msg_send(cfd, &m, NULL, 0);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
-		pw = getpwuid(cr.uid);
-	mg_log(LOG_WARNING, "session refused for %s: %s", pw != NULL ? pw->pw_name : "?",
-	    reason);
-	if (rec_audit_open(p->gateway.audit, p->gateway.signing_key, NULL, &a, err,
-	    sizeof(err)) != 0) {
-		mg_log(LOG_ERR, "audit log %s: %s", p->gateway.audit, err);
-		return;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.type = REC_AUDIT_DENIED;
-	ev.engineer = pw != NULL ? pw->pw_name : NULL;
-	ev.reason = reason;
-	ev.rule = "gateway.max_sessions";
-	if (rec_audit_event(a, &ev) != 0)
-		mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
-	rec_audit_close(a);
 }
 
 int
