@@ -1267,6 +1267,7 @@ refuse_full(const struct pol *p, int cfd)
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
 	struct passwd *pw = NULL;
+	struct pollfd pf;
 	char text[200], reason[120], err[300];
 
 	snprintf(reason, sizeof(reason), "gateway full: %zu sessions (gateway.max_sessions)",
@@ -1289,6 +1290,17 @@ refuse_full(const struct pol *p, int cfd)
 			mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
 		rec_audit_close(a);
 	}
+	/*
+	 * Take the request off the socket first (any fds it carries are
+	 * dropped by the kernel): closing with it unread would reset the
+	 * connection, and the engineer would not see the answer. A client
+	 * that has not sent it yet gets 100 ms.
+	 */
+	pf.fd = cfd;
+	pf.events = POLLIN;
+	if (poll(&pf, 1, 100) > 0)
+		while (recv(cfd, text, sizeof(text), MSG_DONTWAIT) > 0)
+			;
 	snprintf(text, sizeof(text), "the gateway is at its limit of %d sessions; "
 	    "try again later", p->gateway.max_sessions);
 	memset(&m, 0, sizeof(m));
