@@ -1091,11 +1091,11 @@ child_report(struct live *l)
 	}
 }
 
+/* One event of the daemon itself in the audit log; failures go to syslog. */
 static void
-audit_reload(const struct pol *p, const char *result, const char *reason)
+audit_one(const struct pol *p, const struct rec_audit_event *ev)
 {
 	struct rec_audit *a = NULL;
-	struct rec_audit_event ev;
 	char err[300];
 
 	if (rec_audit_open(p->gateway.audit, p->gateway.signing_key, NULL, &a, err,
@@ -1103,13 +1103,21 @@ audit_reload(const struct pol *p, const char *result, const char *reason)
 		mg_log(LOG_ERR, "audit log %s: %s", p->gateway.audit, err);
 		return;
 	}
+	if (rec_audit_event(a, ev) != 0)
+		mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
+	rec_audit_close(a);
+}
+
+static void
+audit_reload(const struct pol *p, const char *result, const char *reason)
+{
+	struct rec_audit_event ev;
+
 	memset(&ev, 0, sizeof(ev));
 	ev.type = REC_AUDIT_POLICY_RELOAD;
 	ev.result = result;
 	ev.reason = reason;
-	if (rec_audit_event(a, &ev) != 0)
-		mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
-	rec_audit_close(a);
+	audit_one(p, &ev);
 }
 
 /*
@@ -1262,13 +1270,12 @@ static void
 refuse_full(const struct pol *p, int cfd)
 {
 	struct gw_msg m;
-	struct rec_audit *a = NULL;
 	struct rec_audit_event ev;
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
 	struct passwd *pw = NULL;
 	struct pollfd pf;
-	char text[200], reason[120], err[300];
+	char text[200], reason[120];
 
 	snprintf(reason, sizeof(reason), "gateway full: %zu sessions (gateway.max_sessions)",
 	    nchildren);
@@ -1277,19 +1284,12 @@ refuse_full(const struct pol *p, int cfd)
 	mg_log(LOG_WARNING, "session refused for %s: %s", pw != NULL ? pw->pw_name : "?",
 	    reason);
 	/* Audited first: once told, the engineer may look. */
-	if (rec_audit_open(p->gateway.audit, p->gateway.signing_key, NULL, &a, err,
-	    sizeof(err)) != 0)
-		mg_log(LOG_ERR, "audit log %s: %s", p->gateway.audit, err);
-	else {
-		memset(&ev, 0, sizeof(ev));
-		ev.type = REC_AUDIT_DENIED;
-		ev.engineer = pw != NULL ? pw->pw_name : NULL;
-		ev.reason = reason;
-		ev.rule = "gateway.max_sessions";
-		if (rec_audit_event(a, &ev) != 0)
-			mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
-		rec_audit_close(a);
-	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_DENIED;
+	ev.engineer = pw != NULL ? pw->pw_name : NULL;
+	ev.reason = reason;
+	ev.rule = "gateway.max_sessions";
+	audit_one(p, &ev);
 	/*
 	 * Take the request off the socket first (any fds it carries are
 	 * dropped by the kernel): closing with it unread would reset the

@@ -300,6 +300,32 @@ test_torn_line(void **state)
 	rec_buf_free(&b);
 }
 
+/* A writer process: n events as engineer "wI", sessions "0".."n-1"; exits. */
+static void __attribute__((noreturn))
+writer(const char *path, int i, int n)
+{
+	struct rec_audit_opts o = { .no_syslog = 1 };
+	struct rec_audit_event ev = { 0 };
+	struct rec_audit *a;
+	char key[128], err[256], sid[32], who[16];
+	int k;
+
+	snprintf(key, sizeof(key), "%s/k.pem", dir);
+	if (rec_audit_open(path, key, &o, &a, err, sizeof(err)) != 0)
+		_exit(2);
+	snprintf(who, sizeof(who), "w%d", i);
+	for (k = 0; k < n; k++) {
+		snprintf(sid, sizeof(sid), "%d", k);
+		ev.type = REC_AUDIT_AUTH_SUCCESS;
+		ev.engineer = who;
+		ev.session = sid;
+		if (rec_audit_event(a, &ev) != 0)
+			_exit(3);
+	}
+	rec_audit_close(a);
+	_exit(0);
+}
+
 /* 8 processes x 1000 events at once: all there, chain valid. */
 static void
 test_concurrent(void **state)
@@ -316,28 +342,8 @@ test_concurrent(void **state)
 	snprintf(path, sizeof(path), "%s/many.jsonl", dir);
 	unlink(path);
 	for (i = 0; i < 8; i++) {
-		if ((pids[i] = fork()) == 0) {
-			struct rec_audit_opts o = { .no_syslog = 1 };
-			struct rec_audit_event ev = { 0 };
-			struct rec_audit *a;
-			char key[128], err[256], sid[32], who[16];
-			int k;
-
-			snprintf(key, sizeof(key), "%s/k.pem", dir);
-			if (rec_audit_open(path, key, &o, &a, err, sizeof(err)) != 0)
-				_exit(2);
-			snprintf(who, sizeof(who), "w%d", i);
-			for (k = 0; k < 1000; k++) {
-				snprintf(sid, sizeof(sid), "%d", k);
-				ev.type = REC_AUDIT_AUTH_SUCCESS;
-				ev.engineer = who;
-				ev.session = sid;
-				if (rec_audit_event(a, &ev) != 0)
-					_exit(3);
-			}
-			rec_audit_close(a);
-			_exit(0);
-		}
+		if ((pids[i] = fork()) == 0)
+			writer(path, i, 1000);
 		assert_true(pids[i] > 0);
 	}
 	for (i = 0; i < 8; i++) {
@@ -685,28 +691,8 @@ test_rotate_concurrent(void **state)
 	snprintf(path, sizeof(path), "%s/crot.jsonl", dir);
 	rm_logs(path);
 	for (i = 0; i < 4; i++) {
-		if ((pids[i] = fork()) == 0) {
-			struct rec_audit_opts o = { .no_syslog = 1 };
-			struct rec_audit_event ev = { 0 };
-			struct rec_audit *a;
-			char key[128], err[256], sid[32], who[16];
-			int n;
-
-			snprintf(key, sizeof(key), "%s/k.pem", dir);
-			if (rec_audit_open(path, key, &o, &a, err, sizeof(err)) != 0)
-				_exit(2);
-			snprintf(who, sizeof(who), "w%d", i);
-			for (n = 0; n < 300; n++) {
-				snprintf(sid, sizeof(sid), "%d", n);
-				ev.type = REC_AUDIT_AUTH_SUCCESS;
-				ev.engineer = who;
-				ev.session = sid;
-				if (rec_audit_event(a, &ev) != 0)
-					_exit(3);
-			}
-			rec_audit_close(a);
-			_exit(0);
-		}
+		if ((pids[i] = fork()) == 0)
+			writer(path, i, 300);
 		assert_true(pids[i] > 0);
 	}
 	for (i = 0; i < 6; i++) {
