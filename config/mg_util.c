@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Small shared helpers: error messages into caller buffers, strict base64. */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "mg_err.h"
 #include "mg_util.h"
@@ -110,4 +113,31 @@ mg_b64_encode(const void *inp, size_t len, int pad, char *out)
 			out[n++] = '=';
 	}
 	out[n] = '\0';
+}
+
+int
+mg_write_full(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = { fd, POLLOUT, 0 };
+
+			if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
+				return -1;
+			if (pf.revents & (POLLERR | POLLHUP | POLLNVAL))
+				return -1;
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

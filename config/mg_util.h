@@ -22,4 +22,10 @@ int mg_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
 /* Encodes base64, padded or not (SSH fingerprints); out is NUL-terminated. */
 void mg_b64_encode(const void *in, size_t len, int pad, char *out);
 
+/*
+ * Writes all of p[0..n) to a blocking or non-blocking fd (waiting in poll
+ * when it is full). 0, or -1 when the fd is gone or fails.
+ */
+int mg_write_full(int fd, const void *p, size_t n);
+
 #endif

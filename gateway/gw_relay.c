@@ -12,6 +12,7 @@
 #include "gw_relay.h"
 #include "mg_err.h"
 #include "mg_time.h"
+#include "mg_util.h"
 
 #define RELAY_BUF (64 * 1024)
 #define POLL_MS 200
@@ -73,33 +74,6 @@ on_exit_signal(ssh_session s, ssh_channel c, const char *sig, int core,
 		res->exit_signal = SIGKILL;
 }
 
-/* Writes all of buf to a blocking or non-blocking fd; -1 when it is gone. */
-static int
-write_full(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pf = { fd, POLLOUT, 0 };
-
-			if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
-				return -1;
-			if (pf.revents & (POLLERR | POLLHUP | POLLNVAL))
-				return -1;
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /*
  * Moves what the channel has buffered to the engineer. Returns 0,
@@ -128,7 +102,7 @@ drain_channel(struct gw_relay *r, struct gw_relay_result *res, char *buf, int sh
 				return -1;
 			if (r->observe != NULL)
 				r->observe(r->observe_ctx, 1, buf, (size_t)n);
-			if (show && write_full(stream == 1 && !r->pty ? r->err : r->out,
+			if (show && mg_write_full(stream == 1 && !r->pty ? r->err : r->out,
 			    buf, (size_t)n) != 0)
 				return 1;
 		}

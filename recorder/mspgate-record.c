@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mg_err.h"
+#include "mg_util.h"
 #include "rec_buf.h"
 #include "rec_key.h"
 #include "rec_reader.h"
@@ -56,29 +57,6 @@ restore_tty(void)
 	saved_tio_set = 0;
 }
 
-static int
-write_full(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pf = { fd, POLLOUT, 0 };
-
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Tells the writer whether the program on the pty is reading a secret. */
 static int
@@ -338,7 +316,7 @@ main(int argc, char **argv)
 				/* Recorded before shown: a failed write hides it too. */
 				if ((r = rec_writer_output(w, REC_NOW, buf, got)) != 0)
 					break;
-				write_full(STDOUT_FILENO, buf, got);
+				mg_write_full(STDOUT_FILENO, buf, got);
 			}
 			if (gone)
 				break;
