@@ -104,6 +104,14 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/seedr
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o $(LIBS) $(PKG_LIBS)
 
+# The attestation reader lives in pam/ (the MFA library that writes the format).
+$(BUILD)/tests/fuzz/fuzz_attest: $(BUILD)/obj/tests/fuzz/fuzz_attest.o $(BUILD)/obj/tests/fuzz/seedrun.o \
+		$(BUILD)/obj/pam/mfa_attest.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o \
+		$(BUILD)/obj/pam/mfa_attest.o $(LIBS) $(PKG_LIBS)
+$(BUILD)/obj/tests/fuzz/fuzz_attest.o: private override CFLAGS += -Ipam
+
 $(BUILD)/obj/tests/fuzz/seedrun.o: tests/lib/seedrun.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -126,6 +134,15 @@ $(LOGSHIM): tests/lib/logshim/logshim.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -fvisibility=hidden \
 		-shared $(filter-out -fsanitize%,$(LDFLAGS)) -Wl,--no-undefined -o $@ $<
+# tests/lib/attest-run: plays sshd's monitor (a login attestation written
+# with pam_mspgate's own writer) for gateway tests that run mspgate-shell
+# without sshd; never installed.
+ATTEST_RUN := $(BUILD)/tests/lib/attest-run
+TEST_LIBS += $(ATTEST_RUN)
+$(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(BUILD)/obj/pam/mfa_attest.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/pam/mfa_attest.o $(LIBS) $(PKG_LIBS)
+$(BUILD)/obj/tests/lib/attest-run.o: private override CFLAGS += -Ipam
 check: $(TEST_LIBS)
 
 check: all $(UNIT_TESTS) $(FUZZ_SEEDRUN)
@@ -137,8 +154,9 @@ fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo clang ... -o build/fuzz/$$n; \
-		clang -g -O1 -fsanitize=address,undefined,fuzzer -Iconfig -Irecorder \
+		clang -g -O1 -fsanitize=address,undefined,fuzzer -Iconfig -Irecorder -Ipam \
 		-D_GNU_SOURCE $(PKG_CFLAGS) -o build/fuzz/$$n $$f \
+		$$([ $$n = fuzz_attest ] && echo pam/mfa_attest.c) \
 		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmspgate.a \
 		$(PKG_LIBS) || exit 1; done
 
@@ -193,7 +211,9 @@ $(BUILD)/player/asciinema-player.min.js:
 # pam/: pam_mspgate.so and mspgate-enroll (issue 4).
 # The module runs inside sshd, sudo and login: its own code is built
 # -fvisibility=hidden and the version script exports pam_sm_* only (the
-# static libraries linked in are hidden by the script too).
+# static libraries linked in are hidden by the script too). -z nodelete:
+# it stays loaded when libpam closes a handle, so a long-running PAM
+# application parses the policy once per change (pam/mfa_polcache.c).
 PAM_LIB_SRC := $(filter-out pam/pam_mspgate.c pam/mfa_pam.c pam/mspgate-%.c,$(wildcard pam/*.c))
 PAM_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(PAM_LIB_SRC))
 PAM_MODULE := $(BUILD)/lib/security/pam_mspgate.so
@@ -210,7 +230,7 @@ PAM_MOD_OBJ := $(BUILD)/obj/pam/pam_mspgate.o $(BUILD)/obj/pam/mfa_pam.o $(PAM_L
 $(PAM_MODULE): $(PAM_MOD_OBJ) $(LIBS) pam/pam_mspgate.map
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) $(PAM_NOUNDEF) \
-		-Wl,--version-script=pam/pam_mspgate.map -o $@ \
+		-Wl,--version-script=pam/pam_mspgate.map -Wl,-z,nodelete -o $@ \
 		$(PAM_MOD_OBJ) $(LIBS) $(PKG_LIBS) $(PAM_MODLIBS)
 
 $(PAM_ENROLL): $(BUILD)/obj/pam/mspgate-enroll.o $(PAM_LIB_OBJ) $(LIBS)
@@ -234,6 +254,11 @@ $(BUILD)/tests/bench/pamloop: $(BUILD)/obj/tests/bench/pamloop.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< -lpam
 bench: $(BUILD)/tests/bench/pamloop
+# make bench: rec_writer_output in one process (tests/bench/recorder.sh)
+$(BUILD)/tests/bench/recwrite: $(BUILD)/obj/tests/bench/recwrite.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+bench: $(BUILD)/tests/bench/recwrite
 
 .PHONY: pam install-pam
 pam: $(PAM_MODULE) $(PAM_ENROLL)
@@ -263,7 +288,7 @@ GW_LIBS := $(LIBGW) $(PAM_LIB_OBJ) $(LIBS) $(shell $(PKG_CONFIG) --libs libssh 2
 # The gateway re-checks TOTP codes itself (alerts.*.action = "reauth") with
 # pam/'s store and replay logic: linked, not copied.
 $(BUILD)/obj/gateway/%.o $(BUILD)/obj/tests/unit/test_gw_%.o: \
-	private override CFLAGS += -Igateway -Ipam -DMG_GW_TOTP $(GW_SSH_CFLAGS)
+	private override CFLAGS += -Igateway -Ipam $(GW_SSH_CFLAGS)
 
 $(LIBGW): $(GW_OBJ)
 	@mkdir -p $(@D)
@@ -272,6 +297,12 @@ $(LIBGW): $(GW_OBJ)
 $(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
+
+# mspgatectl talks to the control socket and reads the policy for its path:
+# the core library and libconfig, nothing of libssh, liboath or pam/.
+$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBMG)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # mspgate-shell stays alive beside every session (it reports the exit
 # status to sshd): linked with only what it uses, so each one costs a few
@@ -284,6 +315,15 @@ $(BUILD)/bin/mspgate-shell: $(BUILD)/obj/gateway/mspgate-shell.o $(SHELL_OBJ) $(
 $(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS) $(CMOCKA_LIBS)
+
+# The alert examples in doc/ALERTS.md and mspgate.conf(5), printed from real
+# detector runs (issue 21); tests/cli/docs.sh compares them with the docs.
+ALERT_EXAMPLES := $(BUILD)/tests/docs/alert-examples
+$(BUILD)/obj/tests/docs/%.o: private override CFLAGS += -Igateway -Ipam
+$(ALERT_EXAMPLES): $(BUILD)/obj/tests/docs/alert_examples.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
+check: $(ALERT_EXAMPLES)
 
 .PHONY: gateway install-gateway
 gateway: $(GW_PROGS)

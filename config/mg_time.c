@@ -8,9 +8,29 @@
 
 #include "mg_err.h"
 #include "mg_time.h"
+#include "mg_util.h"
 
 static int clock_fixed;
 static time_t clock_value;
+
+long long
+mg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+time_t
+mg_earliest(time_t a, time_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
 
 time_t
 mg_clock_now(void)
@@ -34,54 +54,18 @@ mg_clock_reset(void)
 	clock_value = 0;
 }
 
-/*
- * Copies s into buf for an error message: bounded, and with control and
- * non-ASCII bytes shown as '?', since values may come from any file.
- */
-static const char *
-quote_value(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return "";
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	/* Show that the value was cut rather than silently shortening it. */
-	if (s[i] != '\0' && i >= 3) {
-		buf[i - 1] = buf[i - 2] = buf[i - 3] = '.';
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
-static void
-set_err(char *err, size_t errlen, const char *what, const char *value,
-    const char *why)
-{
-	char q[72];
-
-	if (err == NULL || errlen == 0)
-		return;
-	snprintf(err, errlen, "%s \"%s\"%s%s", what, quote_value(value, q, sizeof(q)),
-	    why != NULL ? ": " : "", why != NULL ? why : "");
-}
-
-static int
-is_leap(int64_t y)
+int
+mg_year_is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int
-month_days(int64_t y, int m)
+int
+mg_month_days(int64_t y, int m)
 {
 	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
-	if (m == 2 && is_leap(y))
+	if (m == 2 && mg_year_is_leap(y))
 		return 29;
 	return mdays[m - 1];
 }
@@ -115,11 +99,11 @@ mg_duration_parse(const char *s, int64_t *secs, char *err, size_t errlen)
 	if (s == NULL || secs == NULL)
 		return MG_ERR_INVAL;
 	if (*s == '\0') {
-		set_err(err, errlen, "invalid duration", s, "empty");
+		mg_seterr_value(err, errlen, "invalid duration", s, "empty");
 		return MG_ERR_PARSE;
 	}
 	if (*s == '-') {
-		set_err(err, errlen, "invalid duration", s, "must be positive");
+		mg_seterr_value(err, errlen, "invalid duration", s, "must be positive");
 		return MG_ERR_RANGE;
 	}
 	while (*p != '\0') {
@@ -133,23 +117,23 @@ mg_duration_parse(const char *s, int64_t *secs, char *err, size_t errlen)
 				v = v * 10 + (*p - '0');
 		}
 		if (ndig == 0) {
-			set_err(err, errlen, "invalid duration", s,
+			mg_seterr_value(err, errlen, "invalid duration", s,
 			    "expected a number such as 90s, 15m, 2h, 7d or 1h30m");
 			return MG_ERR_PARSE;
 		}
 		if (*p == '\0') {
-			set_err(err, errlen, "invalid duration", s,
+			mg_seterr_value(err, errlen, "invalid duration", s,
 			    "a unit (s, m, h, d or w) is required");
 			return MG_ERR_PARSE;
 		}
 		if ((u = strchr(units, *p)) == NULL) {
-			set_err(err, errlen, "invalid duration", s,
+			mg_seterr_value(err, errlen, "invalid duration", s,
 			    "unknown unit (use s, m, h, d or w)");
 			return MG_ERR_PARSE;
 		}
 		k = (int)(u - units);
 		if (k <= last) {
-			set_err(err, errlen, "invalid duration", s,
+			mg_seterr_value(err, errlen, "invalid duration", s,
 			    "units must be in order w, d, h, m, s, each once");
 			return MG_ERR_PARSE;
 		}
@@ -157,14 +141,14 @@ mg_duration_parse(const char *s, int64_t *secs, char *err, size_t errlen)
 		p++;
 		if (v > MG_DURATION_MAX / mult[k] ||
 		    total + v * mult[k] > MG_DURATION_MAX) {
-			set_err(err, errlen, "duration", s,
+			mg_seterr_value(err, errlen, "duration", s,
 			    "too long (at most 3660d)");
 			return MG_ERR_RANGE;
 		}
 		total += v * mult[k];
 	}
 	if (total == 0) {
-		set_err(err, errlen, "invalid duration", s, "must be positive");
+		mg_seterr_value(err, errlen, "invalid duration", s, "must be positive");
 		return MG_ERR_RANGE;
 	}
 	*secs = total;
@@ -219,21 +203,21 @@ mg_date_parse(const char *s, struct mg_datetime *out, char *err, size_t errlen)
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
 	    (y = digits(s, 4)) < 0 || (m = digits(s + 5, 2)) < 0 ||
 	    (d = digits(s + 8, 2)) < 0) {
-		set_err(err, errlen, "invalid date", s, "expected YYYY-MM-DD");
+		mg_seterr_value(err, errlen, "invalid date", s, "expected YYYY-MM-DD");
 		return MG_ERR_PARSE;
 	}
 	if (y < 1970) {
-		set_err(err, errlen, "invalid year in", s, "before 1970");
+		mg_seterr_value(err, errlen, "invalid year in", s, "before 1970");
 		return MG_ERR_RANGE;
 	}
 	if (m < 1 || m > 12) {
-		set_err(err, errlen, "invalid month in", s, NULL);
+		mg_seterr_value(err, errlen, "invalid month in", s, NULL);
 		return MG_ERR_PARSE;
 	}
-	if (d < 1 || d > month_days(y, m)) {
+	if (d < 1 || d > mg_month_days(y, m)) {
 		snprintf(why, sizeof(why), "month %02d of %04d has %d days",
-		    m, y, month_days(y, m));
-		set_err(err, errlen, "invalid day in", s, why);
+		    m, y, mg_month_days(y, m));
+		mg_seterr_value(err, errlen, "invalid day in", s, why);
 		return MG_ERR_PARSE;
 	}
 	out->year = y;
@@ -253,25 +237,25 @@ clock_parse(const char *s, const char *whole, int allow_24, int want_sec,
 	if ((n != 5 && !(want_sec && n == 8)) || s[2] != ':' ||
 	    (h = digits(s, 2)) < 0 || (m = digits(s + 3, 2)) < 0 ||
 	    (n == 8 && (s[5] != ':' || (sc = digits(s + 6, 2)) < 0))) {
-		set_err(err, errlen, "invalid time", whole, want_sec ?
+		mg_seterr_value(err, errlen, "invalid time", whole, want_sec ?
 		    "expected YYYY-MM-DD HH:MM[:SS]" : "expected HH:MM (two digits each)");
 		return MG_ERR_PARSE;
 	}
 	if (h == 24 && m == 0 && sc == 0 && !allow_24) {
-		set_err(err, errlen, "invalid hour in", whole,
+		mg_seterr_value(err, errlen, "invalid hour in", whole,
 		    "24:00 is allowed only as the end of a range");
 		return MG_ERR_PARSE;
 	}
 	if (h > 24 || (h == 24 && (m != 0 || sc != 0))) {
-		set_err(err, errlen, "invalid hour in", whole, NULL);
+		mg_seterr_value(err, errlen, "invalid hour in", whole, NULL);
 		return MG_ERR_PARSE;
 	}
 	if (m > 59) {
-		set_err(err, errlen, "invalid minute in", whole, NULL);
+		mg_seterr_value(err, errlen, "invalid minute in", whole, NULL);
 		return MG_ERR_PARSE;
 	}
 	if (sc > 59) {
-		set_err(err, errlen, "invalid second in", whole, NULL);
+		mg_seterr_value(err, errlen, "invalid second in", whole, NULL);
 		return MG_ERR_PARSE;
 	}
 	*minutes = h * 60 + m;
@@ -301,7 +285,7 @@ mg_datetime_parse(const char *s, struct mg_datetime *out, char *err, size_t errl
 	if (s == NULL || out == NULL)
 		return MG_ERR_INVAL;
 	if (strlen(s) < 11 || (s[10] != ' ' && s[10] != 'T')) {
-		set_err(err, errlen, "invalid date and time", s,
+		mg_seterr_value(err, errlen, "invalid date and time", s,
 		    "expected YYYY-MM-DD HH:MM[:SS]");
 		return MG_ERR_PARSE;
 	}
@@ -404,7 +388,7 @@ mg_datetime_valid(const struct mg_datetime *dt)
 {
 	if (dt == NULL || dt->year < 1 || dt->year > 9999 ||
 	    dt->mon < 1 || dt->mon > 12 || dt->day < 1 ||
-	    dt->day > month_days(dt->year, dt->mon) ||
+	    dt->day > mg_month_days(dt->year, dt->mon) ||
 	    dt->hour < 0 || dt->hour > 23 || dt->min < 0 || dt->min > 59 ||
 	    dt->sec < 0 || dt->sec > 59)
 		return 0;

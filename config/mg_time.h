@@ -13,6 +13,10 @@
  * system clock.
  */
 time_t mg_clock_now(void);
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and waits, not dates. */
+long long mg_mono_ms(void);
+/* The earlier of two limits, where 0 means none: "valid until", "ends by". */
+time_t mg_earliest(time_t a, time_t b);
 void mg_clock_set(time_t t);
 void mg_clock_reset(void);
 
@@ -50,6 +54,9 @@ int mg_hhmm_parse(const char *s, int allow_24, int *minutes, char *err, size_t e
 int mg_datetime_parse(const char *s, struct mg_datetime *out, char *err, size_t errlen);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
+/* Gregorian leap year? And the days in month m (1..12) of year y. */
+int mg_year_is_leap(int64_t y);
+int mg_month_days(int64_t y, int m);
 int64_t mg_days_from_civil(int year, int mon, int day);
 void mg_civil_from_days(int64_t days, int *year, int *mon, int *day);
 /* Day of the week of a day number: 0 = Monday .. 6 = Sunday. */

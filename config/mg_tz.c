@@ -16,6 +16,7 @@
 #include "mg_err.h"
 #include "mg_time.h"
 #include "mg_tz.h"
+#include "mg_util.h"
 
 /*
  * Bounds for hostile input. Real zone files are under 4 KiB with a few
@@ -80,20 +81,14 @@ struct tz_hdr {
 
 /* Writes pre "name" post detail; post and detail may be NULL. */
 static void
-set_err(char *err, size_t errlen, const char *pre, const char *name,
+tz_err(char *err, size_t errlen, const char *pre, const char *name,
     const char *post, const char *detail)
 {
 	char q[80];
-	size_t i;
 
-	if (err == NULL || errlen == 0)
-		return;
-	/* Names reach logs: bound them and hide control characters. */
-	for (i = 0; name[i] != '\0' && i + 1 < sizeof(q); i++)
-		q[i] = (name[i] < 0x20 || name[i] >= 0x7f) ? '?' : name[i];
-	q[i] = '\0';
-	snprintf(err, errlen, "%s\"%s\"%s%s", pre, q, post != NULL ? post : "",
-	    detail != NULL ? detail : "");
+	/* Names reach logs: mg_quote bounds them and hides control characters. */
+	mg_seterr(err, errlen, "%s\"%s\"%s%s", pre, mg_quote(name, q, sizeof(q)),
+	    post != NULL ? post : "", detail != NULL ? detail : "");
 }
 
 static uint32_t
@@ -107,20 +102,6 @@ static int64_t
 get_be64(const uint8_t *p)
 {
 	return (int64_t)((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
-}
-
-static int
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-month_days(int64_t y, int m)
-{
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return (m == 2 && is_leap(y)) ? 29 : mdays[m - 1];
 }
 
 /* Reads a TZif header at p (44 bytes available), checking its counts. */
@@ -403,7 +384,7 @@ rdate_days(const struct tz_rdate *d, int y)
 	switch (d->kind) {
 	case 'J':
 		/* Jn never counts 29 February: J60 is always 1 March. */
-		return jan1 + d->n - 1 + (is_leap(y) && d->n >= 60);
+		return jan1 + d->n - 1 + (mg_year_is_leap(y) && d->n >= 60);
 	case 'n':
 		return jan1 + d->n;
 	default:
@@ -411,7 +392,7 @@ rdate_days(const struct tz_rdate *d, int y)
 		wd = (d->d + 6) % 7;	/* POSIX 0 = Sunday; ours 0 = Monday */
 		day = first + (wd - mg_weekday(first) + 7) % 7 + 7 * (d->w - 1);
 		/* Week 5 means the last such day of the month. */
-		while (day >= first + month_days(y, d->m))
+		while (day >= first + mg_month_days(y, d->m))
 			day -= 7;
 		return day;
 	}
@@ -632,7 +613,7 @@ mg_tz_parse(const void *buf, size_t len, const char *name, struct mg_tz **out,
 	if (name == NULL)
 		name = "(unnamed)";
 	if (len > TZ_MAX_FILE) {
-		set_err(err, errlen, "time zone ", name, ": file too large", NULL);
+		tz_err(err, errlen, "time zone ", name, ": file too large", NULL);
 		return MG_ERR_TOOBIG;
 	}
 	if ((tz = calloc(1, sizeof(*tz))) == NULL ||
@@ -718,9 +699,9 @@ mg_tz_parse(const void *buf, size_t len, const char *name, struct mg_tz **out,
 	r = 0;
  out:
 	if (r == MG_ERR_PARSE && why != NULL)
-		set_err(err, errlen, "time zone ", name, ": damaged file: ", why);
+		tz_err(err, errlen, "time zone ", name, ": damaged file: ", why);
 	else if (r == MG_ERR_NOMEM)
-		set_err(err, errlen, "time zone ", name, ": ", "out of memory");
+		tz_err(err, errlen, "time zone ", name, ": ", "out of memory");
 	mg_tz_free(tz);
 	return r;
 }
@@ -743,7 +724,7 @@ mg_tz_load(const char *name, struct mg_tz **out, char *err, size_t errlen)
 	if (name == NULL || out == NULL)
 		return MG_ERR_INVAL;
 	if (!name_ok(name)) {
-		set_err(err, errlen, "invalid time zone name ", name, NULL, NULL);
+		tz_err(err, errlen, "invalid time zone name ", name, NULL, NULL);
 		return MG_ERR_INVAL;
 	}
 	/*
@@ -753,32 +734,32 @@ mg_tz_load(const char *name, struct mg_tz **out, char *err, size_t errlen)
 	if ((dir = secure_getenv("TZDIR")) == NULL || *dir == '\0')
 		dir = TZ_DEFAULT_DIR;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-		set_err(err, errlen, "time zone ", name, ": path too long", NULL);
+		tz_err(err, errlen, "time zone ", name, ": path too long", NULL);
 		return MG_ERR_INVAL;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR) {
-			set_err(err, errlen, "unknown time zone ", name, NULL, NULL);
+			tz_err(err, errlen, "unknown time zone ", name, NULL, NULL);
 			r = MG_ERR_NOENT;
 		} else {
-			set_err(err, errlen, "time zone ", name, ": ", strerror(errno));
+			tz_err(err, errlen, "time zone ", name, ": ", strerror(errno));
 			r = MG_ERR_SYSTEM;
 		}
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		set_err(err, errlen, "time zone ", name, ": ", strerror(errno));
+		tz_err(err, errlen, "time zone ", name, ": ", strerror(errno));
 		r = MG_ERR_SYSTEM;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "unknown time zone ", name,
+		tz_err(err, errlen, "unknown time zone ", name,
 		    " (not a zone file)", NULL);
 		r = MG_ERR_NOENT;
 		goto out;
 	}
 	if (st.st_size > TZ_MAX_FILE) {
-		set_err(err, errlen, "time zone ", name, ": file too large", NULL);
+		tz_err(err, errlen, "time zone ", name, ": file too large", NULL);
 		r = MG_ERR_TOOBIG;
 		goto out;
 	}
@@ -792,7 +773,7 @@ mg_tz_load(const char *name, struct mg_tz **out, char *err, size_t errlen)
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got == -1) {
-			set_err(err, errlen, "time zone ", name, ": ", strerror(errno));
+			tz_err(err, errlen, "time zone ", name, ": ", strerror(errno));
 			r = MG_ERR_IO;
 			goto out;
 		}
@@ -801,7 +782,7 @@ mg_tz_load(const char *name, struct mg_tz **out, char *err, size_t errlen)
 		len += (size_t)got;
 	}
 	if (len != (size_t)st.st_size) {
-		set_err(err, errlen, "time zone ", name,
+		tz_err(err, errlen, "time zone ", name,
 		    ": file changed while read", NULL);
 		r = MG_ERR_IO;
 		goto out;

@@ -9,6 +9,17 @@
 void mg_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Copies s into buf (len bytes) for an error message: bounded, control and
+ * non-ASCII bytes shown as '?', and "..." at the end when s was cut, since
+ * values may come from any file. Returns buf ("" when len is 0).
+ */
+const char *mg_quote(const char *s, char *buf, size_t len);
+
+/* Formats `what "value": why` into err (why may be NULL), value quoted. */
+void mg_seterr_value(char *err, size_t errlen, const char *what,
+    const char *value, const char *why);
+
 /* Bytes mg_b64_encode writes for n input bytes, padded, plus the NUL. */
 #define MG_B64_ENCLEN(n)	(((n) + 2) / 3 * 4 + 1)
 

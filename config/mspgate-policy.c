@@ -35,7 +35,7 @@ usage(FILE *f)
 	    "usage: mspgate-policy check [-f FILE]\n"
 	    "       mspgate-policy explain [-f FILE] ENGINEER TENANT/TARGET [--login L]\n"
 	    "                      [--mfa fido|totp|fido+totp|none] [--source ADDR]\n"
-	    "                      [--at \"YYYY-MM-DD HH:MM[:SS] [ZONE]\"]\n"
+	    "                      [--at \"YYYY-MM-DD HH:MM[:SS] [ZONE]\"] [--login-age AGE]\n"
 	    "       mspgate-policy report [-f FILE] [--tenant T] [--format text|csv|json]\n"
 	    "       mspgate-policy accounts sync [-f FILE] [--dry-run] [--shell PATH]\n"
 	    "                      [--home-base DIR] [--state FILE]\n"
@@ -229,6 +229,28 @@ cmd_check(const char *file)
 	return EX_ALLOW;
 }
 
+/* The grant's login age: how long one login serves new sessions. */
+static void
+login_age_line(const struct pol_grant *g, int64_t age)
+{
+	char max[32], have[32];
+
+	if (g == NULL)
+		return;
+	if (g->max_login_age <= 0) {
+		printf("login:    no age limit (max_login_age)\n");
+		return;
+	}
+	mg_duration_format(g->max_login_age, max, sizeof(max));
+	if (age < 0)
+		printf("login:    at most %s old for a new session (max_login_age; "
+		    "give --login-age to check one)\n", max);
+	else {
+		mg_duration_format(age, have, sizeof(have));
+		printf("login:    %s old, at most %s (max_login_age)\n", have, max);
+	}
+}
+
 static int
 cmd_explain(const char *file, int argc, char **argv)
 {
@@ -237,10 +259,12 @@ cmd_explain(const char *file, int argc, char **argv)
 		{ "mfa", required_argument, NULL, 'm' },
 		{ "at", required_argument, NULL, 'a' },
 		{ "source", required_argument, NULL, 's' },
+		{ "login-age", required_argument, NULL, 'g' },
 		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct pol_request req;
+	int64_t login_age = -1;
 	struct pol_decision d;
 	struct pol *p = NULL;
 	char target[256], *slash, err[256], b[1200];
@@ -259,6 +283,12 @@ cmd_explain(const char *file, int argc, char **argv)
 		case 'm':	mfa_s = optarg; break;
 		case 'a':	at_s = optarg; break;
 		case 's':	req.source = optarg; break;
+		case 'g':
+			if (mg_duration_parse(optarg, &login_age, err, sizeof(err)) != 0) {
+				fprintf(stderr, "mspgate-policy: --login-age: %s\n", err);
+				return EX_ERROR;
+			}
+			break;
 		default:	usage(stderr); return EX_ERROR;
 		}
 	}
@@ -290,6 +320,9 @@ cmd_explain(const char *file, int argc, char **argv)
 		fprintf(stderr, "mspgate-policy: --at: %s\n", err);
 		return EX_ERROR;
 	}
+	/* A session on a connection that logged in this long ago. */
+	if (login_age >= 0)
+		req.login_time = req.at - (time_t)login_age;
 	if ((p = load(file)) == NULL)
 		return EX_ERROR;
 	if (pol_decide(p, &req, &d) != 0) {
@@ -332,12 +365,16 @@ cmd_explain(const char *file, int argc, char **argv)
 			fmt_both(tz, d.valid_until, b, sizeof(b));
 			printf("expires:  %s (account or grant)\n", b);
 		}
+		login_age_line(d.grant, login_age);
 		rc = EX_ALLOW;
 	} else {
 		if (d.next_open) {
 			fmt_both(tz, d.next_open, b, sizeof(b));
 			printf("opens:    %s\n", b);
 		}
+		if (d.login_too_old)
+			printf("login:    too old: log in again (or a fresh TOTP code, where "
+			    "the gateway asks for one)\n");
 		rc = EX_DENY;
 	}
  out:
@@ -518,7 +555,7 @@ cmd_report(const char *file, int argc, char **argv)
 
 	if (strcmp(format, "csv") == 0)
 		printf("engineer,tenant,target,host,port,login,mfa,when,max_session,"
-		    "ticket,expires,sources,rule\n");
+		    "max_login_age,ticket,expires,sources,rule\n");
 	else if (strcmp(format, "json") == 0)
 		printf("[");
 	else
@@ -527,10 +564,11 @@ cmd_report(const char *file, int argc, char **argv)
 		    nrows == 1 ? "y" : "ies", p->files[0]);
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		char when[2048], ms[32], exp[64], src[512], rule[600], port[16];
+		char when[2048], ms[32], la[32], exp[64], src[512], rule[600], port[16];
 
 		when_text(r->g, r->t, when, sizeof(when));
 		mg_duration_format(r->g->max_session, ms, sizeof(ms));
+		mg_duration_format(r->g->max_login_age, la, sizeof(la));
 		expiry_text(r, exp, sizeof(exp));
 		sources_text(r, src, sizeof(src));
 		snprintf(rule, sizeof(rule), "%s:%d", r->g->loc.file, r->g->loc.line);
@@ -545,6 +583,7 @@ cmd_report(const char *file, int argc, char **argv)
 			csv_field(pol_mfa_name(r->g->mfa), 0);
 			csv_field(when, 0);
 			csv_field(ms, 0);
+			csv_field(la, 0);
 			csv_field(r->g->ticket ? "yes" : "no", 0);
 			csv_field(exp, 0);
 			csv_field(src, 0);
@@ -564,8 +603,9 @@ cmd_report(const char *file, int argc, char **argv)
 			json_str(pol_mfa_name(r->g->mfa));
 			printf(", \"when\": ");
 			json_str(when);
-			printf(", \"max_session\": %lld, \"ticket\": %s, \"expires\": ",
-			    (long long)r->g->max_session, r->g->ticket ? "true" : "false");
+			printf(", \"max_session\": %lld, \"max_login_age\": %lld, \"ticket\": %s, "
+			    "\"expires\": ", (long long)r->g->max_session,
+			    (long long)r->g->max_login_age, r->g->ticket ? "true" : "false");
 			if (strcmp(exp, "-") == 0)
 				printf("null");
 			else
@@ -578,9 +618,9 @@ cmd_report(const char *file, int argc, char **argv)
 		} else {
 			printf("%s -> %s/%s (%s:%d) as %s\n", r->e->name, r->t->tenant->name,
 			    r->t->name, r->t->host, r->t->port, r->login);
-			printf("    mfa %s, max session %s, ticket %s, expires %s, from %s\n",
-			    pol_mfa_name(r->g->mfa), ms, r->g->ticket ? "required" : "no",
-			    exp, src);
+			printf("    mfa %s, max session %s, max login age %s, ticket %s, "
+			    "expires %s, from %s\n", pol_mfa_name(r->g->mfa), ms, la,
+			    r->g->ticket ? "required" : "no", exp, src);
 			printf("    when: %s\n", when);
 			printf("    rule: %s\n", rule);
 		}

@@ -86,6 +86,7 @@ pol_free(struct pol *p)
 	free(p->gateway.session_socket);
 	free(p->gateway.user);
 	free(p->gateway.signing_key);
+	free(p->gateway.attestations);
 	free(p->mfa.totp_store);
 	free(p->mfa.algorithm);
 	strv_free(p->alerts.patterns, p->alerts.npatterns);

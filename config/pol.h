@@ -84,6 +84,8 @@ struct pol_grant {
 	size_t nlogins;
 	unsigned mfa;		/* POL_MFA_* required, never 0 */
 	int64_t max_session;	/* seconds */
+	int64_t max_login_age;	/* seconds; new sessions on an older login are
+				   refused (gateway.max_login_age by default) */
 	int ticket;		/* a change/incident ticket is required */
 	const struct pol_window **windows;	/* empty: only the tenant's */
 	size_t nwindows;
@@ -103,6 +105,8 @@ struct pol_gateway {
 	char *session_socket;	/* mspgate-shell hands sessions to mspgated here */
 	char *user;		/* the service account: mspgated runs as it, owns its files */
 	char *signing_key;
+	char *attestations;	/* pam_mspgate's login attestations (root's) */
+	int64_t max_login_age;	/* default for grants; seconds */
 	int64_t default_max_session;
 	int64_t idle_timeout;	/* 0: none */
 	/*
@@ -112,11 +116,13 @@ struct pol_gateway {
 	 */
 	int64_t reload_grace;
 	int max_sessions;	/* live sessions mspgated runs at once */
+	int max_sessions_per_engineer;	/* connections one engineer may hold */
 	struct pol_loc loc;
 };
 #define POL_GRACE_FINISH (-1)
 #define POL_MAX_SESSIONS_DEFAULT 2048
 #define POL_MAX_SESSIONS_LIMIT 65536
+#define POL_MAX_PER_ENGINEER_DEFAULT 64
 
 struct pol_mfa {
 	char *totp_store;

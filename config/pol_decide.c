@@ -17,6 +17,7 @@ enum stage {
 	ST_SOURCE,
 	ST_WINDOW,
 	ST_MFA,
+	ST_LOGIN_AGE,
 	ST_ALLOW
 };
 
@@ -68,24 +69,14 @@ source_ok(const struct mg_cidr *c, size_t n, const char *src)
 	return 0;
 }
 
-static time_t
-earliest(time_t a, time_t b)
-{
-	if (a == 0)
-		return b;
-	if (b == 0)
-		return a;
-	return a < b ? a : b;
-}
-
 /* Both sets must hold: the tenant's windows and the grant's. */
 static int
-windows_contain(const struct pol_grant *g, const struct pol_target *t, time_t at)
+windows_contain(const struct pol_grant *g, const struct pol_tenant *tn, time_t at)
 {
-	const struct mg_tz *tz = t->tenant->tz;
+	const struct mg_tz *tz = tn->tz;
 
-	if (t->tenant->nwindows > 0 && !pol_window_set_contains(t->tenant->windows,
-	    t->tenant->nwindows, tz, at))
+	if (tn->nwindows > 0 && !pol_window_set_contains(tn->windows,
+	    tn->nwindows, tz, at))
 		return 0;
 	if (g->nwindows > 0 && !pol_window_set_contains(g->windows, g->nwindows,
 	    tz, at))
@@ -105,24 +96,24 @@ windows_close(const struct pol_grant *g, const struct pol_target *t, time_t at)
 	if (g->nwindows > 0 && pol_window_set_close(g->windows, g->nwindows, tz,
 	    at, &b) != 0)
 		return at;
-	return earliest(a, b);
+	return mg_earliest(a, b);
 }
 
 /* When both sets next hold at once; 0 when not within the horizon. */
 static time_t
-windows_next_open(const struct pol_grant *g, const struct pol_target *t, time_t at)
+windows_next_open(const struct pol_grant *g, const struct pol_tenant *tn, time_t at)
 {
-	const struct mg_tz *tz = t->tenant->tz;
+	const struct mg_tz *tz = tn->tz;
 	time_t cur = at, o;
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		if (windows_contain(g, t, cur))
+		if (windows_contain(g, tn, cur))
 			return cur;
-		if (t->tenant->nwindows > 0 && !pol_window_set_contains(
-		    t->tenant->windows, t->tenant->nwindows, tz, cur)) {
-			if (pol_window_set_next_open(t->tenant->windows,
-			    t->tenant->nwindows, tz, cur, &o) != 0 || o == 0)
+		if (tn->nwindows > 0 && !pol_window_set_contains(
+		    tn->windows, tn->nwindows, tz, cur)) {
+			if (pol_window_set_next_open(tn->windows,
+			    tn->nwindows, tz, cur, &o) != 0 || o == 0)
 				return 0;
 		} else {
 			if (pol_window_set_next_open(g->windows, g->nwindows, tz,
@@ -201,8 +192,8 @@ judge(const struct pol_grant *g, const struct pol_target *t,
 		    esc(req->source, b1, sizeof(b1)));
 		return ST_SOURCE;
 	}
-	if (!windows_contain(g, t, at)) {
-		time_t o = windows_next_open(g, t, at);
+	if (!windows_contain(g, t->tenant, at)) {
+		time_t o = windows_next_open(g, t->tenant, at);
 
 		window_names(g, t, wn, sizeof(wn));
 		d->next_open = o;
@@ -220,6 +211,17 @@ judge(const struct pol_grant *g, const struct pol_target *t,
 		reason(d, "the grant requires MFA %s, but the login used %s",
 		    pol_mfa_name(g->mfa), pol_mfa_name(req->mfa_used));
 		return ST_MFA;
+	}
+	/* A shared connection does not outlive the grant's trust in its login. */
+	if (req->login_time != 0 && g->max_login_age > 0 &&
+	    at - req->login_time > (time_t)g->max_login_age) {
+		char age[32], max[32];
+
+		mg_duration_format(at - req->login_time, age, sizeof(age));
+		mg_duration_format(g->max_login_age, max, sizeof(max));
+		reason(d, "the login is %s old and the grant allows %s "
+		    "(max_login_age): log in again", age, max);
+		return ST_LOGIN_AGE;
 	}
 	return ST_ALLOW;
 }
@@ -310,6 +312,7 @@ pol_decide(const struct pol *p, const struct pol_request *req,
 	best.target = t;
 	if (best_st != ST_ALLOW) {
 		best.allow = 0;
+		best.login_too_old = best_st == ST_LOGIN_AGE;
 		best.grant = NULL;
 		best.login = NULL;
 		*d = best;
@@ -318,10 +321,10 @@ pol_decide(const struct pol *p, const struct pol_request *req,
 
 	best.allow = 1;
 	best.window_close = windows_close(best.grant, t, at);
-	best.valid_until = earliest(e->valid_until, best.grant->valid_until);
-	best.end_by = earliest(best.window_close, best.valid_until);
+	best.valid_until = mg_earliest(e->valid_until, best.grant->valid_until);
+	best.end_by = mg_earliest(best.window_close, best.valid_until);
 	if (best.max_session > 0)
-		best.end_by = earliest(best.end_by, at + (time_t)best.max_session);
+		best.end_by = mg_earliest(best.end_by, at + (time_t)best.max_session);
 	fmt_utc(best.end_by, b3, sizeof(b3));
 	snprintf(b1, sizeof(b1), "%s", pol_mfa_name(best.mfa_required));
 	snprintf(b2, sizeof(b2), "%s", best.ticket_required ? "; a ticket is required" : "");
@@ -330,5 +333,120 @@ pol_decide(const struct pol *p, const struct pol_request *req,
 	    b1, b2);
 	(void)b3;
 	*d = best;
+	return 0;
+}
+
+/* -------------------------------------------------------------------- */
+/* The login (pam_mspgate's account stage) */
+
+static int
+grant_valid_at(const struct pol_grant *g, time_t at)
+{
+	return !(g->valid_from && at < g->valid_from) &&
+	    !(g->valid_until && at >= g->valid_until);
+}
+
+/* When the grant is next valid and inside both window sets; 0: not within reach. */
+static time_t
+grant_next_open(const struct pol_grant *g, const struct pol_tenant *tn, time_t at)
+{
+	time_t cur = at, o;
+
+	if (g->valid_from && cur < g->valid_from)
+		cur = g->valid_from;
+	if (g->valid_until && cur >= g->valid_until)
+		return 0;
+	o = windows_next_open(g, tn, cur);
+	if (o == 0 || (g->valid_until && o >= g->valid_until))
+		return 0;
+	return o;
+}
+
+/* The zone to tell the engineer about: the first window's own, else the tenant's. */
+static const struct mg_tz *
+show_tz(const struct pol_grant *g, const struct pol_tenant *tn)
+{
+	size_t i;
+
+	for (i = 0; i < tn->nwindows; i++)
+		if (pol_window_tz(tn->windows[i]) != NULL)
+			return pol_window_tz(tn->windows[i]);
+	for (i = 0; i < g->nwindows; i++)
+		if (pol_window_tz(g->windows[i]) != NULL)
+			return pol_window_tz(g->windows[i]);
+	return tn->tz;
+}
+
+int
+pol_decide_login(const struct pol *p, const struct pol_login_request *req,
+    struct pol_login_decision *d)
+{
+	const struct pol_engineer *e;
+	time_t at, best = 0, o;
+	size_t i, j;
+	int any = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->why = POL_LOGIN_UNKNOWN;
+	if (p == NULL || req == NULL)
+		return MG_ERR_INVAL;
+	at = req->at != 0 ? req->at : mg_clock_now();
+	if ((e = pol_engineer_find(p, req->engineer)) == NULL)
+		return 0;
+	d->engineer = e;
+	d->rule = e->loc;
+	if (e->valid_from && at < e->valid_from) {
+		d->why = POL_LOGIN_NOT_YET;
+		d->when = e->valid_from;
+		return 0;
+	}
+	if (e->valid_until && at >= e->valid_until) {
+		d->why = POL_LOGIN_EXPIRED;
+		d->when = e->valid_until;
+		return 0;
+	}
+	/* A client host's pam.sources replace the engineer's own (the gateway's). */
+	if (p->pam.nsources > 0 ? !(req->source != NULL && req->source[0] != '\0' &&
+	    source_ok(p->pam.sources, p->pam.nsources, req->source)) :
+	    !source_ok(e->sources, e->nsources, req->source)) {
+		d->why = POL_LOGIN_SOURCE;
+		d->source_rule = p->pam.nsources > 0 ? "pam.sources" :
+		    "the engineer's sources";
+		return 0;
+	}
+	d->why = POL_LOGIN_NO_GRANT;
+	for (i = 0; i < p->ngrants; i++) {
+		const struct pol_grant *g = &p->grants[i];
+
+		if (!pol_grant_applies(g, e))
+			continue;
+		for (j = 0; j < g->ntenants; j++) {
+			const struct pol_tenant *tn = g->tenants[j];
+
+			if (req->tenant != NULL && tn != req->tenant)
+				continue;
+			any = 1;
+			if (grant_valid_at(g, at) && windows_contain(g, tn, at)) {
+				d->allow = 1;
+				d->why = POL_LOGIN_OK;
+				d->grant = g;
+				d->tenant = tn;
+				d->rule = g->loc;
+				return 0;
+			}
+			o = grant_next_open(g, tn, at);
+			if (o != 0 && (best == 0 || o < best)) {
+				best = o;
+				d->grant = g;
+				d->tenant = tn;
+				d->rule = g->loc;
+			}
+		}
+	}
+	if (any) {
+		d->why = POL_LOGIN_WINDOW;
+		d->when = best;
+		d->tz = d->grant != NULL ? show_tz(d->grant, d->tenant) : NULL;
+	}
 	return 0;
 }

@@ -16,6 +16,8 @@ struct pol_request {
 	unsigned mfa_used;	/* POL_MFA_* the engineer passed */
 	int mfa_unknown;	/* set only by explain/report: MFA not judged */
 	const char *source;	/* numeric address; NULL or "" = unknown */
+	time_t login_time;	/* when the engineer's login was verified (the
+				   attestation); 0: not judged (PAM, explain) */
 };
 
 struct pol_decision {
@@ -33,6 +35,8 @@ struct pol_decision {
 	time_t end_by;		/* the session must end by this; 0: never */
 	time_t valid_until;	/* access ends here (engineer/key/grant), 0: never */
 	time_t next_open;	/* on a window deny: when it opens next; 0: unknown */
+	int login_too_old;	/* on a deny: only the login's age (max_login_age)
+				   stood in the way of the grant that came closest */
 };
 
 /*
@@ -45,5 +49,46 @@ struct pol_decision {
  */
 int pol_decide(const struct pol *p, const struct pol_request *req,
     struct pol_decision *d);
+
+/* May an engineer log in now (pam_mspgate's account stage)? */
+struct pol_login_request {
+	const char *engineer;
+	const char *source;	/* numeric address (PAM_RHOST); NULL or "": local */
+	time_t at;		/* 0: mg_clock_now() */
+	const struct pol_tenant *tenant;	/* this host's tenant; NULL: any */
+};
+
+enum pol_login_why {
+	POL_LOGIN_OK,
+	POL_LOGIN_UNKNOWN,	/* not an engineer in the policy */
+	POL_LOGIN_NOT_YET,	/* when: the account's valid_from */
+	POL_LOGIN_EXPIRED,	/* when: the account's valid_until (exclusive) */
+	POL_LOGIN_SOURCE,	/* source_rule: which list refused it */
+	POL_LOGIN_NO_GRANT,	/* no grant applies (for this tenant) */
+	POL_LOGIN_WINDOW,	/* when: the next opening (0: none within a year) */
+};
+
+struct pol_login_decision {
+	int allow;
+	enum pol_login_why why;
+	struct pol_loc rule;	/* the engineer, or the grant that decided */
+	const struct pol_engineer *engineer;
+	const struct pol_grant *grant;	/* allow: the open one; WINDOW: the next */
+	const struct pol_tenant *tenant;
+	time_t when;
+	const struct mg_tz *tz;	/* WINDOW: the zone to name the opening in */
+	const char *source_rule;	/* SOURCE: "pam.sources" or "the engineer's sources" */
+};
+
+/*
+ * The login check, with pol_decide's own validity, source and window
+ * rules: the account's dates; the source (pam.sources when the policy sets
+ * them, a client host reached from the gateway, else the engineer's
+ * sources); then a grant of the engineer (for req->tenant only, when set)
+ * that is valid and inside its tenant's and its own windows now.
+ * Returns 0 (the decision in *d; deny by default) or MG_ERR_INVAL.
+ */
+int pol_decide_login(const struct pol *p, const struct pol_login_request *req,
+    struct pol_login_decision *d);
 
 #endif

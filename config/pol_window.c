@@ -14,6 +14,7 @@
 #include "mg_err.h"
 #include "mg_time.h"
 #include "mg_tz.h"
+#include "mg_util.h"
 #include "pol_window.h"
 
 /* Bounds evaluation cost per login even for a careless policy. */
@@ -51,32 +52,6 @@ struct pol_window {
 	struct pw_span *except;
 	size_t nexcept;
 };
-
-/* Bounded, printable copy of a value for an error message. */
-static const char *
-quote(const char *s, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (s[i] < 0x20 || s[i] >= 0x7f) ? '?' : s[i];
-	if (s[i] != '\0' && i >= 3)
-		buf[i - 1] = buf[i - 2] = buf[i - 3] = '.';
-	buf[i] = '\0';
-	return buf;
-}
-
-static void
-set_err(char *err, size_t errlen, const char *what, const char *value,
-    const char *why)
-{
-	char q[72];
-
-	if (err == NULL || errlen == 0)
-		return;
-	snprintf(err, errlen, "%s \"%s\"%s%s", what, quote(value, q, sizeof(q)),
-	    why != NULL ? ": " : "", why != NULL ? why : "");
-}
 
 struct pol_window *
 pol_window_new(const char *name, const struct mg_tz *tz)
@@ -161,7 +136,7 @@ parse_days(const char *s, uint8_t *mask, char *err, size_t errlen)
 			end--;
 		dash = memchr(item, '-', (size_t)(end - item));
 		if (item == end) {
-			set_err(err, errlen, "invalid days", s,
+			mg_seterr_value(err, errlen, "invalid days", s,
 			    "empty item (use names Mon..Sun, ranges such as Mon-Fri, or *)");
 			return MG_ERR_PARSE;
 		}
@@ -177,7 +152,7 @@ parse_days(const char *s, uint8_t *mask, char *err, size_t errlen)
 			if (err != NULL && errlen > 0)
 				snprintf(err, errlen, "invalid day \"%s\" in \"%s\" "
 				    "(use Mon Tue Wed Thu Fri Sat Sun, or *)",
-				    quote(bad, q2, sizeof(q2)), quote(s, q1, sizeof(q1)));
+				    mg_quote(bad, q2, sizeof(q2)), mg_quote(s, q1, sizeof(q1)));
 			return MG_ERR_PARSE;
 		}
 		/* A range may wrap past Sunday: "Fri-Mon" is Fri, Sat, Sun, Mon. */
@@ -203,7 +178,7 @@ parse_hours(const char *s, int *start, int *end, char *err, size_t errlen)
 
 	if (dash == NULL || (n = (size_t)(dash - s)) >= sizeof(a) ||
 	    strlen(dash + 1) >= sizeof(b)) {
-		set_err(err, errlen, "invalid hours", s, "expected HH:MM-HH:MM");
+		mg_seterr_value(err, errlen, "invalid hours", s, "expected HH:MM-HH:MM");
 		return MG_ERR_PARSE;
 	}
 	memcpy(a, s, n);
@@ -213,7 +188,7 @@ parse_hours(const char *s, int *start, int *end, char *err, size_t errlen)
 	    (r = mg_hhmm_parse(b, 1, end, err, errlen)) != 0)
 		return r;
 	if (*start == *end) {
-		set_err(err, errlen, "empty time range", s,
+		mg_seterr_value(err, errlen, "empty time range", s,
 		    "use 00:00-24:00 for the whole day");
 		return MG_ERR_PARSE;
 	}
@@ -236,7 +211,7 @@ pol_window_add_weekly(struct pol_window *w, const char *days,
 	    (r = parse_hours(hours, &part.start, &part.end, err, errlen)) != 0)
 		return r;
 	if (w->nweekly >= PW_MAX_PARTS) {
-		set_err(err, errlen, "window", w->name, "too many weekly parts");
+		mg_seterr_value(err, errlen, "window", w->name, "too many weekly parts");
 		return MG_ERR_TOOBIG;
 	}
 	if ((nw = reallocarray(w->weekly, w->nweekly + 1, sizeof(*nw))) == NULL)
@@ -266,7 +241,7 @@ parse_span(const char *s, struct pw_span *sp, char *err, size_t errlen)
 		return 0;
 	}
 	if ((n = (size_t)(sep - s)) >= sizeof(a) || strlen(sep + 4) >= sizeof(b)) {
-		set_err(err, errlen, "invalid date range", s,
+		mg_seterr_value(err, errlen, "invalid date range", s,
 		    "expected YYYY-MM-DD HH:MM .. YYYY-MM-DD HH:MM");
 		return MG_ERR_PARSE;
 	}
@@ -275,7 +250,7 @@ parse_span(const char *s, struct pw_span *sp, char *err, size_t errlen)
 	snprintf(b, sizeof(b), "%s", sep + 4);
 	/* Date-only ends would leave unclear whether the last day counts. */
 	if (strlen(a) == 10 || strlen(b) == 10) {
-		set_err(err, errlen, "invalid date range", s,
+		mg_seterr_value(err, errlen, "invalid date range", s,
 		    "give times on both ends, e.g. 2026-12-24 18:00 .. 2026-12-28 00:00");
 		return MG_ERR_PARSE;
 	}
@@ -286,7 +261,7 @@ parse_span(const char *s, struct pw_span *sp, char *err, size_t errlen)
 		return r;
 	sp->until = mg_datetime_to_seconds(&dt);
 	if (sp->until <= sp->from) {
-		set_err(err, errlen, "invalid date range", s,
+		mg_seterr_value(err, errlen, "invalid date range", s,
 		    "the end must be after the start");
 		return MG_ERR_PARSE;
 	}
@@ -307,7 +282,7 @@ add_span(struct pol_window *w, struct pw_span **arr, size_t *n,
 	if ((r = parse_span(spec, &sp, err, errlen)) != 0)
 		return r;
 	if (*n >= PW_MAX_PARTS) {
-		set_err(err, errlen, "window", w->name, "too many dated parts");
+		mg_seterr_value(err, errlen, "window", w->name, "too many dated parts");
 		return MG_ERR_TOOBIG;
 	}
 	if ((na = reallocarray(*arr, *n + 1, sizeof(*na))) == NULL)

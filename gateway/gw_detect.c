@@ -16,6 +16,7 @@
 #include "mg_err.h"
 #include "mg_file.h"
 #include "mg_log.h"
+#include "mg_name.h"
 #include "mg_time.h"
 
 /*
@@ -165,6 +166,16 @@ static const char *const rule_names[GW_DETECT_NRULES] = {
 	"parallel", "egress", "sensitive_commands", "state"
 };
 
+/*
+ * What the engineer is told, in "refused: unusual activity (WORDS); ...":
+ * the one source of these words (the docs' examples are generated from it).
+ */
+static const char *const rule_words[GW_DETECT_NRULES] = {
+	"tenant fan-out", "first access", "off-hours attempts", "MFA failures",
+	"unusual time or source", "parallel use", "data egress", "sensitive command",
+	"detector"
+};
+
 /* How sure a hit is that something is wrong: syslog priority. */
 static const int rule_severity[GW_DETECT_NRULES] = {
 	LOG_ALERT, LOG_WARNING, LOG_WARNING, LOG_WARNING, LOG_WARNING,
@@ -175,6 +186,12 @@ const char *
 gw_detect_rule_name(enum gw_detect_rule r)
 {
 	return (unsigned)r < GW_DETECT_NRULES ? rule_names[r] : "?";
+}
+
+const char *
+gw_detect_rule_words(enum gw_detect_rule r)
+{
+	return (unsigned)r < GW_DETECT_NRULES ? rule_words[r] : "detector";
 }
 
 const char *
@@ -213,29 +230,7 @@ hash2(const char *a, const char *b)
 	return h;
 }
 
-/* The policy's name rule: letters, digits, "_.-", first a letter or digit. */
-static int
-name_ok(const char *s, size_t max)
-{
-	size_t i;
-
-	if (s == NULL || s[0] == '\0' ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	    (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (i = 0; s[i]; i++) {
-		char c = s[i];
-
-		if (i >= max)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* Session ids: the same, with ':' as well. */
+/* Session ids: letters, digits and "_.-:", up to GW_DETECT_ID_MAX. */
 static int
 id_ok(const char *s)
 {
@@ -1139,8 +1134,9 @@ ev_attempt(struct gw_detect *d, const struct gw_detect_event *ev, time_t now,
 	struct eng *e;
 	int r;
 
-	if (!name_ok(ev->engineer, 32) || !name_ok(ev->tenant, GW_DETECT_NAME_MAX) ||
-	    !name_ok(ev->target, GW_DETECT_NAME_MAX) ||
+	if (!mg_name_ok(MG_NAME_ENGINEER, ev->engineer) ||
+	    !mg_name_ok(MG_NAME_POLICY, ev->tenant) ||
+	    !mg_name_ok(MG_NAME_POLICY, ev->target) ||
 	    addr_norm(ev->source, addr, net) != 0)
 		return MG_ERR_INVAL;
 	if ((r = eng_get(d, ev->engineer, &e)) != 0)
@@ -1185,8 +1181,9 @@ ev_start(struct gw_detect *d, const struct gw_detect_event *ev, time_t now)
 	struct eng *e;
 	int r;
 
-	if (!name_ok(ev->engineer, 32) || !name_ok(ev->tenant, GW_DETECT_NAME_MAX) ||
-	    !name_ok(ev->target, GW_DETECT_NAME_MAX) || !id_ok(ev->session) ||
+	if (!mg_name_ok(MG_NAME_ENGINEER, ev->engineer) ||
+	    !mg_name_ok(MG_NAME_POLICY, ev->tenant) ||
+	    !mg_name_ok(MG_NAME_POLICY, ev->target) || !id_ok(ev->session) ||
 	    addr_norm(ev->source, addr, net) != 0)
 		return MG_ERR_INVAL;
 	if ((r = eng_get(d, ev->engineer, &e)) != 0)
@@ -1233,7 +1230,7 @@ ev_bytes(struct gw_detect *d, const struct gw_detect_event *ev, time_t now,
 	char b[48], b2[48];
 	int r;
 
-	if (!name_ok(ev->engineer, 32) || !id_ok(ev->session))
+	if (!mg_name_ok(MG_NAME_ENGINEER, ev->engineer) || !id_ok(ev->session))
 		return MG_ERR_INVAL;
 	if ((r = eng_get(d, ev->engineer, &e)) != 0)
 		return r;
@@ -1299,7 +1296,7 @@ ev_mfa(struct gw_detect *d, const struct gw_detect_event *ev, time_t now,
 	dur_text(pr->within, w, sizeof(w));
 	/* A made-up name still counts against its source, just not as an engineer. */
 	mg_str_escape(ev->engineer, 32, who, sizeof(who));
-	if (name_ok(ev->engineer, 32)) {
+	if (mg_name_ok(MG_NAME_ENGINEER, ev->engineer)) {
 		if ((r = eng_get(d, ev->engineer, &e)) != 0)
 			return r;
 		ring_add(&e->mfa, now, pr->within);
@@ -1357,7 +1354,7 @@ ev_text(struct gw_detect *d, const struct gw_detect_event *ev, time_t now,
 	struct eng *e;
 	int r;
 
-	if (!name_ok(ev->engineer, 32) || !id_ok(ev->session) ||
+	if (!mg_name_ok(MG_NAME_ENGINEER, ev->engineer) || !id_ok(ev->session) ||
 	    (ev->text == NULL && ev->text_len > 0))
 		return MG_ERR_INVAL;
 	if (!d->rule[GW_DETECT_SENSITIVE].enabled || ev->text_len == 0)
@@ -1468,6 +1465,12 @@ gw_detect_dirty(const struct gw_detect *d)
 }
 
 void
+gw_detect_set_dirty(struct gw_detect *d, int dirty)
+{
+	d->dirty = dirty != 0;
+}
+
+void
 gw_detect_stats(const struct gw_detect *d, struct gw_detect_stats *st)
 {
 	struct node *n;
@@ -1531,6 +1534,66 @@ gw_detect_syslog_line(const struct gw_detect_event *ev, const struct gw_detect_h
 	    "target=%s source=%s session=%s evidence=\"%s\"", gw_detect_rule_name(hit_->rule),
 	    gw_detect_action_name(hit_->action),
 	    hit_->severity == LOG_ALERT ? "alert" : "warning", f[0], f[1], f[2], f[3], f[4], evd);
+}
+
+/* One ,"key":value pair; names and evidence are printable ASCII already. */
+static void
+json_str(FILE *f, const char *k, const char *v)
+{
+	const unsigned char *p;
+
+	fprintf(f, ",\"%s\":", k);
+	if (v == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+size_t
+gw_detect_notify_json(const struct gw_detect_event *ev, const struct gw_detect_hit *hit_,
+    time_t now, char *buf, size_t len)
+{
+	struct tm tm;
+	char ts[32];
+	FILE *f;
+	long n;
+
+	if (len < 2)
+		return 0;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* One byte kept for the NUL: fmemopen's buffer is not terminated when full. */
+	if ((f = fmemopen(buf, len - 1, "w")) == NULL)
+		return 0;
+	fprintf(f, "{\"time\":\"%s\"", ts);
+	json_str(f, "rule", gw_detect_rule_name(hit_->rule));
+	json_str(f, "action", gw_detect_action_name(hit_->action));
+	json_str(f, "severity", hit_->severity == LOG_ALERT ? "alert" : "warning");
+	json_str(f, "engineer", ev ? ev->engineer : NULL);
+	json_str(f, "tenant", ev ? ev->tenant : NULL);
+	json_str(f, "target", ev ? ev->target : NULL);
+	json_str(f, "source", ev ? ev->source : NULL);
+	json_str(f, "session", ev ? ev->session : NULL);
+	json_str(f, "evidence", hit_->evidence);
+	fputs("}\n", f);
+	if (fflush(f) != 0 || ferror(f) || (n = ftell(f)) < 0 || (size_t)n >= len - 1) {
+		fclose(f);
+		buf[0] = '\0';
+		return 0;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return (size_t)n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1856,7 +1919,7 @@ parse_line(struct gw_detect *d, char *line, unsigned long long *nrec, int *ended
 	(*nrec)++;
 	switch (f[0][0]) {
 	case 'e':
-		if (nf != 5 || !name_ok(f[1], 32))
+		if (nf != 5 || !mg_name_ok(MG_NAME_ENGINEER, f[1]))
 			return -1;
 		if (tab_find(&d->engs, f[1]) != NULL) {
 			*msg = "engineer declared twice";
@@ -1892,7 +1955,8 @@ parse_line(struct gw_detect *d, char *line, unsigned long long *nrec, int *ended
 		}
 		return 0;
 	case 'h': case 'a': case 'n': case 'l': case 'o': case 'm': case 'g': case 'f':
-		if (!name_ok(f[1], 32) || (e = (struct eng *)tab_find(&d->engs, f[1])) == NULL) {
+		if (!mg_name_ok(MG_NAME_ENGINEER, f[1]) ||
+		    (e = (struct eng *)tab_find(&d->engs, f[1])) == NULL) {
 			*msg = "record for an engineer not declared before it";
 			return -1;
 		}
@@ -1919,8 +1983,8 @@ parse_line(struct gw_detect *d, char *line, unsigned long long *nrec, int *ended
 	case 'a': {
 		struct access *a;
 
-		if (nf != 5 || !name_ok(f[2], GW_DETECT_NAME_MAX) ||
-		    !name_ok(f[3], GW_DETECT_NAME_MAX))
+		if (nf != 5 || !mg_name_ok(MG_NAME_POLICY, f[2]) ||
+		    !mg_name_ok(MG_NAME_POLICY, f[3]))
 			return -1;
 		if (e->nacc >= GW_DETECT_ACCESS_PER_ENG || d->nacc_total >= GW_DETECT_ACCESS_TOTAL) {
 			*msg = "too many access records";

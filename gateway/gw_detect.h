@@ -195,11 +195,27 @@ int gw_detect_load_buffer(struct gw_detect *d, const char *buf, size_t len,
     const char *name, struct gw_detect_result *res, char *err, size_t errlen);
 /* 1 when the history changed since the last save or load. */
 int gw_detect_dirty(const struct gw_detect *d);
+/*
+ * Marks the state saved (0: a copy was handed to a process that writes it)
+ * or not (1: that write failed).
+ */
+void gw_detect_set_dirty(struct gw_detect *d, int dirty);
 
 void gw_detect_stats(const struct gw_detect *d, struct gw_detect_stats *st);
 
 /* "fanout", "first_access", ... "sensitive_commands", "state": the policy's key names. */
 const char *gw_detect_rule_name(enum gw_detect_rule r);
+/* "tenant fan-out", "first access", ...: the rule in the engineer's words. */
+const char *gw_detect_rule_words(enum gw_detect_rule r);
+/*
+ * The line a session refused by the detector gets (mspgate-shell prints it
+ * after "mspgate: "); %s is gw_detect_rule_words() of the deciding rule.
+ */
+#define GW_DETECT_REFUSED_FMT \
+	"refused: unusual activity (%s); your MSP's security team has been alerted"
+/* The same for a running session the detector ends (egress, sensitive commands). */
+#define GW_DETECT_ENDED_FMT \
+	"session ended: unusual activity (%s); your MSP's security team has been alerted"
 /* "none", "alert", "reauth", "deny" */
 const char *gw_detect_action_name(enum gw_detect_action a);
 /* The built-in sensitive_commands patterns, NULL-terminated, and what each catches. */
@@ -215,6 +231,14 @@ extern const char *const gw_detect_default_pattern_names[];
 void gw_detect_audit_event(const struct gw_detect_event *ev,
     const struct gw_detect_hit *hit, char *reason_buf, size_t reason_len,
     struct rec_audit_event *out);
+/*
+ * The alert as alerts.notify's command reads it: one line of JSON ending in
+ * "\n" (time, rule, action, severity, engineer, tenant, target, source,
+ * session, evidence; names absent from ev are null), at time now. Returns
+ * its length, or 0 when buf (2048 bytes is always enough) is too small.
+ */
+size_t gw_detect_notify_json(const struct gw_detect_event *ev,
+    const struct gw_detect_hit *hit, time_t now, char *buf, size_t len);
 /*
  * The fixed-format syslog line for one hit, every field bounded and
  * escaped; log it at hit->severity with LOG_AUTHPRIV:

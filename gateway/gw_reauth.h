@@ -14,8 +14,7 @@
  * whoever uses it first. A wrong or replayed code counts as a lockout
  * failure. Returns 0 when accepted; MG_ERR_DENIED (wrong, replayed, not
  * enrolled, locked) or another MG_ERR_* (the store is unusable), why says
- * what (never the code). Built without the TOTP code (MG_GW_TOTP unset)
- * it refuses every code: fail closed.
+ * what (never the code).
  */
 int gw_reauth_check(const struct pol *p, const char *engineer, const char *code,
     char *why, size_t whylen);

@@ -29,6 +29,7 @@ struct gw_relay {
 	int in, out, err;	/* the engineer's fds 0, 1, 2 */
 	int ctl;		/* the mspgate-shell socket: RESIZE, hangup */
 	int pty;		/* a pty session: in is a terminal, output on out */
+	unsigned cols, rows;	/* pty: the size the target was last told */
 	ssh_session session;
 	ssh_channel channel;
 	struct rec_writer *rec;
@@ -50,6 +51,8 @@ struct gw_relay {
 	time_t last_activity;
 	/* What gw_relay_exitwatch_start saw before the relay ran; may be NULL. */
 	const struct gw_relay_result *early;
+	/* The relay's own: the engineer-bound queue and its writer (gw_relay.c). */
+	struct gw_outq *outq;
 };
 
 struct gw_relay_result {
@@ -78,8 +81,28 @@ void gw_relay_exitwatch_start(ssh_channel ch, struct gw_relay_exitwatch *w);
  * shell, exec or subsystem request done. On any end other than
  * GW_RELAY_REMOTE the remote command is stopped (signals HUP, then KILL)
  * and the channel closed, at once. Returns 0 (res says how it ended).
+ *
+ * The loop never blocks on either side, so stop, end_by, idle_timeout and
+ * tick hold whatever the engineer's client does. Output for the engineer
+ * goes through a bounded queue (GW_RELAY_QUEUE bytes) that a writer thread
+ * empties with ordinary writes: the engineer's fds are shared with sshd's
+ * side and stay blocking. A full queue stops reading the channel, so the
+ * target's SSH window holds it back; input is written to the channel only
+ * as far as its window allows, and the engineer's fd is not read until the
+ * last input is gone. Everything is recorded as it is read, so what the
+ * engineer never read is on file all the same. At the end the writer is
+ * interrupted (SIGUSR2, a no-op handler) and joined.
  */
+#define GW_RELAY_QUEUE (4 * 64 * 1024)
 int gw_relay_run(struct gw_relay *r, struct gw_relay_result *res);
+
+/*
+ * Queues text for the engineer's terminal (warnings, prompts) while the
+ * relay runs (from tick): never blocks. Returns 0, or -1 when the queue is
+ * full or the relay is not running (the text is dropped: an engineer who
+ * reads nothing sees nothing).
+ */
+int gw_relay_say(struct gw_relay *r, const char *text, size_t len);
 
 /* Signal number of an SSH signal name ("TERM", "KILL"...), 0 if unknown. */
 int gw_signal_number(const char *name);

@@ -6,27 +6,23 @@
 
 #include "gw_request.h"
 #include "mg_err.h"
+#include "mg_name.h"
 
+/*
+ * Copies s[0..n) into out (64 chars max) if it is a good name of that kind
+ * (mg_name_ok, the rule the policy uses to define it).
+ */
 static int
-name_char(char c)
+take_name(const char *s, size_t n, enum mg_name_kind kind, char *out)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-/* Copies s[0..n) into out (64 chars max) if it is a good name. */
-static int
-take_name(const char *s, size_t n, char *out)
-{
-	size_t i;
-
-	if (n == 0 || n > 64)
+	if (n == 0 || n > MG_NAME_POLICY_MAX)
 		return MG_ERR_PARSE;
-	for (i = 0; i < n; i++)
-		if (!name_char(s[i]))
-			return MG_ERR_PARSE;
 	memcpy(out, s, n);
 	out[n] = '\0';
+	if (!mg_name_ok(kind, out)) {
+		out[0] = '\0';
+		return MG_ERR_PARSE;
+	}
 	return 0;
 }
 
@@ -43,12 +39,13 @@ gw_target_spec_parse(const char *s, struct gw_target_spec *out)
 		goto bad;
 	at = memchr(s, '@', (size_t)(slash - s));
 	if (at != NULL) {
-		if (take_name(s, (size_t)(at - s), out->login) != 0 || s[0] == '-')
+		if (take_name(s, (size_t)(at - s), MG_NAME_LOGIN, out->login) != 0)
 			goto bad;
 		s = at + 1;
 	}
-	if (take_name(s, (size_t)(slash - s), out->tenant) != 0 ||
-	    take_name(slash + 1, strlen(slash + 1), out->target) != 0)
+	if (take_name(s, (size_t)(slash - s), MG_NAME_POLICY, out->tenant) != 0 ||
+	    take_name(slash + 1, strlen(slash + 1), MG_NAME_POLICY,
+	    out->target) != 0)
 		goto bad;
 	return 0;
 bad:
@@ -78,6 +75,21 @@ is_sftp_command(const char *cmd)
 	    (n == 11 && strncmp(base, "sftp-server", 11) == 0);
 }
 
+/*
+ * A target given but malformed: kept as given, cut to GW_TARGET_GIVEN_MAX
+ * bytes, so that mspgated refuses and audits it (a well-formed spec is
+ * shorter than that, so a cut value is never taken for one).
+ */
+static int
+malformed(const char *v, size_t n, struct gw_shell_request *out)
+{
+	if (n > GW_TARGET_GIVEN_MAX)
+		n = GW_TARGET_GIVEN_MAX;
+	if ((out->target = strndup(v, n)) == NULL)
+		return MG_ERR_NOMEM;
+	return MG_ERR_PARSE;
+}
+
 void
 gw_shell_request_clear(struct gw_shell_request *r)
 {
@@ -97,7 +109,7 @@ gw_shell_request_parse(const char *env_target, const char *orig_cmd,
 	memset(out, 0, sizeof(*out));
 	if (env_target != NULL && *env_target != '\0') {
 		if (gw_target_spec_parse(env_target, &spec) != 0)
-			return MG_ERR_PARSE;
+			return malformed(env_target, strlen(env_target), out);
 		if ((out->target = strdup(env_target)) == NULL)
 			goto nomem;
 		cmd = orig_cmd;
@@ -119,7 +131,7 @@ gw_shell_request_parse(const char *env_target, const char *orig_cmd,
 			    p[0] != '/' && !is_sftp_command(p);
 
 			gw_shell_request_clear(out);
-			return looks_like_target ? MG_ERR_PARSE : MG_ERR_NOENT;
+			return looks_like_target ? malformed(p, n, out) : MG_ERR_NOENT;
 		}
 		p += n;
 		while (blank(*p))

@@ -15,9 +15,9 @@ struct gw_target_spec {
 };
 
 /*
- * Parses "[login@]tenant/target". Each name is 1..64 characters of
- * [A-Za-z0-9._-] (login also may not start with '-'). Returns 0 or
- * MG_ERR_PARSE.
+ * Parses "[login@]tenant/target". Tenant and target follow the policy's
+ * rule for the names it defines, login the rule for client-host logins
+ * (mg_name_ok: MG_NAME_POLICY, MG_NAME_LOGIN). Returns 0 or MG_ERR_PARSE.
  */
 int gw_target_spec_parse(const char *s, struct gw_target_spec *out);
 
@@ -39,9 +39,12 @@ struct gw_shell_request {
  * program named sftp-server, with or without arguments) becomes
  * subsystem "sftp" with no command.
  * Returns 0 (out->target set), MG_ERR_NOENT (no target given: the caller
- * may offer the picker), MG_ERR_PARSE (a target given but malformed), or
- * MG_ERR_NOMEM. out is cleared first; free with gw_shell_request_clear().
+ * may offer the picker), MG_ERR_PARSE (a target given but malformed:
+ * out->target holds it as given, cut to GW_TARGET_GIVEN_MAX bytes, for
+ * mspgated to refuse and audit), or MG_ERR_NOMEM. out is cleared first;
+ * free with gw_shell_request_clear().
  */
+#define GW_TARGET_GIVEN_MAX 256
 int gw_shell_request_parse(const char *env_target, const char *orig_cmd,
     struct gw_shell_request *out);
 void gw_shell_request_clear(struct gw_shell_request *r);

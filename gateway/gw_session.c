@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_attest.h"
 #include "gw_deadline.h"
 #include "gw_detect.h"
 #include "gw_msg.h"
@@ -25,12 +26,12 @@
 #include "mg_err.h"
 #include "mg_log.h"
 #include "mg_time.h"
+#include "mfa_txn.h"
 #include "pol_decide.h"
 #include "rec_audit.h"
 #include "rec_key.h"
 #include "rec_writer.h"
 
-#define FIRST_MSG_TIMEOUT_MS 30000
 #define TICKET_TIMEOUT_MS 120000
 #define VERDICT_TIMEOUT_MS 5000
 #define REAUTH_TIMEOUT_MS 120000
@@ -51,6 +52,10 @@ struct sess {
 	struct gw_target_spec spec;
 	char source[64];
 	unsigned mfa_used;
+	/* The login behind the peer, as pam_mspgate attested it (gw_attest.c). */
+	struct mfa_attest att;
+	int attested;
+	char att_why[400];
 	char ticket[129];
 	char id[64];
 	char recname[96];
@@ -77,6 +82,8 @@ struct sess {
 	char held_why[300];	/* a hold for a fresh code ended the session: why */
 	char line[INPUT_LINE_MAX];
 	size_t linelen;
+	struct gw_relay *relay;	/* while the relay runs: output goes through it */
+	int end_now;		/* a gw_relay_end that arrived while held */
 };
 
 /* Untrusted strings in logs: escaped and bounded. */
@@ -127,7 +134,12 @@ deny(struct sess *s, const char *reason, const char *rule, const char *tell)
 	ev.type = REC_AUDIT_DENIED;
 	ev.reason = reason;
 	ev.rule = rule;
-	audit(s, &ev);
+	/* Over this account's rate limit: syslog only, and mspgated counts it. */
+	if (!s->ctx->quiet_refusals)
+		audit(s, &ev);
+	if (s->ctx->parent >= 0)
+		(void)send(s->ctx->parent, s->ctx->quiet_refusals ? "X\t0" : "X\t1", 3,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	mg_log(LOG_NOTICE, "denied %s -> %s/%s from %s: %s", s->engineer,
 	    esc(s->spec.tenant, e1, sizeof(e1)), esc(s->spec.target, e2, sizeof(e2)),
 	    s->source[0] ? s->source : "unknown", reason);
@@ -155,18 +167,6 @@ peer_identity(struct sess *s)
 	return 0;
 }
 
-static int
-recv_msg(struct sess *s, struct gw_msg *m, int timeout_ms, int want_fds)
-{
-	struct pollfd pf = { s->sock, POLLIN, 0 };
-	int r;
-
-	r = poll(&pf, 1, timeout_ms);
-	if (r <= 0)
-		return MG_ERR_NOENT;
-	return gw_msg_recv(s->sock, m, s->fds, want_fds ? 3 : 0, &s->nfds);
-}
-
 /* "acme/web01 (deploy) until 18:00" for every target allowed now. */
 static int
 answer_list(struct sess *s, const struct gw_msg *q)
@@ -179,9 +179,15 @@ answer_list(struct sess *s, const struct gw_msg *q)
 
 	memset(&m, 0, sizeof(m));
 	m.type = GW_MSG_TARGETS;
-	gw_source_from_connection(q->connection, s->source, sizeof(s->source));
-	if (e != NULL) {
-		unsigned mfa = gw_authinfo_mfa(q->authinfo, e);
+	(void)q;	/* its connection and authinfo are the engineer's claims */
+	/* Only an attested login is offered anything (what the shell says is not). */
+	if (e != NULL && s->attested) {
+		unsigned mfa = 0;
+		char why[300];
+
+		if (mfa_txn_standing(p, e, s->att.mfa, s->att.fido, mg_clock_now(), &mfa,
+		    why, sizeof(why)) != 0)
+			e = NULL;
 
 		for (i = 0; i < p->ntenants && r == 0; i++) {
 			for (j = 0; j < p->tenants[i].ntargets && r == 0; j++) {
@@ -194,7 +200,8 @@ answer_list(struct sess *s, const struct gw_msg *q)
 				req.target = p->tenants[i].targets[j].name;
 				req.mfa_used = mfa;
 				req.source = s->source;
-				if (pol_decide(p, &req, &d) != 0 || !d.allow)
+				req.login_time = s->att.login;
+				if (e == NULL || pol_decide(p, &req, &d) != 0 || !d.allow)
 					continue;
 				if (d.end_by != 0) {
 					struct tm tm;
@@ -284,11 +291,26 @@ make_id(struct sess *s)
 	snprintf(s->recname, sizeof(s->recname), "%s.cast", s->id);
 }
 
+/*
+ * Text for the engineer's terminal. While the relay runs it is queued
+ * behind the session's output (never a blocking write to a peer the
+ * engineer controls); before, the terminal has nothing pending.
+ */
+static void
+say(struct sess *s, const char *text, size_t len)
+{
+	if (s->relay != NULL)
+		(void)gw_relay_say(s->relay, text, len);
+	else
+		(void)!write(s->fds[1], text, len);
+}
+
+/* TCSANOW throughout: TCSADRAIN would wait on an engineer who reads nothing. */
 static void
 restore_tty(struct sess *s)
 {
 	if (s->tio_saved)
-		tcsetattr(s->fds[0], TCSADRAIN, &s->saved_tio);
+		tcsetattr(s->fds[0], TCSANOW, &s->saved_tio);
 	s->tio_saved = 0;
 }
 
@@ -308,8 +330,7 @@ end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, siz
 			    "security team has been alerted", s->denied_by, s->held_why);
 			return buf;
 		}
-		snprintf(buf, len, "session ended: unusual activity (%s); your MSP's security "
-		    "team has been alerted", s->denied_by);
+		snprintf(buf, len, GW_DETECT_ENDED_FMT, s->denied_by);
 		return buf;
 	case GW_RELAY_TIME:
 		if (s->revoked)
@@ -458,8 +479,8 @@ warn_end(struct sess *s, struct gw_relay *r, int64_t left)
 		char line[600];
 		int n = snprintf(line, sizeof(line), "\r\nmspgate: %s\r\n", text);
 
-		/* Best effort: a terminal that cannot take it is ending anyway. */
-		if (n > 0 && (size_t)n < sizeof(line) && write(r->out, line, (size_t)n) < 0)
+		/* Queued: an engineer who reads nothing does not stop the clock. */
+		if (n > 0 && (size_t)n < sizeof(line) && gw_relay_say(r, line, (size_t)n) != 0)
 			mg_log(LOG_DEBUG, "session %s: warning not shown", s->id);
 	}
 	rec_writer_marker(s->rec, REC_NOW, text);
@@ -502,6 +523,9 @@ hold(struct sess *s, const char *words)
 	snprintf(prompt, sizeof(prompt), "\r\nmspgate: unusual activity (%s): enter a fresh "
 	    "verification code to continue: ", words);
 	if (reauth(s, words, prompt, HOLD_TIMEOUT_MS, why, sizeof(why)) != 0) {
+		/* Killed, denied or out of time while held: that is why it ends. */
+		if (s->end_now != 0)
+			return s->end_now;
 		snprintf(s->held_why, sizeof(s->held_why), "the fresh verification code was "
 		    "not accepted (%.200s)", why);
 		snprintf(text, sizeof(text), "fresh verification code (%s): %s", words, why);
@@ -514,7 +538,7 @@ hold(struct sess *s, const char *words)
 	{
 		static const char ok[] = "mspgate: code accepted, the session goes on\r\n";
 
-		(void)!write(s->fds[1], ok, sizeof(ok) - 1);
+		say(s, ok, sizeof(ok) - 1);
 	}
 	s->denied_by[0] = '\0';
 	return 0;
@@ -655,6 +679,30 @@ ask_detector(struct sess *s, int allowed, int window, char *words, size_t wlen)
  * without echo, checked as pam_mspgate checks it (a code is used once).
  * Audited as an auth_success or auth_failure; mspgated counts failures.
  */
+/*
+ * While a session is held for a fresh code: requests from mspgated still
+ * count (a kill, the detector's deny, a reload's new deadline), and so does
+ * the deadline. Returns 0, or the gw_relay_end that ends the session now.
+ */
+static int
+held_interrupt(struct sess *s)
+{
+	char msg[600];
+	ssize_t n;
+	int end, held = 1;
+
+	while (s->ctx->parent >= 0 &&
+	    (n = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
+		msg[n] = '\0';
+		/* held = 1: a second "require MFA again" is covered by this one. */
+		if ((end = parent_request(s, msg, &held)) != 0)
+			return end;
+	}
+	if (s->dl.end_by != 0 && mg_clock_now() >= s->dl.end_by)
+		return GW_RELAY_TIME;
+	return 0;
+}
+
 static int
 reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
     char *why, size_t whylen)
@@ -666,15 +714,15 @@ reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
 	int waited = 0, echo_off = 0, r = MG_ERR_DENIED, gone = 0;
 
 	snprintf(why, whylen, "no terminal");
-	if (write(s->fds[1], prompt, strlen(prompt)) < 0)
-		return -1;
+	say(s, prompt, strlen(prompt));
 	if (tcgetattr(s->fds[0], &tio) == 0) {
 		noecho = tio;
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		echo_off = tcsetattr(s->fds[0], TCSADRAIN, &noecho) == 0;
+		echo_off = tcsetattr(s->fds[0], TCSANOW, &noecho) == 0;
 	}
 	while (n < sizeof(code) - 1 && waited < timeout_ms) {
-		struct pollfd pf[2] = { { s->fds[0], POLLIN, 0 }, { s->sock, POLLIN, 0 } };
+		struct pollfd pf[3] = { { s->fds[0], POLLIN, 0 }, { s->sock, POLLIN, 0 },
+		    { s->ctx->parent, POLLIN, 0 } };
 		ssize_t k;
 
 		/* mspgated stopping (SIGTERM) does not wait for the engineer. */
@@ -682,10 +730,17 @@ reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
 			gone = 1;
 			break;
 		}
-		if (poll(pf, 2, 1000) == 0) {
-			waited += 1000;
+		/* Nor does a kill, a deadline or the detector (held mid-session). */
+		if (s->relay != NULL && (s->end_now = held_interrupt(s)) != 0) {
+			gone = 1;
+			break;
+		}
+		if (poll(pf, s->relay != NULL && s->ctx->parent >= 0 ? 3 : 2, 200) == 0) {
+			waited += 200;
 			continue;
 		}
+		if (pf[2].revents && s->relay != NULL)
+			continue;	/* read by held_interrupt next turn */
 		if (pf[1].revents) {
 			struct gw_msg m;
 			size_t nfds = 0;
@@ -709,11 +764,13 @@ reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
 			break;
 	}
 	if (echo_off)
-		tcsetattr(s->fds[0], TCSADRAIN, &tio);
-	(void)!write(s->fds[1], "\r\n", 2);
+		tcsetattr(s->fds[0], TCSANOW, &tio);
+	say(s, "\r\n", 2);
 	code[n] = '\0';
 	code[strcspn(code, "\r\n")] = '\0';
-	if (code[0] != '\0')
+	if (s->end_now != 0)
+		snprintf(why, whylen, "the session was ended while it waited for the code");
+	else if (code[0] != '\0')
 		r = gw_reauth_check(s->ctx->pol, s->engineer, code, why, whylen);
 	else if (gone && s->ctx->stop != NULL && *s->ctx->stop)
 		snprintf(why, whylen, "the gateway is stopping");
@@ -722,7 +779,10 @@ reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
 	else
 		snprintf(why, whylen, "no code given within %d seconds", timeout_ms / 1000);
 	explicit_bzero(code, sizeof(code));
-	snprintf(msg, sizeof(msg), "fresh TOTP code for unusual activity (%s): %s", words, why);
+	/* words: the detector's rule, or why else a fresh code was asked for. */
+	snprintf(msg, sizeof(msg), "fresh TOTP code for %s%s%s: %s",
+	    strcmp(words, "login age") == 0 ? "" : "unusual activity (", words,
+	    strcmp(words, "login age") == 0 ? " (max_login_age)" : ")", why);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = r == 0 ? REC_AUDIT_AUTH_SUCCESS : REC_AUDIT_AUTH_FAILURE;
 	ev.reason = msg;
@@ -759,6 +819,27 @@ fail:
 	return -1;
 }
 
+/*
+ * What mspgate-shell said about the login decides nothing; when it
+ * disagrees with the attestation that is worth a line in the log.
+ */
+static void
+attest_crosscheck(struct sess *s)
+{
+	const struct pol_engineer *e = pol_engineer_find(s->ctx->pol, s->engineer);
+	char said[64], e1[300];
+	unsigned mfa;
+
+	gw_source_from_connection(s->open.connection, said, sizeof(said));
+	mfa = e != NULL ? gw_authinfo_mfa(s->open.authinfo, e) : 0;
+	if (strcmp(said, s->source) != 0 || mfa != s->att.mfa)
+		mg_log(LOG_WARNING, "session %s: mspgate-shell of %s claims source %s, "
+		    "mfa %s; the attested login has %s, mfa %s (the attestation "
+		    "counts)", s->id, s->engineer, said[0] ? esc(said, e1, sizeof(e1)) : "-",
+		    pol_mfa_name(mfa), s->source[0] ? s->source : "-",
+		    pol_mfa_name(s->att.mfa));
+}
+
 static int
 run_session(struct sess *s)
 {
@@ -778,17 +859,22 @@ run_session(struct sess *s)
 	char err[512], msg[768], rule[300], fp[MG_SSHKEY_FP_LEN], e1[300], path[4096];
 	const char *text;
 	int pty, r, rc = 1;
-	time_t t0;
+	time_t t0, ended;
 
-	gw_source_from_connection(s->open.connection, s->source, sizeof(s->source));
 	make_id(s);
 	if (s->nfds != 3)
 		return deny(s, "mspgate-shell sent no terminal or pipes", NULL,
 		    "internal error: no session descriptors");
+	if (s->open.target[0] == '\0')
+		return deny(s, "no target given", NULL, "no target given: set "
+		    "MSPGATE_TARGET=tenant/target (ssh -o SetEnv=MSPGATE_TARGET=...) or "
+		    "run 'ssh -t GATEWAY tenant/target'");
 	if (gw_target_spec_parse(s->open.target, &s->spec) != 0) {
+		/* Whatever was sent, escaped and cut: probing is what audit is for. */
 		snprintf(msg, sizeof(msg), "malformed target '%s' (want tenant/target)",
 		    esc(s->open.target, e1, sizeof(e1)));
-		return deny(s, msg, NULL, NULL);
+		return deny(s, msg, NULL, "malformed target: use tenant/target or "
+		    "login@tenant/target");
 	}
 	if (s->open.ticket != NULL && s->open.ticket[0] != '\0') {
 		if (!ticket_ok(s->open.ticket))
@@ -796,6 +882,13 @@ run_session(struct sess *s)
 			    "(letters, digits and ._:/#- only, at most 64)");
 		snprintf(s->ticket, sizeof(s->ticket), "%s", s->open.ticket);
 	}
+	/* Invariant 9: no attested login, no session, whatever the shell says. */
+	if (!s->attested) {
+		snprintf(msg, sizeof(msg), "login not attested: %s", s->att_why);
+		return deny(s, msg, NULL, "not permitted: login not attested (connect "
+		    "through the gateway's ssh service)");
+	}
+	attest_crosscheck(s);
 	if ((e = pol_engineer_find(p, s->engineer)) == NULL)
 		return deny(s, "not an engineer in the policy", NULL,
 		    "not permitted: you are not an engineer in the gateway policy");
@@ -805,15 +898,45 @@ run_session(struct sess *s)
 		    s->spec.target);
 		return deny(s, msg, NULL, NULL);
 	}
-	s->mfa_used = gw_authinfo_mfa(s->open.authinfo, e);
+	/* Per channel: a lockout or un-enrolment since the login stops it. */
+	if (mfa_txn_standing(p, e, s->att.mfa, s->att.fido, mg_clock_now(), &s->mfa_used,
+	    err, sizeof(err)) != 0) {
+		snprintf(msg, sizeof(msg), "the login no longer stands: %s", err);
+		return deny(s, msg, NULL, "not permitted: your login no longer stands "
+		    "(locked out or no longer enrolled); log in again");
+	}
 	req.engineer = s->engineer;
 	req.tenant = s->spec.tenant;
 	req.target = s->spec.target;
 	req.login = s->spec.login[0] ? s->spec.login : NULL;
 	req.mfa_used = s->mfa_used;
 	req.source = s->source;
+	req.login_time = s->att.login;
 	if (pol_decide(p, &req, &d) != 0)
 		return deny(s, "bad request", NULL, NULL);
+	/*
+	 * A login too old for the grant (max_login_age): on a terminal, and
+	 * when the grant asks for TOTP alone (a code can be checked here, a
+	 * security key cannot), a fresh code renews it for this session.
+	 */
+	if (!d.allow && d.login_too_old && (s->open.flags & GW_F_TTY) &&
+	    d.mfa_required == POL_MFA_TOTP) {
+		char prompt[300], rwhy[300];
+
+		snprintf(prompt, sizeof(prompt), "mspgate: your login is older than this "
+		    "grant allows (max_login_age): a fresh TOTP code is required\r\n"
+		    "TOTP code: ");
+		if (reauth(s, "login age", prompt, REAUTH_TIMEOUT_MS, rwhy,
+		    sizeof(rwhy)) == 0) {
+			req.login_time = mg_clock_now();
+			if (pol_decide(p, &req, &d) != 0)
+				return deny(s, "bad request", NULL, NULL);
+		} else {
+			snprintf(d.reason, sizeof(d.reason), "the login is older than the "
+			    "grant's max_login_age and the fresh TOTP code was not "
+			    "accepted: log in again");
+		}
+	}
 	snprintf(rule, sizeof(rule), "%s:%d", d.rule.file ? d.rule.file : "-", d.rule.line);
 	if (!d.allow) {
 		char words[128];
@@ -831,8 +954,7 @@ run_session(struct sess *s)
 		act = ask_detector(s, 1, 0, words, sizeof(words));
 		snprintf(dwhy, sizeof(dwhy), "unusual activity (%s): refused by the detector",
 		    words);
-		snprintf(msg, sizeof(msg), "refused: unusual activity (%s); your MSP's security "
-		    "team has been alerted", words);
+		snprintf(msg, sizeof(msg), GW_DETECT_REFUSED_FMT, words);
 		if (act == GW_DETECT_DENY)
 			return deny(s, dwhy, "alerts", msg);
 		if (act == GW_DETECT_REAUTH) {
@@ -957,7 +1079,7 @@ run_session(struct sess *s)
 		/* The target's pty does the echo and line editing now. */
 		s->tio_saved = 1;
 		cfmakeraw(&raw);
-		tcsetattr(s->fds[0], TCSADRAIN, &raw);
+		tcsetattr(s->fds[0], TCSANOW, &raw);
 	}
 	memset(&relay, 0, sizeof(relay));
 	relay.in = s->fds[0];
@@ -965,6 +1087,8 @@ run_session(struct sess *s)
 	relay.err = s->fds[2];
 	relay.ctl = s->sock;
 	relay.pty = pty;
+	relay.cols = s->open.cols ? s->open.cols : 80;
+	relay.rows = s->open.rows ? s->open.rows : 24;
 	relay.session = s->ssh;
 	relay.channel = s->ch;
 	relay.early = &s->exitwatch.res;
@@ -1018,7 +1142,14 @@ run_session(struct sess *s)
 			free(pkt);
 		}
 	}
+	s->relay = &relay;
 	gw_relay_run(&relay, &res);
+	s->relay = NULL;
+	/*
+	 * The session ended now: the events below carry this time, however
+	 * long a busy disk takes to seal the recording and write them.
+	 */
+	ended = mg_clock_now();
 	restore_tty(s);
 	/* Files still open are audited as cut off, before the recording is sealed. */
 	gw_xfer_free(s->xfer);
@@ -1028,6 +1159,7 @@ run_session(struct sess *s)
 
 		memset(&ev, 0, sizeof(ev));
 		ev.type = REC_AUDIT_OPERATOR_KILL;
+		ev.time = ended;
 		ev.result = "terminated";
 		snprintf(who, sizeof(who), "ended by operator %s", s->killed_by);
 		ev.reason = who;
@@ -1055,6 +1187,7 @@ run_session(struct sess *s)
 
 	memset(&ev, 0, sizeof(ev));
 	ev.type = REC_AUDIT_SESSION_END;
+	ev.time = ended;
 	ev.login = d.login;
 	ev.rule = rule;
 	ev.result = res.end == GW_RELAY_REMOTE && res.has_status ? "success" : "terminated";
@@ -1062,7 +1195,7 @@ run_session(struct sess *s)
 	ev.has_stats = 1;
 	ev.bytes_in = res.bytes_in;
 	ev.bytes_out = res.bytes_out;
-	ev.duration = (int64_t)(mg_clock_now() - t0);
+	ev.duration = (int64_t)(ended - t0);
 	if (res.has_status) {
 		ev.has_exit = 1;
 		ev.exit_status = res.exit_signal ? 128 + res.exit_signal : res.exit_status;
@@ -1086,48 +1219,54 @@ run_session(struct sess *s)
 }
 
 int
-gw_session_serve(const struct gw_ctx *ctx, int sock)
+gw_session_serve(const struct gw_ctx *ctx, int sock, struct gw_msg *first,
+    const int *fds, size_t nfds)
 {
 	struct sess s;
-	struct gw_msg m;
 	char err[512];
 	size_t i;
-	int r, rc = 1;
+	int rc = 1;
+	/*
+	 * When mspgated accepted the connection: a peer that started later is
+	 * not the one that connected (a reused pid).
+	 */
+	unsigned long long accepted = ctx->accepted != 0 ? ctx->accepted :
+	    gw_attest_ticks_now();
 
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
 	s.sock = sock;
+	s.open = *first;
+	memset(first, 0, sizeof(*first));
+	for (i = 0; i < nfds && i < 3; i++)
+		s.fds[s.nfds++] = fds[i];
 	if (peer_identity(&s) != 0) {
 		send_end(&s, GW_END_ERROR, 255, "not permitted: unknown local account");
-		return 1;
+		goto out;
 	}
+	/* The factors, source and login time: root's word (pam_mspgate), no one else's. */
+	s.attested = gw_attest_find(ctx->pol->gateway.attestations, s.pid, s.uid,
+	    s.engineer, accepted, &s.att, s.att_why, sizeof(s.att_why)) == 0;
+	if (s.attested)
+		snprintf(s.source, sizeof(s.source), "%s", s.att.source);
 	if (rec_audit_open(ctx->pol->gateway.audit, ctx->pol->gateway.signing_key, NULL,
 	    &s.audit, err, sizeof(err)) != 0) {
 		/* No audit trail, no session. */
 		mg_log(LOG_ERR, "audit log %s: %s", ctx->pol->gateway.audit, err);
 		send_end(&s, GW_END_ERROR, 255, "the gateway's audit log is unavailable: "
 		    "no session can start");
-		return 1;
-	}
-	r = recv_msg(&s, &m, FIRST_MSG_TIMEOUT_MS, 1);
-	if (r == 0 && m.type == GW_MSG_LIST) {
-		for (i = 0; i < s.nfds; i++)
-			close(s.fds[i]);
-		s.nfds = 0;
-		r = answer_list(&s, &m);
-		gw_msg_clear(&m);
-		if (r == 0)
-			r = recv_msg(&s, &m, 10 * 60 * 1000, 1);
-	}
-	if (r != 0 || m.type != GW_MSG_OPEN) {
-		if (r == 0)
-			gw_msg_clear(&m);
-		if (r != MG_ERR_NOENT)
-			mg_log(LOG_WARNING, "uid %u pid %d: bad request from mspgate-shell",
-			    (unsigned)s.uid, (int)s.pid);
 		goto out;
 	}
-	s.open = m;
+	/* The picker's question: one answer; the session comes on its own connection. */
+	if (s.open.type == GW_MSG_LIST) {
+		rc = answer_list(&s, &s.open) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (s.open.type != GW_MSG_OPEN) {
+		mg_log(LOG_WARNING, "uid %u pid %d: bad request from mspgate-shell",
+		    (unsigned)s.uid, (int)s.pid);
+		goto out;
+	}
 	rc = run_session(&s);
 out:
 	restore_tty(&s);

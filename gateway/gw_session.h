@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include "gw_msg.h"
 #include "pol.h"
 
 struct gw_ctx {
@@ -34,14 +35,26 @@ struct gw_ctx {
 	 *                  a wrong code, none, or no terminal ends it
 	 */
 	int parent;
+	/*
+	 * This account's refusals are over its rate limit (mspgated's
+	 * gw_ratelim): a refusal goes to syslog, not the audit log. Each
+	 * refusal is reported as "X\t1" (audited) or "X\t0" (not).
+	 */
+	int quiet_refusals;
+	/* gw_attest_ticks_now() when mspgated accepted the connection (0: now). */
+	unsigned long long accepted;
 };
 
 /*
  * Serves one connection from mspgate-shell, in its own process (the
- * caller forked): the peer's identity comes from SO_PEERCRED only. Ends by
- * sending GW_MSG_END (unless the peer is gone). Returns 0 when a session
- * ran, 1 when it was refused or failed.
+ * caller forked): the peer's identity comes from SO_PEERCRED only. first
+ * is the connection's one request, already read by mspgated (GW_MSG_OPEN
+ * with the engineer's fds 0-2 in fds, or GW_MSG_LIST); it is the callee's
+ * to clear, the fds its to close. Ends by sending GW_MSG_END or the
+ * TARGETS answer (unless the peer is gone). Returns 0 when a session ran
+ * or the list was answered, 1 when it was refused or failed.
  */
-int gw_session_serve(const struct gw_ctx *ctx, int sock);
+int gw_session_serve(const struct gw_ctx *ctx, int sock, struct gw_msg *first,
+    const int *fds, size_t nfds);
 
 #endif

@@ -32,16 +32,6 @@ fmt_expiry(time_t t, char *buf, size_t len)
 	    dt.hour, dt.min, dt.sec);
 }
 
-static time_t
-earliest(time_t a, time_t b)
-{
-	if (a == 0)
-		return b;
-	if (b == 0)
-		return a;
-	return a < b ? a : b;
-}
-
 /*
  * Prints one authorized_keys line. "restrict" turns off every forwarding,
  * the user's rc file and the pty; "pty" gives the pty back, since engineers
@@ -63,7 +53,7 @@ print_key(const struct pol_engineer *e, const struct pol_key *k, time_t now)
 	printf("restrict,pty");
 	if (k->verify_required)
 		printf(",verify-required");
-	until = earliest(e->valid_until, k->valid_until);
+	until = mg_earliest(e->valid_until, k->valid_until);
 	if (until != 0) {
 		fmt_expiry(until, exp, sizeof(exp));
 		printf(",expiry-time=\"%s\"", exp);

@@ -103,6 +103,30 @@ winsize(unsigned *cols, unsigned *rows)
 	}
 }
 
+/*
+ * The request could not be sent: mspgated may have refused the connection
+ * at once (gateway full, not an engineer) and said why; show that, else
+ * the generic text. Returns 255.
+ */
+static int
+refused(int sock, const char *generic)
+{
+	struct pollfd pf = { sock, POLLIN, 0 };
+	struct gw_msg e;
+	size_t nfds;
+	int dummy[1];
+
+	if (poll(&pf, 1, 0) > 0 && gw_msg_recv(sock, &e, dummy, 0, &nfds) == 0) {
+		if (e.type == GW_MSG_END && e.text != NULL) {
+			fail("%s", e.text);
+			gw_msg_clear(&e);
+			return 255;
+		}
+		gw_msg_clear(&e);
+	}
+	return fail("%s", generic);
+}
+
 /* The picker: the targets mspgated says may be reached now; returns a spec. */
 static char *
 pick(int sock, const char *conn, const char *authinfo)
@@ -116,8 +140,11 @@ pick(int sock, const char *conn, const char *authinfo)
 	q.type = GW_MSG_LIST;
 	q.connection = (char *)conn;
 	q.authinfo = (char *)authinfo;
-	if (gw_msg_send(sock, &q, NULL, 0) != 0 ||
-	    gw_msg_recv(sock, &a, fds, 0, &nfds) != 0) {
+	if (gw_msg_send(sock, &q, NULL, 0) != 0) {
+		refused(sock, "the gateway service did not answer");
+		return NULL;
+	}
+	if (gw_msg_recv(sock, &a, fds, 0, &nfds) != 0) {
 		fail("%s", "the gateway service did not answer");
 		return NULL;
 	}
@@ -188,31 +215,36 @@ main(int argc, char **argv)
 	tty = isatty(STDIN_FILENO);
 	r = gw_shell_request_parse(getenv("MSPGATE_TARGET"), getenv("SSH_ORIGINAL_COMMAND"),
 	    &req);
-	if (r == MG_ERR_PARSE)
-		return fail("%s", "malformed target: use tenant/target or "
-		    "login@tenant/target");
 	if (r == MG_ERR_NOMEM)
 		return fail("%s", "out of memory");
-	if (r == MG_ERR_NOENT && !tty)
-		return fail("%s", "no target given: set MSPGATE_TARGET=tenant/target "
-		    "(ssh -o SetEnv=MSPGATE_TARGET=...) or run 'ssh -t GATEWAY tenant/target'");
 	authinfo = read_authinfo();
 	if ((sock = connect_daemon(sockpath)) < 0) {
 		rc = fail("the gateway service is not running (%s)", sockpath);
 		goto out;
 	}
-	if (r == MG_ERR_NOENT) {
+	/*
+	 * Every request goes to mspgated, well-formed or not: it decides, and
+	 * a probe after a successful login is what the audit log is for. A
+	 * malformed target goes as given (cut short); no target at all, with
+	 * no terminal for the picker, as an empty one.
+	 */
+	if (r == MG_ERR_NOENT && !tty) {
+		if ((req.target = strdup("")) == NULL) {
+			rc = fail("%s", "out of memory");
+			goto out;
+		}
+	} else if (r == MG_ERR_NOENT) {
 		char *t = pick(sock, conn, authinfo);
-		struct gw_target_spec spec;
 
 		if (t == NULL)
 			goto out;
-		if (gw_target_spec_parse(t, &spec) != 0) {
-			free(t);
-			rc = fail("%s", "malformed target: use tenant/target");
+		req.target = t;
+		/* One request per connection: the session asks anew. */
+		close(sock);
+		if ((sock = connect_daemon(sockpath)) < 0) {
+			rc = fail("the gateway service is not running (%s)", sockpath);
 			goto out;
 		}
-		req.target = t;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_winch;
@@ -247,7 +279,7 @@ main(int argc, char **argv)
 	}
 	/* The session's own fds go to mspgated, which relays them from now on. */
 	if (gw_msg_send(sock, &m, fds, 3) != 0) {
-		rc = fail("%s", "cannot hand the session to the gateway service");
+		rc = refused(sock, "cannot hand the session to the gateway service");
 		goto out;
 	}
 
@@ -284,6 +316,13 @@ main(int argc, char **argv)
 			gw_msg_clear(&e);
 			continue;
 		}
+		/*
+		 * mspgated has let go of the session's fds: ours alone now. An
+		 * engineer who stopped reading must not keep this process (and
+		 * the session's slot in sshd) alive, so the last words are
+		 * written without waiting, or dropped.
+		 */
+		(void)fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK);
 		if (e.end_kind == GW_END_EXIT)
 			rc = e.code & 0xff;
 		else if (e.end_kind == GW_END_SIGNAL)

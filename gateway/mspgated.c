@@ -15,11 +15,15 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <libssh/libssh.h>
 
+#include "gw_attest.h"
+#include "gw_audq.h"
 #include "gw_detect.h"
 #include "gw_msg.h"
+#include "gw_ratelim.h"
 #include "gw_session.h"
 #include "mg_diag.h"
 #include "mg_err.h"
@@ -51,6 +55,8 @@ static volatile sig_atomic_t got_stop, got_hup, got_chld;
  */
 struct live {
 	pid_t pid;
+	uid_t uid;		/* the engineer's account (SO_PEERCRED) */
+	int is_open;		/* a session (OPEN): takes a gateway slot */
 	int fd;
 	char id[64], engineer[64], tenant[64], target[64], login[64], source[64];
 	char kind[8];
@@ -66,12 +72,51 @@ static struct live *live;	/* grown as needed up to gateway.max_sessions */
 static size_t nchildren, live_cap;
 
 /*
+ * Connections that have not asked for anything yet: held here, in the
+ * poll set, for FIRST_REQUEST_MS at most; no process, no slot. Only an
+ * engineer's connection gets here, and no more of them than the
+ * engineer's own cap (gateway.max_sessions_per_engineer).
+ */
+#define FIRST_REQUEST_MS 2000
+struct pending {
+	int fd;
+	uid_t uid;
+	unsigned long long accepted;	/* gw_attest_ticks_now() at accept */
+	long long deadline;	/* ms, CLOCK_MONOTONIC */
+	char name[64];
+};
+static struct pending *pend;
+static size_t npend, pend_cap;
+
+/* Control connections whose request is still coming in (see ctl_request). */
+#define CTL_REQUEST_MS 2000
+#define CTL_MAX 16
+static struct ctl_pending {
+	int fd;
+	long long deadline;
+	size_t got;
+	char req[512];
+	char who[128];
+} ctlp[CTL_MAX];
+static size_t nctlp;
+
+/*
+ * Rate limits per account: audit events for refusals (a summary event
+ * counts what was left out), syslog lines for strangers on the socket.
+ */
+#define REFUSAL_BURST 20
+#define REFUSAL_WINDOW 60
+#define STRANGER_WINDOW 10
+static struct gw_ratelim refusals, strangers;
+
+/*
  * The one detector (gw_detect.h): sessions ask it through their socket
  * pair; its history lives in <gateway.state>/detect.
  */
 static struct gw_detect *det;
 static char det_path[4096];
 static time_t det_saved;
+static pid_t det_saver;		/* the process writing the detector's state, or 0 */
 static struct pol *cur_pol;	/* for the audit log and the notify command */
 
 /* Notification commands still running: reaped, or killed at their deadline. */
@@ -91,8 +136,18 @@ static struct {
 	int primed;
 } tail;
 
+/*
+ * The daemon's own audit events wait here for a writer process (gw_audq.h):
+ * nothing in the main loop waits on the disk.
+ */
+static struct gw_audq *audq;
+static int g_lfd = -1, g_ctlfd = -1;	/* the listening sockets, for close_daemon_fds */
+
 static void end_row(struct live *l);
-static void ctl_alerts(int fd, long long since);
+static void child_report(struct live *l);
+static void ctl_alerts(FILE *fd, long long since);
+static void refusals_summary(void *ctx, uid_t uid, const char *name, unsigned suppressed,
+    time_t window);
 
 static void
 on_signal(int sig)
@@ -103,6 +158,50 @@ on_signal(int sig)
 		got_hup = 1;
 	else
 		got_stop = 1;
+}
+
+/*
+ * In a process forked to do one job (an audit writer, the detector's
+ * saver, an answer to a slow reader): the daemon's sockets are not its to
+ * hold. A copy held open would keep an answered mspgatectl or a refused
+ * engineer waiting for the end of the connection until that job ends.
+ * keep: one descriptor the job needs (or NULL).
+ */
+static void
+close_daemon_fds(const int *keep)
+{
+	size_t i;
+
+	if (g_lfd >= 0)
+		close(g_lfd);
+	if (g_ctlfd >= 0)
+		close(g_ctlfd);
+	for (i = 0; i < nchildren; i++)
+		if (live[i].fd >= 0)
+			close(live[i].fd);
+	for (i = 0; i < npend; i++)
+		close(pend[i].fd);
+	for (i = 0; i < nctlp; i++)
+		if (keep == NULL || ctlp[i].fd != *keep)
+			close(ctlp[i].fd);
+}
+
+static void
+audit_child_init(void *arg)
+{
+	(void)arg;
+	close_daemon_fds(NULL);
+}
+
+/* Queues one of the daemon's events and starts its writer if none runs. */
+static void
+audit_queue(const struct rec_audit_event *ev, int no_syslog)
+{
+	if (audq == NULL || cur_pol == NULL)
+		return;
+	(void)gw_audq_add(audq, ev, no_syslog);
+	(void)gw_audq_kick(audq, cur_pol->gateway.audit, cur_pol->gateway.signing_key,
+	    audit_child_init, NULL);
 }
 
 static void
@@ -120,6 +219,18 @@ reap(void)
 	size_t i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (gw_audq_reaped(audq, pid, status))
+			continue;
+		if (pid == det_saver) {
+			det_saver = 0;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				/* Not on file: written again at the next turn. */
+				if (det != NULL)
+					gw_detect_set_dirty(det, 1);
+				mg_log(LOG_ERR, "detector state %s: not saved", det_path);
+			}
+			continue;
+		}
 		for (i = 0; i < nnotifiers; i++) {
 			if (notifiers[i].pid != pid)
 				continue;
@@ -137,6 +248,9 @@ reap(void)
 			continue;
 		for (i = 0; i < nchildren; i++) {
 			if (live[i].pid == pid) {
+				/* Its last reports (a refusal to count) before it goes. */
+				if (live[i].fd >= 0)
+					child_report(&live[i]);
 				end_row(&live[i]);
 				if (live[i].fd >= 0)
 					close(live[i].fd);
@@ -307,15 +421,15 @@ in_group(uid_t uid, gid_t gid, char *name, size_t namelen)
 }
 
 static void
-say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
-say(int fd, const char *fmt, ...)
+say(FILE *f, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
 	int n;
-	size_t off = 0;
 
+	/* One line at most 1023 bytes, as before: peer strings are bounded. */
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -323,13 +437,7 @@ say(int fd, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	while (off < (size_t)n) {
-		ssize_t w = send(fd, buf + off, (size_t)n - off, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return;
-		off += (size_t)w;
-	}
+	fwrite(buf, 1, (size_t)n, f);
 }
 
 /* Asks a session process to end: it audits who asked and tells the engineer. */
@@ -347,44 +455,79 @@ ask_end(struct live *l, const char *who)
  * One mspgatectl request, one answer, then the connection closes:
  *   list                  "ok" then one line per session
  *   kill id|engineer|tenant VALUE   "ok N" then the ids asked to end
- * Errors: "error: ..." alone.
+ * Errors: "error: ..." alone. The request is read as it arrives (a
+ * pending control connection, CTL_REQUEST_MS at most) and the answer is
+ * made in memory, then sent without waiting: a client that does not read
+ * gets it from a short-lived process of its own (ctl_answer). Nothing an
+ * admin's client does holds up the main loop.
  */
+
+
+/* Sends the whole answer, at once or from a child that may wait (10 s). */
 static void
-ctl_serve(int lfd, gid_t admin_gid)
+ctl_answer(int fd, const char *data, size_t len)
+{
+	ssize_t w = len > 0 ? send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+	pid_t pid;
+
+	if (w >= 0 && (size_t)w < len && (pid = fork()) == 0) {
+		struct timeval tv = { 10, 0 };
+		size_t off = (size_t)w;
+
+		close_daemon_fds(&fd);
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		while (off < len && (w = send(fd, data + off, len - off, MSG_NOSIGNAL)) > 0)
+			off += (size_t)w;
+		_exit(0);
+	}
+	close(fd);
+}
+
+/* A new control connection: who it is, then its request as it comes. */
+static void
+ctl_accept(int lfd, gid_t admin_gid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	struct timeval tv = { 2, 0 };
-	char req[512], who[128], *arg, *what;
-	size_t got = 0, i, n;
-	time_t now = time(NULL);
+	char who[128];
+	static const char denied[] = "error: permission denied\n";
 	int fd;
 
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-		goto out;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		close(fd);
+		return;
+	}
 	/* The socket's mode keeps others out; this is the second lock. */
 	if (!in_group(cr.uid, admin_gid, who, sizeof(who)) && cr.uid != 0 &&
 	    cr.uid != geteuid()) {
 		mg_log(LOG_WARNING, "control: %s is not in the admin group: refused", who);
-		say(fd, "error: permission denied\n");
-		goto out;
+		ctl_answer(fd, denied, sizeof(denied) - 1);
+		return;
 	}
-	while (got < sizeof(req) - 1) {
-		ssize_t r = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+	if (nctlp == CTL_MAX) {
+		mg_log(LOG_WARNING, "control: %s: too many requests at once: refused", who);
+		close(fd);
+		return;
+	}
+	memset(&ctlp[nctlp], 0, sizeof(ctlp[nctlp]));
+	ctlp[nctlp].fd = fd;
+	ctlp[nctlp].deadline = mg_mono_ms() + CTL_REQUEST_MS;
+	snprintf(ctlp[nctlp].who, sizeof(ctlp[nctlp].who), "%s", who);
+	nctlp++;
+}
 
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (memchr(req, '\n', got) != NULL)
-			break;
-	}
-	req[got] = '\0';
-	req[strcspn(req, "\n")] = '\0';
-	if (strcmp(req, "list") == 0) {
+static void
+ctl_request(const char *req, const char *who, FILE *fd)
+{
+	char *arg, *what, buf[512];
+	size_t i, n;
+	time_t now = time(NULL);
+
+	snprintf(buf, sizeof(buf), "%s", req);
+	if (strcmp(buf, "list") == 0) {
 		say(fd, "ok\n");
 		for (i = 0; i < nchildren; i++) {
 			struct live *l = &live[i];
@@ -396,28 +539,28 @@ ctl_serve(int lfd, gid_t admin_gid)
 			    (long long)now - (l->last ? l->last : l->start), l->bin, l->bout,
 			    l->window_close, l->end_by, (int)l->pid, l->kind, l->source);
 		}
-		goto out;
+		return;
 	}
-	if (strncmp(req, "alerts\t", 7) == 0) {
+	if (strncmp(buf, "alerts\t", 7) == 0) {
 		char *e;
-		long long since = strtoll(req + 7, &e, 10);
+		long long since = strtoll(buf + 7, &e, 10);
 
-		if (e == req + 7 || *e != '\0')
+		if (e == buf + 7 || *e != '\0')
 			say(fd, "error: unknown request\n");
 		else
 			ctl_alerts(fd, since);
-		goto out;
+		return;
 	}
-	if (strncmp(req, "kill\t", 5) != 0 || (arg = strchr(req + 5, '\t')) == NULL) {
+	if (strncmp(buf, "kill\t", 5) != 0 || (arg = strchr(buf + 5, '\t')) == NULL) {
 		say(fd, "error: unknown request\n");
-		goto out;
+		return;
 	}
 	*arg++ = '\0';
-	what = req + 5;
+	what = buf + 5;
 	if (strcmp(what, "id") != 0 && strcmp(what, "engineer") != 0 &&
 	    strcmp(what, "tenant") != 0) {
 		say(fd, "error: unknown request\n");
-		goto out;
+		return;
 	}
 	for (i = 0, n = 0; i < nchildren; i++) {
 		struct live *l = &live[i];
@@ -430,7 +573,7 @@ ctl_serve(int lfd, gid_t admin_gid)
 	}
 	if (n == 0) {
 		say(fd, "error: no such session\n");
-		goto out;
+		return;
 	}
 	say(fd, "ok %zu\n", n);
 	for (i = 0; i < nchildren; i++) {
@@ -445,8 +588,52 @@ ctl_serve(int lfd, gid_t admin_gid)
 		ask_end(l, who);
 		say(fd, "%s\n", l->id);
 	}
-out:
-	close(fd);
+}
+
+/* What arrived on pending control connection i; answered once complete. */
+static void
+ctl_read(size_t i)
+{
+	struct ctl_pending *c = &ctlp[i];
+	ssize_t r;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	r = recv(c->fd, c->req + c->got, sizeof(c->req) - 1 - c->got, MSG_DONTWAIT);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r > 0)
+		c->got += (size_t)r;
+	c->req[c->got] = '\0';
+	if (r > 0 && memchr(c->req, '\n', c->got) == NULL && c->got < sizeof(c->req) - 1)
+		return;		/* more to come */
+	c->req[strcspn(c->req, "\n")] = '\0';
+	if ((f = open_memstream(&out, &outlen)) != NULL) {
+		ctl_request(c->req, c->who, f);
+		fclose(f);
+		ctl_answer(c->fd, out, outlen);
+	} else
+		close(c->fd);
+	free(out);
+	ctlp[i] = ctlp[--nctlp];
+}
+
+/* Control connections that said nothing in time are closed. */
+static void
+ctl_expire(void)
+{
+	long long now = mg_mono_ms();
+	size_t i = 0;
+
+	while (i < nctlp) {
+		if (ctlp[i].deadline > now) {
+			i++;
+			continue;
+		}
+		close(ctlp[i].fd);
+		ctlp[i] = ctlp[--nctlp];
+	}
 }
 
 /* Tab-separated fields of a report, bounded copies. */
@@ -469,22 +656,6 @@ split(char *msg, char **f, size_t max)
 /* ------------------------------------------------------------------ */
 /* The detector: verdicts, alerts (audit, syslog, notify), its state.  */
 
-static const char *
-rule_words(enum gw_detect_rule r)
-{
-	switch (r) {
-	case GW_DETECT_FANOUT: return "tenant fan-out";
-	case GW_DETECT_FIRST_ACCESS: return "first access";
-	case GW_DETECT_OFF_HOURS: return "off-hours attempts";
-	case GW_DETECT_MFA_FAILURES: return "MFA failures";
-	case GW_DETECT_UNUSUAL: return "unusual time or source";
-	case GW_DETECT_PARALLEL: return "parallel use";
-	case GW_DETECT_EGRESS: return "data egress";
-	case GW_DETECT_SENSITIVE: return "sensitive command";
-	default: return "detector";
-	}
-}
-
 /* The rule behind the strongest action (what the engineer is told). */
 static const char *
 result_words(const struct gw_detect_result *res)
@@ -493,31 +664,8 @@ result_words(const struct gw_detect_result *res)
 
 	for (i = 0; i < res->nhits; i++)
 		if (res->hits[i].action == res->action)
-			return rule_words(res->hits[i].rule);
+			return gw_detect_rule_words(res->hits[i].rule);
 	return "detector unavailable";
-}
-
-/* A JSON string value; names and evidence are printable ASCII already. */
-static void
-json_str(FILE *f, const char *k, const char *v)
-{
-	const unsigned char *p;
-
-	fprintf(f, ",\"%s\":", k);
-	if (v == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 /*
@@ -532,10 +680,6 @@ notify(const char *cmd, const struct gw_detect_event *ev, const struct gw_detect
 	char json[2048], env[4][160], *envp[5], *argv[2];
 	const char *sev = h->severity == LOG_ALERT ? "alert" : "warning";
 	struct notifier *nt;
-	FILE *f;
-	time_t now = time(NULL);
-	struct tm tm;
-	char ts[32];
 	size_t n;
 	int pfd[2];
 	pid_t pid;
@@ -547,25 +691,11 @@ notify(const char *cmd, const struct gw_detect_event *ev, const struct gw_detect
 		    gw_detect_rule_name(h->rule), nnotifiers);
 		return;
 	}
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((f = fmemopen(json, sizeof(json) - 1, "w")) == NULL)
+	if ((n = gw_detect_notify_json(ev, h, time(NULL), json, sizeof(json))) == 0) {
+		mg_log(LOG_ERR, "alert notification (%s) skipped: the alert does not fit",
+		    gw_detect_rule_name(h->rule));
 		return;
-	fprintf(f, "{\"time\":\"%s\"", ts);
-	json_str(f, "rule", gw_detect_rule_name(h->rule));
-	json_str(f, "action", gw_detect_action_name(h->action));
-	json_str(f, "severity", sev);
-	json_str(f, "engineer", ev ? ev->engineer : NULL);
-	json_str(f, "tenant", ev ? ev->tenant : NULL);
-	json_str(f, "target", ev ? ev->target : NULL);
-	json_str(f, "source", ev ? ev->source : NULL);
-	json_str(f, "session", ev ? ev->session : NULL);
-	json_str(f, "evidence", h->evidence);
-	fputs("}\n", f);
-	fflush(f);
-	n = (size_t)ftell(f);
-	fclose(f);
-	json[n] = '\0';
+	}
 	snprintf(env[0], sizeof(env[0]), "MSPGATE_ALERT_RULE=%s", gw_detect_rule_name(h->rule));
 	snprintf(env[1], sizeof(env[1]), "MSPGATE_ALERT_SEVERITY=%s", sev);
 	snprintf(env[2], sizeof(env[2]), "MSPGATE_ALERT_ENGINEER=%s",
@@ -634,34 +764,20 @@ notifiers_expire(void)
 static void
 alert_hits(const struct gw_detect_event *ev, const struct gw_detect_result *res)
 {
-	struct rec_audit_opts opts;
-	struct rec_audit *a = NULL;
-	char err[300];
 	size_t i;
 
-	if (res->nhits == 0)
-		return;
-	memset(&opts, 0, sizeof(opts));
-	/* The fixed-format line below is the syslog record of an alert. */
-	opts.no_syslog = 1;
-	if (rec_audit_open(cur_pol->gateway.audit, cur_pol->gateway.signing_key, &opts, &a,
-	    err, sizeof(err)) != 0) {
-		mg_log(LOG_ERR, "audit log %s: %s", cur_pol->gateway.audit, err);
-		a = NULL;
-	}
 	for (i = 0; i < res->nhits; i++) {
 		const struct gw_detect_hit *h = &res->hits[i];
 		struct rec_audit_event aev;
 		char reason[GW_DETECT_EVIDENCE_MAX + 16], line[1024];
 
 		gw_detect_audit_event(ev, h, reason, sizeof(reason), &aev);
-		if (a != NULL && rec_audit_event(a, &aev) != 0)
-			mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
+		/* The fixed-format line below is the syslog record of an alert. */
+		audit_queue(&aev, 1);
 		gw_detect_syslog_line(ev, h, line, sizeof(line));
 		mg_log(h->severity, "%s", line);
 		notify(cur_pol->alerts.notify, ev, h);
 	}
-	rec_audit_close(a);
 }
 
 /* Judges one event; the action (DENY when it cannot be judged: fail closed). */
@@ -682,11 +798,40 @@ detect_save(int force)
 {
 	char err[300];
 	time_t now = time(NULL);
+	pid_t pid;
+	int status;
 
-	if (det == NULL || !gw_detect_dirty(det) || (!force && now - det_saved <
-	    DETECT_SAVE_SECS))
+	if (force && det_saver != 0) {
+		/* At shutdown: the last word is this process's own save. */
+		while (waitpid(det_saver, &status, 0) < 0 && errno == EINTR)
+			;
+		det_saver = 0;
+	}
+	if (det == NULL || !gw_detect_dirty(det) || (!force && (det_saver != 0 ||
+	    now - det_saved < DETECT_SAVE_SECS)))
 		return;
 	det_saved = now;
+	if (!force) {
+		/*
+		 * Written (and synced) by a process of its own from a copy of
+		 * the history: a disk busy with recordings holds up that
+		 * process, never the main loop. One at a time.
+		 */
+		if ((pid = fork()) == 0) {
+			close_daemon_fds(NULL);
+			if (gw_detect_save(det, det_path, err, sizeof(err)) != 0) {
+				mg_log(LOG_ERR, "detector state %s: %s", det_path, err);
+				_exit(1);
+			}
+			_exit(0);
+		}
+		if (pid > 0) {
+			det_saver = pid;
+			gw_detect_set_dirty(det, 0);
+			return;
+		}
+		mg_log(LOG_ERR, "detector state: fork: %s; saving it here", strerror(errno));
+	}
 	if (gw_detect_save(det, det_path, err, sizeof(err)) != 0)
 		mg_log(LOG_ERR, "detector state %s: %s", det_path, err);
 }
@@ -814,50 +959,54 @@ deny_engineer(const char *engineer, const struct live *except,
  * from the start. At start-up the reader begins at the end: older
  * failures were judged by the run that saw them.
  */
-static int
-json_field(const char *line, const char *key, char *out, size_t outlen)
-{
-	char pat[40];
-	const char *p, *e;
 
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	if ((p = strstr(line, pat)) == NULL)
-		return -1;
-	p += strlen(pat);
-	if ((e = strchr(p, '"')) == NULL || (size_t)(e - p) >= outlen ||
-	    memchr(p, '\\', (size_t)(e - p)) != NULL)
-		return -1;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-	return 0;
+/*
+ * One line (with its newline) through the audit library's reader, the one
+ * owner of the format. 1 and the line in ln (its strings point into *rd,
+ * which the caller frees, and into p), or 0 when it is no audit event:
+ * such a line is skipped on its own, the lines after it still count.
+ */
+static int
+audit_parse(const char *p, size_t len, struct rec_audit_reader **rd,
+    struct rec_audit_line *ln)
+{
+	if (rec_audit_reader_open_mem(p, len, rd) != 0) {
+		*rd = NULL;
+		return 0;
+	}
+	if (rec_audit_reader_next(*rd, ln) != 1) {
+		rec_audit_reader_free(*rd);
+		*rd = NULL;
+		return 0;
+	}
+	return 1;
 }
 
 static void
-audit_line(const char *line)
+audit_line(const char *line, size_t len)
 {
 	struct gw_detect_event ev;
 	struct gw_detect_result res;
-	char eng[GW_DETECT_NAME_MAX + 1], src[64];
-	const char *q;
-	uint64_t seq;
+	struct rec_audit_reader *rd;
+	struct rec_audit_line ln;
 
-	if ((q = strstr(line, "\"seq\":")) == NULL)
+	if (!audit_parse(line, len, &rd, &ln))
 		return;
-	seq = strtoull(q + 6, NULL, 10);
-	if (seq <= tail.seq)
-		return;
-	tail.seq = seq;
-	if (strstr(line, ",\"event\":\"auth_failure\"") == NULL ||
-	    json_field(line, "engineer", eng, sizeof(eng)) != 0 ||
-	    json_field(line, "source", src, sizeof(src)) != 0)
-		return;
+	if (ln.seq <= tail.seq)
+		goto out;
+	tail.seq = ln.seq;
+	if (ln.type != REC_AUDIT_AUTH_FAILURE || ln.engineer == NULL || ln.source == NULL ||
+	    strlen(ln.engineer) > GW_DETECT_NAME_MAX || strlen(ln.source) >= 64)
+		goto out;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = GW_DETECT_MFA_FAILURE;
-	ev.engineer = eng;
-	ev.source = src;
+	ev.engineer = ln.engineer;
+	ev.source = ln.source;
 	/* Not an account the policy knows, or no address: nothing to count. */
 	if (gw_detect_event(det, &ev, &res) == 0)
 		alert_hits(&ev, &res);
+out:
+	rec_audit_reader_free(rd);
 }
 
 static void
@@ -886,7 +1035,7 @@ audit_tail(const char *path)
 		tail.dev = st.st_dev;
 		tail.ino = st.st_ino;
 	}
-	if (st.st_size == tail.off || (buf = malloc(AUDIT_READ_MAX + 1)) == NULL) {
+	if (st.st_size == tail.off || (buf = malloc(AUDIT_READ_MAX)) == NULL) {
 		close(fd);
 		return;
 	}
@@ -896,11 +1045,9 @@ audit_tail(const char *path)
 		free(buf);
 		return;
 	}
-	buf[n] = '\0';
 	for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + n - p))) != NULL; p = nl + 1) {
-		*nl = '\0';
 		if (nl - p < AUDIT_LINE_MAX)
-			audit_line(p);
+			audit_line(p, (size_t)(nl - p) + 1);
 	}
 	/* A line longer than what was read at once is skipped whole. */
 	if (p == buf && n == AUDIT_READ_MAX)
@@ -909,10 +1056,44 @@ audit_tail(const char *path)
 	free(buf);
 }
 
+/*
+ * A member for the tab-separated answer: "-" when absent, longer than max
+ * or holding a control character (a tab or newline would break the row).
+ */
+static const char *
+alert_col(const char *v, size_t max)
+{
+	const unsigned char *c;
+
+	if (v == NULL || strlen(v) > max)
+		return "-";
+	for (c = (const unsigned char *)v; *c != '\0'; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return "-";
+	return v;
+}
+
+/* One alert line as the answer's row, or NULL (no time, or out of memory). */
+static char *
+alert_row(const struct rec_audit_line *ln)
+{
+	const char *rule = alert_col(ln->rule, 39);
+	char *row;
+
+	if (alert_col(ln->time, 39) != ln->time)
+		return NULL;
+	if (asprintf(&row, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", ln->time,
+	    strncmp(rule, "alerts.", 7) == 0 ? rule + 7 : rule, alert_col(ln->result, 15),
+	    alert_col(ln->engineer, 79), alert_col(ln->tenant, 79), alert_col(ln->target, 79),
+	    alert_col(ln->reason, GW_DETECT_EVIDENCE_MAX + 31)) < 0)
+		return NULL;
+	return row;
+}
+
 /* "alerts\tSINCE": the alert events of the audit log from SINCE on (at most the last 1000). */
 #define ALERTS_MAX 1000
 static void
-ctl_alerts(int fd, long long since)
+ctl_alerts(FILE *fd, long long since)
 {
 	char *line = NULL, **ring;
 	size_t cap = 0, head = 0, count = 0, i;
@@ -929,13 +1110,18 @@ ctl_alerts(int fd, long long since)
 		return;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
-		const char *q;
+		struct rec_audit_reader *rd;
+		struct rec_audit_line ln;
+		char *row;
 
-		if (n > AUDIT_LINE_MAX || strstr(line, ",\"event\":\"alert\"") == NULL ||
-		    (q = strstr(line, "\"ts\":")) == NULL || strtoll(q + 5, NULL, 10) < since)
+		if (n > AUDIT_LINE_MAX || !audit_parse(line, (size_t)n, &rd, &ln))
+			continue;
+		row = ln.type == REC_AUDIT_ALERT && ln.ts >= since ? alert_row(&ln) : NULL;
+		rec_audit_reader_free(rd);
+		if (row == NULL)
 			continue;
 		free(ring[head]);
-		ring[head] = strdup(line);
+		ring[head] = row;
 		head = (head + 1) % ALERTS_MAX;
 		if (count < ALERTS_MAX)
 			count++;
@@ -943,27 +1129,8 @@ ctl_alerts(int fd, long long since)
 	free(line);
 	fclose(f);
 	say(fd, "ok\n");
-	for (i = 0; i < count; i++) {
-		const char *l = ring[(head + ALERTS_MAX - count + i) % ALERTS_MAX];
-		char t[40], rule[40], res[16], eng[80], ten[80], tgt[80], why[GW_DETECT_EVIDENCE_MAX + 32];
-
-		if (l == NULL || json_field(l, "time", t, sizeof(t)) != 0)
-			continue;
-		if (json_field(l, "rule", rule, sizeof(rule)) != 0)
-			snprintf(rule, sizeof(rule), "-");
-		if (json_field(l, "result", res, sizeof(res)) != 0)
-			snprintf(res, sizeof(res), "-");
-		if (json_field(l, "engineer", eng, sizeof(eng)) != 0)
-			snprintf(eng, sizeof(eng), "-");
-		if (json_field(l, "tenant", ten, sizeof(ten)) != 0)
-			snprintf(ten, sizeof(ten), "-");
-		if (json_field(l, "target", tgt, sizeof(tgt)) != 0)
-			snprintf(tgt, sizeof(tgt), "-");
-		if (json_field(l, "reason", why, sizeof(why)) != 0)
-			snprintf(why, sizeof(why), "-");
-		say(fd, "%s\t%s\t%s\t%s\t%s/%s\t%s\n", t, strncmp(rule, "alerts.", 7) == 0 ?
-		    rule + 7 : rule, res, eng, ten, tgt, why);
-	}
+	for (i = 0; i < count; i++)
+		say(fd, "%s", ring[(head + ALERTS_MAX - count + i) % ALERTS_MAX]);
 	for (i = 0; i < ALERTS_MAX; i++)
 		free(ring[i]);
 	free(ring);
@@ -1005,6 +1172,12 @@ child_report(struct live *l)
 			continue;
 		}
 		n = split(msg, f, 12);
+		if (n == 2 && strcmp(f[0], "X") == 0) {
+			/* A refusal, audited by the session or not: it counts. */
+			gw_ratelim_count(&refusals, l->uid, NULL, time(NULL),
+			    strcmp(f[1], "1") == 0, refusals_summary, (void *)cur_pol);
+			continue;
+		}
 		if (n == 7 && strcmp(f[0], "A") == 0) {
 			char ans[200];
 			int k;
@@ -1091,21 +1264,12 @@ child_report(struct live *l)
 	}
 }
 
-/* One event of the daemon itself in the audit log; failures go to syslog. */
+/* One event of the daemon itself in the audit log (queued; see audit_queue). */
 static void
 audit_one(const struct pol *p, const struct rec_audit_event *ev)
 {
-	struct rec_audit *a = NULL;
-	char err[300];
-
-	if (rec_audit_open(p->gateway.audit, p->gateway.signing_key, NULL, &a, err,
-	    sizeof(err)) != 0) {
-		mg_log(LOG_ERR, "audit log %s: %s", p->gateway.audit, err);
-		return;
-	}
-	if (rec_audit_event(a, ev) != 0)
-		mg_log(LOG_ERR, "cannot write the audit log: %s", rec_audit_errmsg(a));
-	rec_audit_close(a);
+	(void)p;
+	audit_queue(ev, 0);
 }
 
 static void
@@ -1185,19 +1349,23 @@ reload(const char *path, struct pol **pol)
 }
 
 static void
-session_child(struct pol *pol, int lfd, int ctlfd, int cfd, int parent)
+session_child(struct pol *pol, int lfd, int ctlfd, int cfd, int parent, struct gw_msg *first,
+    const int *fds, size_t nfds, int quiet, unsigned long long accepted)
 {
 	struct gw_ctx ctx;
 	struct sigaction sa;
-	size_t i;
 	int rc;
 
-	close(lfd);
-	close(ctlfd);
-	/* Other sessions' channels are not this one's business. */
-	for (i = 0; i < nchildren; i++)
-		if (live[i].fd >= 0)
-			close(live[i].fd);
+	(void)lfd;
+	(void)ctlfd;
+	/* Other sessions' channels and admins' requests are not this one's business. */
+	close_daemon_fds(NULL);
+	free(pend);
+	/* The daemon's queued audit events are its writer's to write. */
+	gw_audq_free(audq);
+	audq = NULL;
+	/* The session waits on its own connection with poll, as before. */
+	(void)fcntl(cfd, F_SETFL, fcntl(cfd, F_GETFL) & ~O_NONBLOCK);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -1214,7 +1382,9 @@ session_child(struct pol *pol, int lfd, int ctlfd, int cfd, int parent)
 	ctx.stop = &got_stop;
 	ctx.connect_timeout = 10;
 	ctx.parent = parent;
-	rc = gw_session_serve(&ctx, cfd);
+	ctx.quiet_refusals = quiet;
+	ctx.accepted = accepted;
+	rc = gw_session_serve(&ctx, cfd, first, fds, nfds);
 	close(cfd);
 	close(parent);
 	pol_free(pol);
@@ -1222,23 +1392,36 @@ session_child(struct pol *pol, int lfd, int ctlfd, int cfd, int parent)
 	exit(rc);
 }
 
-/* Room for one more session row (and its poll slot); -1 when out of memory. */
+/* Room for one more session row; -1 when out of memory. */
 static int
-live_grow(struct pollfd **pf)
+live_grow(void)
 {
 	size_t cap = live_cap < 64 ? 64 : live_cap * 2;
 	struct live *nl;
-	struct pollfd *np;
 
 	if (nchildren < live_cap)
 		return 0;
 	if ((nl = reallocarray(live, cap, sizeof(*nl))) == NULL)
 		return -1;
 	live = nl;
-	if ((np = reallocarray(*pf, cap + 2, sizeof(*np))) == NULL)
+	live_cap = cap;
+	return 0;
+}
+
+/* The poll set fits every row and pending connection; -1 when out of memory. */
+static int
+pf_fit(struct pollfd **pf, size_t *cap)
+{
+	size_t want = nchildren + npend + nctlp + 2;
+	struct pollfd *np;
+
+	if (want <= *cap)
+		return 0;
+	want += 64;
+	if ((np = reallocarray(*pf, want, sizeof(*np))) == NULL)
 		return -1;
 	*pf = np;
-	live_cap = cap;
+	*cap = want;
 	return 0;
 }
 
@@ -1262,53 +1445,266 @@ raise_nofile(const struct pol *p)
 		    p->gateway.max_sessions);
 }
 
-/*
- * The gateway is full: the engineer is told so (mspgate-shell prints the
- * text and exits 255), and the refusal is logged and audited.
- */
+/* The rate limit's summary: one audit event for what it left out. */
 static void
-refuse_full(const struct pol *p, int cfd)
+refusals_summary(void *ctx, uid_t uid, const char *name, unsigned suppressed, time_t window)
 {
-	struct gw_msg m;
 	struct rec_audit_event ev;
-	struct ucred cr;
-	socklen_t cl = sizeof(cr);
-	struct passwd *pw = NULL;
-	struct pollfd pf;
-	char text[200], reason[120];
+	char reason[200], who[80];
 
-	snprintf(reason, sizeof(reason), "gateway full: %zu sessions (gateway.max_sessions)",
-	    nchildren);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
-		pw = getpwuid(cr.uid);
-	mg_log(LOG_WARNING, "session refused for %s: %s", pw != NULL ? pw->pw_name : "?",
-	    reason);
-	/* Audited first: once told, the engineer may look. */
+	snprintf(who, sizeof(who), "%s", name[0] ? name : "");
+	if (who[0] == '\0')
+		snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	snprintf(reason, sizeof(reason), "%u more refusals for %s in %llds not audited one "
+	    "by one (rate limit: %d a minute)", suppressed, who, (long long)window,
+	    REFUSAL_BURST);
+	mg_log(LOG_WARNING, "%s", reason);
 	memset(&ev, 0, sizeof(ev));
 	ev.type = REC_AUDIT_DENIED;
-	ev.engineer = pw != NULL ? pw->pw_name : NULL;
+	ev.engineer = name[0] ? name : NULL;
 	ev.reason = reason;
-	ev.rule = "gateway.max_sessions";
-	audit_one(p, &ev);
-	/*
-	 * Take the request off the socket first (any fds it carries are
-	 * dropped by the kernel): closing with it unread would reset the
-	 * connection, and the engineer would not see the answer. A client
-	 * that has not sent it yet gets 100 ms.
-	 */
-	pf.fd = cfd;
-	pf.events = POLLIN;
-	if (poll(&pf, 1, 100) > 0)
-		while (recv(cfd, text, sizeof(text), MSG_DONTWAIT) > 0)
-			;
-	snprintf(text, sizeof(text), "the gateway is at its limit of %d sessions; "
-	    "try again later", p->gateway.max_sessions);
+	ev.rule = "gateway.rate_limit";
+	if (ctx != NULL)
+		audit_one(ctx, &ev);
+}
+
+static void
+strangers_summary(void *ctx, uid_t uid, const char *name, unsigned suppressed,
+    time_t window)
+{
+	(void)ctx;
+	mg_log(LOG_WARNING, "%u more connections from %s (uid %u), not an engineer, closed "
+	    "in the last %llds", suppressed, name[0] ? name : "?", (unsigned)uid,
+	    (long long)window);
+}
+
+/*
+ * The engineer is told (a packet the non-blocking socket takes at once, or
+ * nothing: a peer that reads nothing costs nothing), and whatever the peer
+ * sent is taken off the socket before it is closed, so the answer is not
+ * lost to a reset.
+ */
+static void
+tell_and_close(int fd, const char *tell)
+{
+	struct gw_msg m;
+	char junk[64];
+
 	memset(&m, 0, sizeof(m));
 	m.type = GW_MSG_END;
 	m.has_status = 1;
 	m.end_kind = GW_END_ERROR;
-	m.text = text;
-	(void)gw_msg_send(cfd, &m, NULL, 0);
+	m.text = (char *)tell;
+	(void)gw_msg_send(fd, &m, NULL, 0);
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
+/*
+ * Refuses a connection without waiting on it: logged and audited (within
+ * the account's rate limit), then the engineer is told (tell_and_close).
+ */
+static void
+refuse_conn(const struct pol *p, int fd, uid_t uid, const char *name, const char *reason,
+    const char *rule, const char *tell)
+{
+	if (gw_ratelim_charge(&refusals, uid, name, time(NULL), refusals_summary,
+	    (void *)p)) {
+		struct rec_audit_event ev;
+
+		mg_log(LOG_WARNING, "session refused for %s: %s", name, reason);
+		/* Queued before the engineer is told; on file a moment later (gw_audq). */
+		memset(&ev, 0, sizeof(ev));
+		ev.type = REC_AUDIT_DENIED;
+		ev.engineer = name;
+		ev.reason = reason;
+		ev.rule = rule;
+		audit_one(p, &ev);
+	}
+	tell_and_close(fd, tell);
+}
+
+static size_t
+rows_of(uid_t uid, int open_only)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nchildren; i++)
+		if ((open_only ? live[i].is_open : live[i].uid == uid))
+			n++;
+	if (!open_only)
+		for (i = 0; i < npend; i++)
+			if (pend[i].uid == uid)
+				n++;
+	return n;
+}
+
+/*
+ * A new connection on the session socket. Who it is comes from the
+ * kernel; only an engineer of the policy is held (as pending) at all.
+ */
+static void
+accept_conn(const struct pol *p, int lfd)
+{
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	struct passwd pw, *res = NULL;
+	char buf[4096], reason[160], tell[160];
+	int fd;
+
+	unsigned long long accepted = gw_attest_ticks_now();
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0) {
+		close(fd);
+		return;
+	}
+	if (getpwuid_r(cr.uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
+	    strlen(pw.pw_name) >= sizeof(pend[0].name) ||
+	    pol_engineer_find(p, pw.pw_name) == NULL) {
+		/* Not an engineer: closed now, no process, no audit event. */
+		if (gw_ratelim_charge(&strangers, cr.uid, res ? pw.pw_name : NULL, time(NULL),
+		    strangers_summary, NULL))
+			mg_log(LOG_WARNING, "connection from %s (uid %u, pid %d) closed: not an "
+			    "engineer in the policy", res ? pw.pw_name : "?", (unsigned)cr.uid,
+			    (int)cr.pid);
+		tell_and_close(fd, "not permitted: you are not an engineer in the gateway policy");
+		return;
+	}
+	if (rows_of(cr.uid, 0) >= (size_t)p->gateway.max_sessions_per_engineer) {
+		snprintf(reason, sizeof(reason), "%zu connections open for one engineer "
+		    "(gateway.max_sessions_per_engineer)", rows_of(cr.uid, 0));
+		snprintf(tell, sizeof(tell), "you have %d sessions open, the limit for one "
+		    "engineer; end one first", p->gateway.max_sessions_per_engineer);
+		refuse_conn(p, fd, cr.uid, pw.pw_name, reason,
+		    "gateway.max_sessions_per_engineer", tell);
+		return;
+	}
+	if (npend == pend_cap) {
+		size_t cap = pend_cap < 16 ? 16 : pend_cap * 2;
+		struct pending *np = reallocarray(pend, cap, sizeof(*np));
+
+		if (np == NULL) {
+			close(fd);
+			return;
+		}
+		pend = np;
+		pend_cap = cap;
+	}
+	pend[npend].fd = fd;
+	pend[npend].uid = cr.uid;
+	pend[npend].accepted = accepted;
+	pend[npend].deadline = mg_mono_ms() + FIRST_REQUEST_MS;
+	snprintf(pend[npend].name, sizeof(pend[npend].name), "%s", pw.pw_name);
+	npend++;
+}
+
+static void
+pend_drop(size_t i)
+{
+	pend[i] = pend[--npend];
+}
+
+/* Silent too long: the connection goes, its slot was never taken. */
+static void
+pend_expire(const struct pol *p)
+{
+	long long now = mg_mono_ms();
+	size_t i = 0;
+
+	while (i < npend) {
+		if (pend[i].deadline > now) {
+			i++;
+			continue;
+		}
+		refuse_conn(p, pend[i].fd, pend[i].uid, pend[i].name,
+		    "no request within 2 s", "gateway.first_request",
+		    "no request within 2 seconds");
+		pend_drop(i);
+	}
+}
+/* What a session process frees of its parent's (tidy under valgrind). */
+struct child_frees {
+	void *a, *b, *c;
+};
+
+/*
+ * The one request of a pending connection: an OPEN takes a slot (if one
+ * is free) and gets a session process; a LIST gets a process to answer
+ * it. Anything else is refused. The connection leaves the pending list.
+ */
+static void
+pend_request(struct pol *p, size_t j, int lfd, int ctlfd, struct child_frees *cf)
+{
+	struct pending pe = pend[j];
+	struct gw_msg m;
+	char reason[160], tell[160];
+	int fds[3], sp[2], r, quiet;
+	size_t nfds = 0, i;
+	pid_t pid;
+
+	pend_drop(j);
+	memset(&m, 0, sizeof(m));
+	r = gw_msg_recv(pe.fd, &m, fds, 3, &nfds);
+	if (r == MG_ERR_NOENT || r == MG_ERR_SYSTEM) {
+		close(pe.fd);	/* gone before it asked */
+		return;
+	}
+	if (r != 0 || (m.type != GW_MSG_OPEN && m.type != GW_MSG_LIST) ||
+	    (m.type == GW_MSG_OPEN && nfds != 3)) {
+		refuse_conn(p, pe.fd, pe.uid, pe.name, "bad request from mspgate-shell",
+		    "gateway.request", "bad request");
+		goto drop;
+	}
+	/* Only sessions take slots: a stalled or silent peer never did. */
+	if (m.type == GW_MSG_OPEN && rows_of(0, 1) >= (size_t)p->gateway.max_sessions) {
+		snprintf(reason, sizeof(reason), "gateway full: %zu sessions "
+		    "(gateway.max_sessions)", rows_of(0, 1));
+		snprintf(tell, sizeof(tell), "the gateway is at its limit of %d sessions; "
+		    "try again later", p->gateway.max_sessions);
+		refuse_conn(p, pe.fd, pe.uid, pe.name, reason, "gateway.max_sessions", tell);
+		goto drop;
+	}
+	if (live_grow() != 0) {
+		mg_log(LOG_ERR, "out of memory for the session table");
+		close(pe.fd);
+		goto drop;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+		mg_log(LOG_ERR, "socketpair: %s", strerror(errno));
+		close(pe.fd);
+		goto drop;
+	}
+	/* Over its refusal budget: the session's refusals go to syslog only. */
+	quiet = !gw_ratelim_peek(&refusals, pe.uid, time(NULL));
+	if ((pid = fork()) < 0) {
+		mg_log(LOG_ERR, "fork: %s", strerror(errno));
+		close(pe.fd);
+		close(sp[0]);
+		close(sp[1]);
+		goto drop;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		free(cf->a);
+		free(cf->b);
+		free(cf->c);
+		session_child(p, lfd, ctlfd, pe.fd, sp[1], &m, fds, nfds, quiet, pe.accepted);
+	}
+	close(sp[1]);
+	close(pe.fd);
+	memset(&live[nchildren], 0, sizeof(live[nchildren]));
+	live[nchildren].pid = pid;
+	live[nchildren].uid = pe.uid;
+	live[nchildren].is_open = m.type == GW_MSG_OPEN;
+	live[nchildren].fd = sp[0];
+	nchildren++;
+drop:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	gw_msg_clear(&m);
 }
 
 int
@@ -1319,6 +1715,7 @@ main(int argc, char **argv)
 	struct pol *pol = NULL;
 	struct sigaction sa;
 	struct pollfd *pf = NULL;
+	size_t pf_cap = 2;
 	struct passwd *pw;
 	struct group *gr;
 	uid_t uid;
@@ -1392,12 +1789,18 @@ main(int argc, char **argv)
 	if ((lfd = listen_on(sockpath)) < 0 || (ctlfd = ctl_listen(ctlpath, uid, gid)) < 0 ||
 	    drop_privileges(user) != 0)
 		goto out;
+	g_lfd = lfd;
+	g_ctlfd = ctlfd;
 	if (!fg && daemon(0, 0) != 0) {
 		mg_log(LOG_ERR, "daemon: %s", strerror(errno));
 		goto out;
 	}
 	/* As the service account: the state file is its own. */
 	cur_pol = pol;
+	if ((audq = gw_audq_new()) == NULL) {
+		mg_log(LOG_ERR, "out of memory");
+		goto out;
+	}
 	if (detect_start(pol) != 0)
 		goto out;
 	memset(&sa, 0, sizeof(sa));
@@ -1409,10 +1812,12 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	mg_log(LOG_INFO, "listening on %s, control on %s", sockpath, ctlpath);
 
+	gw_ratelim_init(&refusals, REFUSAL_BURST, REFUSAL_WINDOW);
+	gw_ratelim_init(&strangers, 1, STRANGER_WINDOW);
 	while (!got_stop) {
-		pid_t pid;
-		int cfd, sp[2];
-		nfds_t npf = 0;
+		nfds_t npf = 0, npf_live, npf_ctl, nctlp_polled;
+		size_t k;
+		int timeout = 1000;
 
 		if (got_chld) {
 			got_chld = 0;
@@ -1424,8 +1829,20 @@ main(int argc, char **argv)
 			raise_nofile(pol);
 		}
 		notifiers_expire();
+		/* Events a failed writer left behind are tried again. */
+		(void)gw_audq_kick(audq, pol->gateway.audit, pol->gateway.signing_key,
+		    audit_child_init, NULL);
 		audit_tail(pol->gateway.audit);
 		detect_save(0);
+		pend_expire(pol);
+		ctl_expire();
+		gw_ratelim_flush(&refusals, time(NULL), refusals_summary, pol);
+		gw_ratelim_flush(&strangers, time(NULL), strangers_summary, NULL);
+		if (pf_fit(&pf, &pf_cap) != 0) {
+			mg_log(LOG_ERR, "out of memory for the session table");
+			usleep(100000);
+			continue;
+		}
 		pf[npf].fd = lfd;
 		pf[npf++].events = POLLIN;
 		pf[npf].fd = ctlfd;
@@ -1434,55 +1851,61 @@ main(int argc, char **argv)
 			pf[npf].fd = live[i].fd;
 			pf[npf++].events = POLLIN;
 		}
-		if (poll(pf, npf, 1000) <= 0)
+		/* Control requests still coming in, then silent session connections. */
+		nctlp_polled = nctlp;
+		for (i = 0; i < nctlp; i++) {
+			long long left = ctlp[i].deadline - mg_mono_ms();
+
+			pf[npf].fd = ctlp[i].fd;
+			pf[npf++].events = POLLIN;
+			if (left < timeout)
+				timeout = left < 0 ? 0 : (int)left;
+		}
+		npf_ctl = npf;
+		npf_live = npf;
+		for (i = 0; i < npend; i++) {
+			long long left = pend[i].deadline - mg_mono_ms();
+
+			pf[npf].fd = pend[i].fd;
+			pf[npf++].events = POLLIN;
+			/* Wake for the first deadline: nobody waits on a silent peer. */
+			if (left < timeout)
+				timeout = left < 0 ? 0 : (int)left;
+		}
+		if (poll(pf, npf, timeout) <= 0)
 			continue;
 		/* Reports first: the table is current when mspgatectl asks. */
-		for (i = 0; i < nchildren && i + 2 < npf; i++)
+		for (i = 0; i < nchildren && i + 2 < npf_live - nctlp_polled; i++)
 			if (live[i].fd >= 0 && pf[i + 2].fd == live[i].fd && pf[i + 2].revents)
 				child_report(&live[i]);
+		for (k = npf_ctl; k > npf_ctl - nctlp_polled; k--) {
+			size_t j = k - 1 - (npf_ctl - nctlp_polled);
+
+			if (j < nctlp && pf[k - 1].fd == ctlp[j].fd && pf[k - 1].revents)
+				ctl_read(j);
+		}
 		if (pf[1].revents & POLLIN)
-			ctl_serve(ctlfd, gid);
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
-			continue;
-		if (nchildren >= (size_t)pol->gateway.max_sessions) {
-			refuse_full(pol, cfd);
-			close(cfd);
-			continue;
+			ctl_accept(ctlfd, gid);
+		/* Requests on pending connections; a new row may be made for each. */
+		for (k = npf; k > npf_live; k--) {
+			size_t j = k - 1 - npf_live;
+
+			if (j < npend && pf[k - 1].fd == pend[j].fd && pf[k - 1].revents) {
+				struct child_frees cf = { pf, sockpath, ctlpath };
+
+				pend_request(pol, j, lfd, ctlfd, &cf);
+			}
 		}
-		if (live_grow(&pf) != 0) {
-			mg_log(LOG_ERR, "out of memory for the session table");
-			close(cfd);
-			continue;
-		}
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
-			mg_log(LOG_ERR, "socketpair: %s", strerror(errno));
-			close(cfd);
-			continue;
-		}
-		if ((pid = fork()) < 0) {
-			mg_log(LOG_ERR, "fork: %s", strerror(errno));
-			close(cfd);
-			close(sp[0]);
-			close(sp[1]);
-			continue;
-		}
-		if (pid == 0) {
-			close(sp[0]);
-			free(pf);
-			free(sockpath);
-			free(ctlpath);
-			session_child(pol, lfd, ctlfd, cfd, sp[1]);
-		}
-		close(sp[1]);
-		memset(&live[nchildren], 0, sizeof(live[nchildren]));
-		live[nchildren].pid = pid;
-		live[nchildren].fd = sp[0];
-		nchildren++;
-		close(cfd);
+		if (pf[0].revents & POLLIN)
+			accept_conn(pol, lfd);
 	}
 	mg_log(LOG_INFO, "stopping: ending %zu session(s)", nchildren);
+	for (i = 0; i < npend; i++)
+		close(pend[i].fd);
+	npend = 0;
+	for (i = 0; i < nctlp; i++)
+		close(ctlp[i].fd);
+	nctlp = 0;
 	for (i = 0; i < nchildren; i++)
 		kill(live[i].pid, SIGTERM);
 	stop_at = time(NULL) + STOP_WAIT_SECS;
@@ -1496,6 +1919,13 @@ main(int argc, char **argv)
 		kill(live[i].pid, SIGKILL);
 	}
 	detect_save(1);
+	/* What the rate limits left out is counted before the daemon goes. */
+	reap();
+	gw_ratelim_flush(&refusals, time(NULL) + REFUSAL_WINDOW, refusals_summary, pol);
+	gw_ratelim_flush(&strangers, time(NULL) + STRANGER_WINDOW, strangers_summary, NULL);
+	/* The daemon's last events, from this process: nothing queued is lost. */
+	if (gw_audq_drain(audq, pol->gateway.audit, pol->gateway.signing_key) != 0)
+		mg_log(LOG_ERR, "audit: %zu events could not be written", gw_audq_len(audq));
 	rc = 0;
 out:
 	if (lfd >= 0) {
@@ -1507,10 +1937,12 @@ out:
 		unlink(ctlpath);
 	}
 	free(pf);
+	free(pend);
 	free(live);
 	free(sockpath);
 	free(ctlpath);
 	gw_detect_free(det);
+	gw_audq_free(audq);
 	pol_free(pol);
 	ssh_finalize();
 	return rc;

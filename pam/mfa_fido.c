@@ -22,6 +22,13 @@ int
 mfa_fido_check(const struct pol_engineer *e, const char *authinfo, time_t now,
     char *why, size_t whylen)
 {
+	return mfa_fido_check_key(e, authinfo, now, NULL, why, whylen);
+}
+
+int
+mfa_fido_check_key(const struct pol_engineer *e, const char *authinfo, time_t now,
+    const struct pol_key **key, char *why, size_t whylen)
+{
 	char dummy[2], perr[128];
 	const char *p, *nl;
 	size_t len, i;
@@ -69,6 +76,8 @@ mfa_fido_check(const struct pol_engineer *e, const char *authinfo, time_t now,
 				continue;
 			}
 			mg_sshkey_free(k);
+			if (key != NULL)
+				*key = &e->keys[i];
 			snprintf(why, whylen, "security key at %s:%d",
 			    e->keys[i].loc.file, e->keys[i].loc.line);
 			return 0;

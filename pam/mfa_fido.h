@@ -22,5 +22,8 @@
  */
 int mfa_fido_check(const struct pol_engineer *e, const char *authinfo,
     time_t now, char *why, size_t whylen);
+/* The same; on 0, *key (if not NULL) is the engineer's key that matched. */
+int mfa_fido_check_key(const struct pol_engineer *e, const char *authinfo,
+    time_t now, const struct pol_key **key, char *why, size_t whylen);
 
 #endif

@@ -20,15 +20,20 @@
 #include "mg_time.h"
 #include "pol.h"
 #include "rec_audit.h"
+#include "mfa_attest.h"
 #include "mfa_fido.h"
+#include "mfa_keycache.h"
 #include "mfa_pam.h"
+#include "mfa_polcache.h"
 #include "mfa_rules.h"
 #include "mfa_state.h"
 #include "mfa_totp.h"
+#include "mfa_txn.h"
 
 #define MFA_DEFAULT_CONFIG	"/etc/mspgate/mspgate.conf"
 #define MFA_DATA_POLICY		"mspgate.policy"
 #define MFA_DATA_MFA		"mspgate.mfa"
+#define MFA_DATA_AUTH		"mspgate.auth"
 #define MFA_PROMPT		"Verification code: "
 /* What every failed verification says, whatever the cause (no enumeration). */
 #define MFA_MSG_FAILED		"Verification failed."
@@ -63,7 +68,7 @@ struct mfa_ctx {
 	char user_esc[80];	/* bounded, escaped: for syslog */
 	const char *service, *rhost, *tty;
 	char rhost_esc[80];
-	struct pol *p;		/* owned by the pam handle's data */
+	const struct pol *p;	/* referenced by the pam handle's data */
 	char polerr[512];	/* why it could not be loaded */
 	const struct pol_engineer *e;	/* NULL: a group member not in the policy */
 	enum mfa_scope scope;
@@ -73,13 +78,15 @@ struct mfa_ctx {
 	 * the rest of a login. Closed by ctx_done().
 	 */
 	struct rec_audit *aud;
+	struct mfa_keyref *keyref;	/* the signing key (mfa_keycache.c) */
 	int aud_err;		/* 0, or why it could not be opened */
 };
 
 /* The policy, kept in the handle so later stages need not read it again. */
 struct mfa_polcache {
 	char path[PATH_MAX];
-	struct pol *p;
+	struct mfa_polref *ref;	/* mfa_polcache.c: parsed once per file change */
+	const struct pol *p;
 };
 
 /* -------------------------------------------------------------------- */
@@ -158,7 +165,7 @@ polcache_free(pam_handle_t *pamh, void *data, int err)
 	(void)pamh;
 	(void)err;
 	if (c != NULL) {
-		pol_free(c->p);
+		mfa_polcache_put(c->ref);
 		free(c);
 	}
 }
@@ -170,6 +177,7 @@ policy_get(struct mfa_ctx *c)
 	const void *data = NULL;
 	const struct mfa_polcache *old;
 	struct mfa_polcache *nc;
+	struct mfa_polref *ref = NULL;
 	struct mg_diag *d;
 	int r;
 
@@ -183,7 +191,7 @@ policy_get(struct mfa_ctx *c)
 	}
 	if ((d = mg_diag_new()) == NULL)
 		return MG_ERR_NOMEM;
-	if ((r = pol_load(c->a.config, &c->p, d)) != 0) {
+	if ((r = mfa_polcache_get(c->a.config, &ref, &c->p, d)) != 0) {
 		/* The first error names FILE:LINE; the rest are in mspgate-policy check. */
 		snprintf(c->polerr, sizeof(c->polerr), "%s%s",
 		    mg_diag_count(d) > 0 ? mg_diag_get(d, 0) : mg_strerror(r),
@@ -193,11 +201,12 @@ policy_get(struct mfa_ctx *c)
 	}
 	mg_diag_free(d);
 	if ((nc = calloc(1, sizeof(*nc))) == NULL) {
-		pol_free(c->p);
+		mfa_polcache_put(ref);
 		c->p = NULL;
 		return MG_ERR_NOMEM;
 	}
 	snprintf(nc->path, sizeof(nc->path), "%s", c->a.config);
+	nc->ref = ref;
 	nc->p = c->p;
 	if (pam_set_data(c->pamh, MFA_DATA_POLICY, nc, polcache_free) != PAM_SUCCESS) {
 		/* Not cached: freed now, loaded again by the next stage. */
@@ -339,6 +348,7 @@ struct mfa_ev {
 	enum rec_audit_type type;
 	const char *result, *reason;
 	const char *mfa;
+	int lazy;		/* rec_audit_event.lazy */
 };
 
 static const char *
@@ -391,6 +401,13 @@ audit_open(struct mfa_ctx *c)
 	/* The gateway's service account may own the key (mspgated signs too). */
 	opts.key_owner = c->p != NULL ? c->p->gateway.user : NULL;
 	err[0] = '\0';
+	/* Loaded and checked once per change of the key file, not per login. */
+	if ((r = mfa_keycache_get(key, opts.key_owner, &c->keyref, &opts.key, err,
+	    sizeof(err))) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "audit log %s: %s", path,
+		    err[0] ? err : mg_strerror(r));
+		return c->aud_err = r;
+	}
 	if ((r = rec_audit_open(path, key, &opts, &c->aud, err, sizeof(err))) != 0) {
 		c->aud = NULL;
 		pam_syslog(c->pamh, LOG_ERR, "audit log %s: %s", path,
@@ -426,6 +443,7 @@ audit(struct mfa_ctx *c, const struct mfa_ev *ev)
 	e.source = c->rhost;
 	e.result = ev->result;
 	e.reason = why;
+	e.lazy = ev->lazy;
 	if (c->e != NULL) {
 		snprintf(rule, sizeof(rule), "%s:%d", c->e->loc.file, c->e->loc.line);
 		e.rule = rule;
@@ -442,6 +460,8 @@ ctx_done(struct mfa_ctx *c)
 {
 	rec_audit_close(c->aud);
 	c->aud = NULL;
+	mfa_keycache_put(c->keyref);
+	c->keyref = NULL;
 }
 
 static void
@@ -494,89 +514,44 @@ ask_code(struct mfa_ctx *c, char *code, size_t len)
 }
 
 /*
- * Checks code for c->e under the user's lock: lockout, secret, replay,
- * and records the outcome. *why gets the reason for syslog and audit
- * (never the code), *locked_now is set when this failure locked the
- * account.
+ * What this auth stage verified, for the session stage's attestation: kept
+ * in the handle, and in the PAM environment as MSPGATE_AUTH (the record
+ * with ';' for newlines), because sshd authenticates keyboard-interactive
+ * in a child process and brings back only the PAM environment. Only PAM
+ * modules and sshd itself (as root) write that environment.
  */
 static enum mfa_out
-totp_verify(struct mfa_ctx *c, const char *code, char *why, size_t whylen,
-    int *locked_now)
+auth_record(struct mfa_ctx *c, unsigned mfa, const struct pol_key *key, int64_t step)
 {
-	struct mfa_state st;
-	struct mfa_secret s;
-	struct mfa_lockrec *lr = NULL;
-	char err[512];
-	time_t now = mg_clock_now();
-	int64_t step;
-	int fd = -1, r, fail = 0;
-	enum mfa_out o = OUT_DENY;
+	struct mfa_attest a, *copy;
+	char rec[MFA_ATTEST_MAX + 16];
+	size_t n;
 
-	*locked_now = 0;
-	memset(&s, 0, sizeof(s));
-	if (mfa_state_init(&st, c->p) != 0) {
-		snprintf(why, whylen, "store path too long");
+	/* uid, pid and source are the session stage's to fill in. */
+	mfa_attest_init(&a);
+	snprintf(a.engineer, sizeof(a.engineer), "%s", c->user);
+	a.login = mg_clock_now();
+	a.mfa = mfa;
+	if ((mfa & POL_MFA_FIDO) && key != NULL) {
+		if (mg_sshkey_fingerprint(key->key, a.fido, sizeof(a.fido)) != 0)
+			return OUT_DENY;
+		a.fido_until = key->valid_until;
+	}
+	a.totp_step = (mfa & POL_MFA_TOTP) ? step : -1;
+	n = strlen("MSPGATE_AUTH=");
+	memcpy(rec, "MSPGATE_AUTH=", n);
+	if (mfa_attest_format(&a, ';', rec + n, sizeof(rec) - n) != 0)
 		return OUT_DENY;
-	}
-	if ((lr = calloc(1, sizeof(*lr))) == NULL)
+	if ((copy = malloc(sizeof(*copy))) == NULL)
 		return OUT_NOMEM;
-	/* Read, check and update under one lock: a code is used once. */
-	if ((r = mfa_lock(&st, c->user, &fd, err, sizeof(err))) != 0) {
-		snprintf(why, whylen, "cannot lock: %s", err);
-		goto out;
+	*copy = a;
+	if (pam_set_data(c->pamh, MFA_DATA_AUTH, copy, mfa_data_free) != PAM_SUCCESS) {
+		free(copy);
+		return OUT_NOMEM;
 	}
-	if ((r = mfa_lockrec_load(&st, c->user, lr, err, sizeof(err))) != 0) {
-		/* A damaged record could hide a lock: deny until it is cleared. */
-		snprintf(why, whylen, "lockout record unreadable (%s); "
-		    "clear it with mspgate-enroll --unlock", err);
-		goto out;
-	}
-	if (mfa_lockrec_locked(&st, lr, now)) {
-		snprintf(why, whylen, "account locked for %lld more seconds",
-		    (long long)(lr->locked_until - now));
-		goto out;
-	}
-	r = mfa_secret_load(&st, c->user, &s, err, sizeof(err));
-	if (r == MG_ERR_NOENT) {
-		snprintf(why, whylen, "no TOTP secret enrolled (mspgate-enroll)");
-		fail = 1;
-	} else if (r != 0) {
-		snprintf(why, whylen, "TOTP secret unusable: %s", err);
-	} else if (s.status != MFA_ACTIVE) {
-		snprintf(why, whylen, "TOTP secret not activated yet");
-		fail = 1;
-	} else if ((r = mfa_totp_check(&s, code, now, c->p->mfa.skew_steps,
-	    &step)) == 0) {
-		s.last_step = step;
-		if ((r = mfa_secret_save(&st, c->user, &s, err, sizeof(err))) != 0) {
-			/* Unrecorded, the code could be used again: deny. */
-			snprintf(why, whylen, "cannot record the used code: %s", err);
-		} else {
-			o = OUT_ALLOW;
-			snprintf(why, whylen, "TOTP code accepted");
-			if (lr->nfail > 0 || lr->locked_until != 0)
-				(void)mfa_lockrec_remove(&st, c->user, err, sizeof(err));
-		}
-	} else if (r == MG_ERR_EXISTS) {
-		snprintf(why, whylen, "TOTP code already used (replay)");
-		fail = 1;
-	} else if (r == MG_ERR_DENIED) {
-		snprintf(why, whylen, "wrong TOTP code");
-		fail = 1;
-	} else {
-		snprintf(why, whylen, "TOTP check failed: %s", mg_strerror(r));
-	}
-	if (fail) {
-		*locked_now = mfa_lockrec_fail(&st, lr, now);
-		if (mfa_lockrec_save(&st, c->user, lr, err, sizeof(err)) != 0)
-			pam_syslog(c->pamh, LOG_ERR, "user '%s': cannot record the "
-			    "failure: %s", c->user_esc, err);
-	}
- out:
-	mfa_unlock(fd);
-	mfa_secret_wipe(&s);
-	free(lr);
-	return o;
+	if (pam_putenv(c->pamh, rec) != PAM_SUCCESS)
+		return OUT_NOMEM;
+	return OUT_ALLOW;
 }
 
 int
@@ -586,12 +561,16 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct mfa_ev ev;
 	char code[32], why[640], fwhy[256] = "", *mfa_copy;
 	const char *info, *mfa_name = "none";
-	unsigned need = 0;
+	const struct pol_key *fkey = NULL;
+	struct mfa_txn_result tres;
+	unsigned need = 0, done_mfa = 0;
 	int locked_now = 0, ar, shown = 0;
 	enum mfa_out o;
 
 	(void)flags;
 	code[0] = '\0';
+	memset(&tres, 0, sizeof(tres));
+	tres.step = -1;
 	o = ctx_init(&c, pamh, argc, argv);
 	if (c.scope == SCOPE_BROKEN) {
 		memset(&ev, 0, sizeof(ev));
@@ -615,9 +594,14 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    "policy" : "no grant applies to this engineer");
 		goto done;
 	}
-	if (need & POL_MFA_FIDO) {
-		info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
-		if (mfa_fido_check(c.e, info, mg_clock_now(), fwhy, sizeof(fwhy)) != 0) {
+	info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	if (!(need & POL_MFA_FIDO)) {
+		/* Not required, but verified when used: the attestation says so. */
+		if (mfa_fido_check_key(c.e, info, mg_clock_now(), &fkey, NULL, 0) == 0)
+			done_mfa |= POL_MFA_FIDO;
+	} else {
+		if (mfa_fido_check_key(c.e, info, mg_clock_now(), &fkey, fwhy,
+		    sizeof(fwhy)) != 0) {
 			snprintf(why, sizeof(why), "FIDO required: %s", fwhy);
 			say(&c, PAM_ERROR_MSG, "This account must log in with its "
 			    "registered FIDO security key.");
@@ -625,6 +609,7 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			o = OUT_DENY;
 			goto done;
 		}
+		done_mfa |= POL_MFA_FIDO;
 	}
 	if (need & POL_MFA_TOTP) {
 		if ((o = ask_code(&c, code, sizeof(code))) != OUT_ALLOW) {
@@ -645,9 +630,15 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			shown = 1;
 			goto done;
 		}
-		o = totp_verify(&c, code, why, sizeof(why), &locked_now);
-		if (o != OUT_ALLOW)
+		ar = mfa_txn_totp(c.p, c.user, code, mg_clock_now(), &tres, why,
+		    sizeof(why));
+		locked_now = tres.locked_now;
+		if (ar != 0) {
+			o = ar == MG_ERR_NOMEM ? OUT_NOMEM : OUT_DENY;
 			goto done;
+		}
+		/* Only a code asked for and checked here is TOTP. */
+		done_mfa |= POL_MFA_TOTP;
 	} else {
 		snprintf(why, sizeof(why), "%s", fwhy);
 	}
@@ -684,6 +675,13 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    o == OUT_ALLOW ? "success" : "failure", c.user_esc,
 	    c.rhost_esc[0] ? c.rhost_esc : "-", c.service ? c.service : "?",
 	    mfa_name, why);
+	if (o == OUT_ALLOW &&
+	    (o = auth_record(&c, done_mfa, fkey, tres.step)) != OUT_ALLOW) {
+		pam_syslog(pamh, LOG_ERR, "user '%s': cannot keep what was verified "
+		    "for the session's attestation", c.user_esc);
+		say(&c, PAM_ERROR_MSG, MFA_MSG_FAILED);
+		goto out;
+	}
 	if (o == OUT_ALLOW) {
 		char env[64];
 
@@ -793,6 +791,82 @@ session_mfa(pam_handle_t *pamh)
 	return "unknown";
 }
 
+/* "ADDR PORT LADDR LPORT" (sshd's SSH_CONNECTION in the PAM environment). */
+static void
+conn_source(const char *conn, struct mfa_attest *a)
+{
+	char addr[64];
+	int port;
+
+	if (conn != NULL && sscanf(conn, "%63s %d", addr, &port) == 2 &&
+	    port > 0 && port <= 65535) {
+		snprintf(a->source, sizeof(a->source), "%s", addr);
+		a->port = port;
+	}
+}
+
+/*
+ * Session open: the attestation of this login for mspgated, as
+ * <gateway.attestations>/<this process>; sshd opens the PAM session in
+ * the connection's root-owned monitor process, the parent of everything
+ * the engineer's session runs. Without one mspgated refuses every
+ * session of the connection; a login with nothing verified here (another
+ * module authenticated) gets none. Session close removes it.
+ */
+static void
+session_attest(struct mfa_ctx *c, int open)
+{
+	const void *data = NULL;
+	const char *env;
+	struct mfa_attest a;
+	struct passwd pw, *pwr = NULL;
+	unsigned long long start = 0;
+	char err[512], pwbuf[4096];
+	int r;
+
+	if (c->p == NULL || c->p->gateway.attestations == NULL ||
+	    mfa_proc_stat(getpid(), &start, NULL) != 0)
+		return;
+	if (!open) {
+		(void)mfa_attest_remove(c->p->gateway.attestations, getpid(), start);
+		return;
+	}
+	if (pam_get_data(c->pamh, MFA_DATA_AUTH, &data) == PAM_SUCCESS && data != NULL) {
+		a = *(const struct mfa_attest *)data;
+	} else if ((env = pam_getenv(c->pamh, "MSPGATE_AUTH")) != NULL) {
+		if (mfa_attest_parse(env, strlen(env), ';', &a, err, sizeof(err)) != 0) {
+			pam_syslog(c->pamh, LOG_ERR, "user '%s': MSPGATE_AUTH: %s; "
+			    "login not attested", c->user_esc, err);
+			return;
+		}
+	} else {
+		pam_syslog(c->pamh, LOG_NOTICE, "user '%s': pam_mspgate verified no "
+		    "factor of this login: not attested", c->user_esc);
+		return;
+	}
+	if (strcmp(a.engineer, c->user) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "user '%s': the verified login was "
+		    "another user's: not attested", c->user_esc);
+		return;
+	}
+	if (getpwnam_r(c->user, &pw, pwbuf, sizeof(pwbuf), &pwr) != 0 || pwr == NULL) {
+		pam_syslog(c->pamh, LOG_ERR, "user '%s': no such account: not attested",
+		    c->user_esc);
+		return;
+	}
+	a.uid = pw.pw_uid;
+	a.pid = getpid();
+	a.start = start;
+	a.source[0] = '\0';
+	a.port = 0;
+	conn_source(pam_getenv(c->pamh, "SSH_CONNECTION"), &a);
+	if (a.source[0] == '\0' && c->rhost != NULL && c->rhost[0] != '\0')
+		snprintf(a.source, sizeof(a.source), "%s", c->rhost);
+	if ((r = mfa_attest_write(c->p->gateway.attestations, &a, err, sizeof(err))) != 0)
+		pam_syslog(c->pamh, LOG_ERR, "user '%s': cannot write the login "
+		    "attestation: %s", c->user_esc, err);
+}
+
 int
 mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
     int open)
@@ -817,6 +891,12 @@ mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	else
 		ev.mfa = session_mfa(pamh);
 	ev.reason = open ? "pam session opened" : "pam session closed";
+	/*
+	 * Nothing waits on these two: the login itself was written with a
+	 * sync (auth), and the next synced event (mspgated's session start,
+	 * any login) carries them to the disk as well.
+	 */
+	ev.lazy = 1;
 	if (audit(&c, &ev) != 0) {
 		pam_syslog(pamh, LOG_ERR, "session %s for '%s': the audit log "
 		    "cannot be written", open ? "denied" : "close not recorded",
@@ -827,6 +907,7 @@ mfa_pam_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		o = OUT_DENY;
 		goto out;
 	}
+	session_attest(&c, open);
 	pam_syslog(pamh, LOG_INFO, "session %s: user=%s rhost=%s tty=%.32s",
 	    open ? "opened" : "closed", c.user_esc,
 	    c.rhost_esc[0] ? c.rhost_esc : "-", c.tty ? c.tty : "-");

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* What the policy asks of an MSP account at login: MFA methods, validity, windows, source. */
+/* What the policy asks of an MSP account at login: MFA methods, and the account check (pol_decide_login) in words. */
 #ifndef MFA_RULES_H
 #define MFA_RULES_H
 
@@ -17,17 +17,13 @@
 unsigned mfa_required(const struct pol *p, const struct pol_engineer *e);
 
 /*
- * The account checks at now, for a login from rhost (numeric address;
- * NULL or "" when local):
- * - e's validity dates (MG_ERR_RANGE);
- * - the source: PAM_RHOST must be in pam.sources when the policy sets them
- *   (a client host, reached only from the gateway), else in e's sources
- *   when set (the gateway, reached from the engineer's network);
- * - a grant (of pam.tenant only, when set) that is valid and inside its
- *   tenant's and its own windows now (MG_ERR_DENIED otherwise).
- * umsg gets a sentence safe to show the engineer ("Outside your access
- * window; the next one opens Mon 08:00 Europe/London."), lmsg one for
- * syslog. Returns 0 when the account may log in now.
+ * The account check at now, for a login from rhost (numeric address;
+ * NULL or "" when local): pol_decide_login (config/pol_decide.h), the one
+ * engine for validity, source and windows, for pam.tenant when the policy
+ * sets one. umsg gets a sentence safe to show the engineer ("Outside your
+ * access window; the next one opens Mon 08:00 Europe/London."), lmsg one
+ * for syslog. Returns 0 when the account may log in now, MG_ERR_RANGE
+ * outside the account's dates, else MG_ERR_DENIED.
  */
 int mfa_account_check(const struct pol *p, const struct pol_engineer *e,
     const char *rhost, time_t now, char *umsg, size_t umsglen, char *lmsg,

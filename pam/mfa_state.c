@@ -608,3 +608,100 @@ mfa_state_list(const char *dir, char ***names, size_t *n, char *err,
 	snprintf(err, errlen, "out of memory");
 	return MG_ERR_NOMEM;
 }
+
+/* -------------------------------------------------------------------- */
+/* The replay record, in the user's lock file */
+
+#define USED_FMT	"mspgate-used 1 %020lld %08x\n"
+#define USED_LEN	45
+
+/* FNV-1a: a torn or edited record must not pass for a valid one. */
+static uint32_t
+used_sum(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+int
+mfa_used_load(int lockfd, int64_t *step, char *err, size_t errlen)
+{
+	char buf[USED_LEN + 8], head[40];
+	long long v;
+	unsigned sum;
+	ssize_t n;
+
+	*step = -1;
+	if ((n = pread(lockfd, buf, sizeof(buf) - 1, 0)) < 0) {
+		snprintf(err, errlen, "replay record: %s", strerror(errno));
+		return MG_ERR_IO;
+	}
+	if (n == 0)
+		return 0;	/* none yet: the secret's last_step stands */
+	buf[n] = '\0';
+	if (n != USED_LEN || sscanf(buf, "mspgate-used 1 %20lld %8x", &v, &sum) != 2 ||
+	    v < 0 || buf[USED_LEN - 1] != '\n' ||
+	    used_sum(buf, 35) != sum) {
+		snprintf(err, errlen, "replay record damaged (the lock file of this "
+		    "user: remove it to go on from the secret's own record)");
+		return MG_ERR_PARSE;
+	}
+	snprintf(head, sizeof(head), "mspgate-used 1 %020lld ", v);
+	if (memcmp(head, buf, 35) != 0) {
+		snprintf(err, errlen, "replay record damaged");
+		return MG_ERR_PARSE;
+	}
+	*step = v;
+	return 0;
+}
+
+int
+mfa_used_save(struct mfa_state *st, int lockfd, int64_t step, char *err,
+    size_t errlen)
+{
+	char buf[USED_LEN + 1], head[40];
+	struct stat sb;
+	int first, dfd;
+
+	snprintf(head, sizeof(head), "mspgate-used 1 %020lld ", (long long)step);
+	snprintf(buf, sizeof(buf), USED_FMT, (long long)step, used_sum(head, 35));
+	if (fstat(lockfd, &sb) != 0) {
+		snprintf(err, errlen, "replay record: %s", strerror(errno));
+		return MG_ERR_SYSTEM;
+	}
+	first = sb.st_size == 0;
+	/* One fixed-size record at offset 0: rewritten in place, never renamed. */
+	if (pwrite(lockfd, buf, USED_LEN, 0) != USED_LEN) {
+		snprintf(err, errlen, "replay record: %s", strerror(errno));
+		return errno == ENOSPC || errno == EIO ? MG_ERR_IO : MG_ERR_SYSTEM;
+	}
+	if (!first) {
+		/* Same size, same blocks: the data is all there is to sync. */
+		if (fdatasync(lockfd) != 0) {
+			snprintf(err, errlen, "replay record: fdatasync: %s",
+			    strerror(errno));
+			return MG_ERR_IO;
+		}
+		return 0;
+	}
+	/* The first record: the file and its name must outlive a crash too. */
+	if (fsync(lockfd) != 0) {
+		snprintf(err, errlen, "replay record: fsync: %s", strerror(errno));
+		return MG_ERR_IO;
+	}
+	if ((dfd = open(st->lockdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (fsync(dfd) != 0 && errno != EINVAL)) {
+		snprintf(err, errlen, "%s: fsync: %s", st->lockdir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return MG_ERR_IO;
+	}
+	close(dfd);
+	return 0;
+}

@@ -96,4 +96,18 @@ int mfa_lockrec_expire(const struct mfa_state *st, struct mfa_lockrec *r, time_t
 int mfa_state_list(const char *dir, char ***names, size_t *n, char *err,
     size_t errlen);
 
+/*
+ * The replay record: the last TOTP step used, as one fixed-size record at
+ * the start of the user's lock file (lockfd from mfa_lock, held). Saving
+ * rewrites it in place with one fdatasync (the first record also syncs the
+ * file and the lockout directory); no rename, so it costs one sync where a
+ * rewritten secret file costs three, and a used code stays used after a
+ * crash all the same. The step to refuse is the larger of this and the
+ * secret's last_step. load: *step -1 when there is none; MG_ERR_PARSE when
+ * it is damaged (refuse: a replay could pass); MG_ERR_IO.
+ */
+int mfa_used_load(int lockfd, int64_t *step, char *err, size_t errlen);
+int mfa_used_save(struct mfa_state *st, int lockfd, int64_t step, char *err,
+    size_t errlen);
+
 #endif

@@ -232,6 +232,9 @@ activate(struct mfa_state *st, const struct pol *p, const char *user,
 	s.last_step = step;
 	if ((r = mfa_secret_save(st, user, &s, err, sizeof(err))) != 0)
 		err_msg("%s", err);
+	/* The replay record too: each login then rewrites it in place. */
+	else if ((r = mfa_used_save(st, fd, step, err, sizeof(err))) != 0)
+		err_msg("%s", err);
  out:
 	explicit_bzero(clean, sizeof(clean));
 	mfa_secret_wipe(&s);

@@ -20,15 +20,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mg_diag.h"
 #include "mg_err.h"
 #include "mg_time.h"
+#include "mg_util.h"
 #include "rec_audit.h"
+#include "pol.h"
 #include "rec_buf.h"
+#include "rec_bundle.h"
+#include "rec_evidence.h"
 #include "rec_html.h"
 #include "rec_json.h"
 #include "rec_key.h"
 #include "rec_reader.h"
+#include "rec_sanitize.h"
 #include "rec_text.h"
+#include "rec_tty.h"
 #include "rec_writer.h"
 
 #define DEFAULT_DIR "/var/lib/mspgate/recordings"
@@ -42,12 +49,15 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: mspgate-replay list [DIR] [--engineer E] [--tenant T] [--target H]\n"
 	    "                           [--since DATE] [--until DATE] [--json]\n"
-	    "       mspgate-replay play [-s SPEED] [-m IDLE] [-t START] FILE|ID\n"
+	    "       mspgate-replay play [-s SPEED] [-m IDLE] [-t START] [--raw] FILE|ID\n"
 	    "       mspgate-replay text [--markers] FILE|ID\n"
 	    "       mspgate-replay search [-i] [--typed|--shown] [--engineer E] [--tenant T]\n"
 	    "                             [--target H] [--since DATE] [--until DATE] REGEX [DIR]\n"
-	    "       mspgate-replay verify --pubkey PUB FILE...\n"
+	    "       mspgate-replay verify --pubkey PUB [--dir RECDIR] FILE...\n"
 	    "       mspgate-replay export (--asciicast|--html) [-o OUT] FILE|ID\n"
+	    "       mspgate-replay bundle [-f POLICY] --tenant T --since DATE [--until DATE]\n"
+	    "                             -o FILE.tar\n"
+	    "       mspgate-replay verify-bundle --pubkey PUB FILE.tar\n"
 	    "DIR defaults to $MSPGATE_RECORDINGS or " DEFAULT_DIR ".\n");
 }
 
@@ -266,7 +276,7 @@ json_field(struct rec_buf *b, const char *k, const char *v, int *first)
 	if (v == NULL)
 		rec_buf_adds(b, "null");
 	else
-		rec_buf_json_cstr(b, v);
+		rec_san_json(b, v);	/* from the recording: C1 controls escaped too */
 }
 
 static int
@@ -353,10 +363,18 @@ cmd_list(int argc, char **argv)
 			rec_buf_adds(&b, "}");
 			fputs((char *)b.p, stdout);
 			rec_buf_free(&b);
-		} else
+		} else {
+			/* Header fields come from the recording: shown, never emitted. */
+			struct rec_buf e[5] = { { 0 } };
+			size_t k;
+
 			printf("%-20s  %-24s  %-12s  %-24s  %-10s  %9s  %s\n", when,
-			    h->session ? h->session : "-", h->engineer ? h->engineer : "-", tt,
-			    h->login ? h->login : "-", dur, l.v[i]);
+			    rec_san_cstr(&e[0], h->session), rec_san_cstr(&e[1], h->engineer),
+			    rec_san_cstr(&e[2], tt), rec_san_cstr(&e[3], h->login), dur,
+			    rec_san_cstr(&e[4], l.v[i]));
+			for (k = 0; k < 5; k++)
+				rec_buf_free(&e[k]);
+		}
 		shown++;
 		rec_reader_free(rd);
 	}
@@ -413,8 +431,12 @@ cmd_text(int argc, char **argv)
 		if (ev.stream == 'o')
 			rec_text_feed(tx, ev.t, ev.data, ev.len);
 		else if (ev.code == 'm' && markers) {
+			struct rec_buf e = { 0 };
+
 			rec_text_flush(tx);
-			printf("[%.3f] --- %.*s ---\n", ev.t, (int)ev.len, (const char *)ev.data);
+			rec_san_str(&e, ev.data, ev.len);
+			printf("[%.3f] --- %s ---\n", ev.t, e.p ? (const char *)e.p : "");
+			rec_buf_free(&e);
 		}
 	}
 	rec_text_flush(tx);
@@ -432,7 +454,7 @@ cmd_text(int argc, char **argv)
 struct search_ctx {
 	regex_t re;
 	const char *kind;	/* "shown" or "typed" */
-	const char *session;
+	const char *session;	/* both escaped for display */
 	const char *path;
 	int matches;
 };
@@ -468,6 +490,7 @@ cmd_search(int argc, char **argv)
 	const char *eng = NULL, *ten = NULL, *tgt = NULL;
 	int64_t since = INT64_MIN, until = INT64_MAX;
 	struct search_ctx so = { 0 }, si = { 0 };
+	struct rec_buf esess = { 0 }, epath = { 0 };
 	int c, icase = 0, want_in = 1, want_out = 1, total = 0, bad = 0;
 	struct flist l = { 0 };
 	const char *dir;
@@ -520,9 +543,8 @@ cmd_search(int argc, char **argv)
 			rec_reader_free(rd);
 			continue;
 		}
-		so.session = si.session = rec_reader_header(rd)->session ?
-		    rec_reader_header(rd)->session : "-";
-		so.path = si.path = l.v[i];
+		so.session = si.session = rec_san_cstr(&esess, rec_reader_header(rd)->session);
+		so.path = si.path = rec_san_cstr(&epath, l.v[i]);
 		so.matches = si.matches = 0;
 		if (rec_text_new(REC_TEXT_OUTPUT, search_line, &so, &to) != 0 ||
 		    rec_text_new(REC_TEXT_INPUT, search_line, &si, &ti) != 0) {
@@ -548,6 +570,8 @@ cmd_search(int argc, char **argv)
 		rec_reader_free(rd);
 	}
 	flist_free(&l);
+	rec_buf_free(&esess);
+	rec_buf_free(&epath);
 	regfree(&so.re);
 	regfree(&si.re);
 	return total > 0 ? 0 : 1;
@@ -675,10 +699,13 @@ out:
 	return r;
 }
 
-/* Verifies one file (plain or gzip): 1 for an audit log, 0 for a recording, -1 on error. */
+/*
+ * Verifies one file (plain or gzip): 1 for an audit log, 0 for a recording,
+ * -1 on error. keep (may be NULL) gets a gzip file's decompressed bytes.
+ */
 static int
 verify_one(const char *path, const struct rec_key *pub, struct rec_verify_result *res,
-    struct rec_audit_info *info)
+    struct rec_audit_info *info, struct rec_buf *keep)
 {
 	struct rec_buf b = { 0 };
 	char err[256], name[PATH_MAX];
@@ -707,6 +734,10 @@ verify_one(const char *path, const struct rec_key *pub, struct rec_verify_result
 		name[len - 3] = '\0';
 	r = kind ? rec_audit_verify_mem_info(b.p, b.len, pub, res, info) :
 	    rec_verify_mem(b.p, b.len, name, pub, res);
+	if (keep != NULL && r == 0) {
+		*keep = b;
+		memset(&b, 0, sizeof(b));
+	}
 	rec_buf_free(&b);
 out:
 	if (r != 0) {
@@ -760,29 +791,158 @@ verify_chain(struct rec_audit_info *v, size_t n, int quiet)
 	return bad;
 }
 
+/*
+ * The lines of an audit log that verified (the first nlines), as events
+ * for matching seals to recordings. buf: the log's bytes when it was
+ * compressed, else NULL (read from path).
+ */
+static int
+audit_events(struct rec_evidence *ev, const char *path, const struct rec_buf *buf,
+    uint64_t nlines)
+{
+	struct rec_audit_reader *rd = NULL;
+	struct rec_audit_line ln;
+	char err[400];
+	int r;
+
+	if (nlines == 0)
+		return 0;
+	r = buf != NULL && buf->len > 0 ? rec_audit_reader_open_mem(buf->p, buf->len, &rd) :
+	    rec_audit_reader_open(path, &rd, err, sizeof(err));
+	if (r != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, mg_strerror(r));
+		return r;
+	}
+	while ((r = rec_audit_reader_next(rd, &ln)) > 0 && ln.lineno <= nlines) {
+		if ((r = rec_evidence_add_event(ev, path, &ln)) != 0)
+			break;
+	}
+	if (r < 0 && ln.lineno <= nlines)
+		fprintf(stderr, "%s: %s: %s\n", prog, path, rec_audit_reader_errmsg(rd));
+	else
+		r = 0;
+	rec_audit_reader_free(rd);
+	return r;
+}
+
+/* Counts of what verify found, for its exit status. */
+struct vcount {
+	int failed, incomplete, naudit, nrec;
+};
+
+/* Verifies one file, prints its line, and notes it for matching. */
+static int
+verify_path(const char *path, const struct rec_key *pub, struct rec_audit_info *ai,
+    struct rec_evidence *ev, int quiet, struct vcount *vc)
+{
+	struct rec_verify_result res;
+	struct rec_buf keep = { 0 };
+	int kind, r = 0;
+
+	ai->name = path;
+	if ((kind = verify_one(path, pub, &res, ai, &keep)) < 0) {
+		printf("%s: FAILED: %s\n", path, res.msg);
+		vc->failed++;
+		if (file_kind(path) == 0) {
+			/* Unreadable recording: still accounted for, as failed. */
+			res.status = REC_VERIFY_FAILED;
+			vc->nrec++;
+			r = rec_evidence_add_recording(ev, path, &res);
+		}
+		rec_buf_free(&keep);
+		return r;
+	}
+	switch (res.status) {
+	case REC_VERIFY_OK:
+		if (!quiet)
+			printf("%s: OK (%s: %s)\n", path, kind ? "audit log" : "recording",
+			    res.msg);
+		else
+			printf("%s: OK\n", path);
+		break;
+	case REC_VERIFY_INCOMPLETE:
+		printf("%s: INCOMPLETE: %s\n", path, res.msg);
+		vc->incomplete++;
+		break;
+	default:
+		printf("%s: FAILED: %s\n", path, res.msg);
+		vc->failed++;
+		break;
+	}
+	if (kind) {
+		vc->naudit++;
+		/* Only lines that verified say anything about recordings. */
+		r = audit_events(ev, path, keep.len ? &keep : NULL, res.verified_lines);
+	} else {
+		vc->nrec++;
+		r = rec_evidence_add_recording(ev, path, &res);
+	}
+	rec_buf_free(&keep);
+	return r;
+}
+
+/*
+ * With audit logs, every session they seal must have its recording among
+ * those given (or in --dir), and every recording must be the one sealed.
+ */
+static int
+verify_match(struct rec_evidence *ev, const char *dir, int quiet, struct vcount *vc)
+{
+	struct rec_ev_summary sum;
+	size_t i;
+	int r;
+
+	if ((r = rec_evidence_match(ev, dir, &sum)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, mg_strerror(r));
+		return r;
+	}
+	for (i = 0; i < rec_evidence_count(ev); i++) {
+		const struct rec_ev_item *it = rec_evidence_item(ev, i);
+
+		if (it->verdict == REC_EV_OK && quiet)
+			continue;
+		printf("%s: %s: %s\n", it->name, it->verdict == REC_EV_OK ? "sealed" :
+		    rec_ev_verdict_name(it->verdict), it->msg);
+	}
+	printf("summary: %zu sessions, %zu verified, %zu missing, %zu failed, "
+	    "%zu unsealed\n", sum.sessions, sum.verified, sum.missing, sum.failed,
+	    sum.unsealed);
+	vc->failed += (int)(sum.missing + sum.failed);
+	vc->incomplete += (int)sum.unsealed;
+	return 0;
+}
+
 static int
 cmd_verify(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "dir", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *pubfile = NULL;
+	const char *pubfile = NULL, *dir = NULL;
 	struct rec_audit_info *info = NULL;
+	struct rec_evidence *ev = NULL;
 	struct rec_key *pub = NULL;
-	size_t naudit = 0;
+	struct flist l = { 0 };
+	struct vcount vc = { 0 };
 	char err[512];
-	int c, i, failed = 0, incomplete = 0, quiet = 0;
+	int c, i, quiet = 0, rc = 2;
+	size_t k;
 
 	while ((c = getopt_long(argc, argv, "p:q", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p': pubfile = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'd': dir = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (pubfile == NULL || optind >= argc) {
+		if (dir != NULL && pubfile != NULL)
+			fprintf(stderr, "%s: verify --dir needs the audit logs that seal "
+			    "its sessions (AUDIT...)\n", prog);
 		usage(stderr);
 		return 2;
 	}
@@ -790,55 +950,43 @@ cmd_verify(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 2;
 	}
-	if ((info = calloc((size_t)(argc - optind), sizeof(*info))) == NULL) {
+	if (dir != NULL && (c = scan_dir(dir, 0, &l)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, dir, c == MG_ERR_NOENT ?
+		    "cannot open the folder" : mg_strerror(c));
+		goto out;
+	}
+	/* Any file may turn out to be an audit log, those in --dir too. */
+	if ((info = calloc((size_t)(argc - optind) + l.n, sizeof(*info))) == NULL ||
+	    rec_evidence_new(&ev) != 0) {
 		fprintf(stderr, "%s: out of memory\n", prog);
-		rec_key_free(pub);
-		return 2;
+		goto out;
 	}
 	for (i = optind; i < argc; i++) {
-		struct rec_verify_result res;
-		struct rec_audit_info *ai = &info[naudit];
-		int kind;
-
-		ai->name = argv[i];
-		if ((kind = verify_one(argv[i], pub, &res, ai)) < 0) {
-			printf("%s: FAILED: %s\n", argv[i], res.msg);
-			failed++;
-			continue;
-		}
-		if (kind)
-			naudit++;
-		switch (res.status) {
-		case REC_VERIFY_OK:
-			if (!quiet)
-				printf("%s: OK (%s: %s)\n", argv[i], kind ? "audit log" :
-				    "recording", res.msg);
-			else
-				printf("%s: OK\n", argv[i]);
-			break;
-		case REC_VERIFY_INCOMPLETE:
-			printf("%s: INCOMPLETE: %s\n", argv[i], res.msg);
-			incomplete++;
-			break;
-		default:
-			printf("%s: FAILED: %s\n", argv[i], res.msg);
-			failed++;
-			break;
-		}
+		if (verify_path(argv[i], pub, &info[vc.naudit], ev, quiet, &vc) != 0)
+			goto out;
 	}
-	if (naudit > 0) {
-		int bad = verify_chain(info, naudit, quiet);
-
-		if (bad < 0) {
-			free(info);
-			rec_key_free(pub);
-			return 2;
-		}
-		failed += bad;
+	for (k = 0; k < l.n; k++) {
+		if (verify_path(l.v[k], pub, &info[vc.naudit], ev, quiet, &vc) != 0)
+			goto out;
 	}
+	if (vc.naudit > 0) {
+		int bad = verify_chain(info, (size_t)vc.naudit, quiet);
+
+		if (bad < 0)
+			goto out;
+		vc.failed += bad;
+	}
+	/* Audit logs alone are checked as a chain; seals need the recordings. */
+	if (vc.naudit > 0 && (vc.nrec > 0 || dir != NULL) &&
+	    verify_match(ev, dir, quiet, &vc) != 0)
+		goto out;
+	rc = vc.failed ? 1 : vc.incomplete ? 3 : 0;
+out:
+	flist_free(&l);
+	rec_evidence_free(ev);
 	free(info);
 	rec_key_free(pub);
-	return failed ? 1 : incomplete ? 3 : 0;
+	return rc;
 }
 
 /* ---- play ---- */
@@ -911,14 +1059,15 @@ play_size(int cols, int rows)
 		    ws.ws_col, ws.ws_row);
 }
 
-/* Waits up to ms for a key; returns it, 0 on timeout, -1 when there is no keyboard. */
+/*
+ * Waits up to ms for a key; returns it, 0 on timeout, -1 when there is no
+ * keyboard. What the terminal answers (to a query in a --raw recording) is
+ * never a key.
+ */
 static int
-wait_key(int keys, int ms)
+wait_key(struct rec_tty_keys *keys, int ms)
 {
-	struct pollfd pf = { STDIN_FILENO, POLLIN, 0 };
-	unsigned char k;
-
-	if (!keys) {
+	if (keys == NULL) {
 		if (ms > 0) {
 			struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
@@ -926,11 +1075,7 @@ wait_key(int keys, int ms)
 		}
 		return 0;
 	}
-	if (poll(&pf, 1, ms) <= 0)
-		return 0;
-	if (read(STDIN_FILENO, &k, 1) != 1)
-		return -1;
-	return k;
+	return rec_tty_key(keys, ms);
 }
 
 static int
@@ -941,6 +1086,7 @@ cmd_play(int argc, char **argv)
 		{ "idle-limit", required_argument, NULL, 'm' },
 		{ "start", required_argument, NULL, 't' },
 		{ "dir", required_argument, NULL, 'd' },
+		{ "raw", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rec_reader *rd = NULL;
@@ -949,7 +1095,10 @@ cmd_play(int argc, char **argv)
 	double speed = 1, idle = 0, start = 0, prev = 0;
 	const char *dir = NULL;
 	char path[PATH_MAX];
-	int c, r, keys, paused = 0, step = 0, quit = 0;
+	int c, r, paused = 0, step = 0, quit = 0, raw = 0;
+	struct rec_tty_keys *keys = NULL;
+	struct rec_san *san = NULL;
+	struct rec_buf sb = { 0 }, e1 = { 0 }, e2 = { 0 };
 
 	while ((c = getopt_long(argc, argv, "s:m:t:", lo, NULL)) != -1) {
 		switch (c) {
@@ -957,6 +1106,7 @@ cmd_play(int argc, char **argv)
 		case 'm': idle = strtod(optarg, NULL); break;
 		case 't': start = strtod(optarg, NULL); break;
 		case 'd': dir = optarg; break;
+		case 'R': raw = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -967,7 +1117,14 @@ cmd_play(int argc, char **argv)
 	if (open_rec(argv[optind], dir, &rd, path, sizeof(path)) != 0)
 		return 2;
 	h = rec_reader_header(rd);
-	keys = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &play_tio) == 0;
+	/* Safe mode unless --raw: nothing in the recording may act on this terminal. */
+	if ((!raw && rec_san_new(REC_SAN_OUTPUT, &san) != 0) ||
+	    (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &play_tio) == 0 &&
+	    rec_tty_keys_new(STDIN_FILENO, &keys) != 0)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		rec_reader_free(rd);
+		return 2;
+	}
 	if (keys) {
 		struct termios t = play_tio;
 
@@ -979,8 +1136,8 @@ cmd_play(int argc, char **argv)
 		signal(SIGINT, play_sig);
 		signal(SIGTERM, play_sig);
 		fprintf(stderr, "%s: %s (%s, %dx%d): space pause, . step, + faster, "
-		    "- slower, q quit\r\n", prog, h->session ? h->session : path,
-		    h->engineer ? h->engineer : "-", h->width, h->height);
+		    "- slower, q quit\r\n", prog, rec_san_cstr(&e1, h->session ? h->session : path),
+		    rec_san_cstr(&e2, h->engineer), h->width, h->height);
 	}
 	play_size(h->width, h->height);
 	prev = start;
@@ -1039,10 +1196,31 @@ cmd_play(int argc, char **argv)
 			if (quit)
 				break;
 		}
-		/* The exact bytes the engineer's terminal received. */
-		out_bytes(ev.data, ev.len);
+		if (raw) {
+			/* The exact bytes the engineer's terminal received. */
+			out_bytes(ev.data, ev.len);
+			if (keys != NULL)
+				rec_tty_note_output(keys, ev.data, ev.len);
+			continue;
+		}
+		rec_buf_reset(&sb);
+		if (rec_san_feed(san, ev.data, ev.len, &sb) == 0 && sb.len > 0)
+			out_bytes(sb.p, sb.len);
 	}
+	if (san != NULL) {
+		rec_buf_reset(&sb);
+		if (rec_san_flush(san, &sb) == 0 && sb.len > 0)
+			out_bytes(sb.p, sb.len);
+	}
+	/* Raw bytes may have asked the terminal something: its answers are not left behind. */
+	if (raw && keys != NULL && isatty(STDOUT_FILENO))
+		rec_tty_drain(keys, STDOUT_FILENO, 1000);
 	play_restore();
+	rec_tty_keys_free(keys);
+	rec_san_free(san);
+	rec_buf_free(&sb);
+	rec_buf_free(&e1);
+	rec_buf_free(&e2);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, path, rec_reader_errmsg(rd));
 		rec_reader_free(rd);
@@ -1137,6 +1315,335 @@ out:
 	return rc;
 }
 
+/* ---- evidence bundles ---- */
+
+#define DEFAULT_POLICY "/etc/mspgate/mspgate.conf"
+#define BUNDLE_MAX ((size_t)4 << 30)
+
+/* A whole file (plain, or gzip when it is one) into b. */
+static int
+read_any(const char *path, struct rec_buf *b, char *err, size_t errlen)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd, gz, r = 0;
+
+	if ((gz = is_gzip(path)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return MG_ERR_NOENT;
+	}
+	if (gz)
+		return read_gzip(path, b, err, errlen);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return MG_ERR_SYSTEM;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || b->len + (size_t)n > BUNDLE_MAX) {
+			snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "too big");
+			r = n < 0 ? MG_ERR_IO : MG_ERR_TOOBIG;
+			break;
+		}
+		if ((r = rec_buf_add(b, buf, (size_t)n)) != 0)
+			break;
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * The grants, as `mspgate-policy report --tenant T` prints them: the
+ * policy tool's own report, run from beside this program (or $PATH).
+ */
+static int
+grants_report(const char *policy, const char *tenant, struct rec_buf *out)
+{
+	posix_spawn_file_actions_t fa;
+	char self[PATH_MAX], tool[PATH_MAX + 32], buf[8192], *slash;
+	char *av[] = { "mspgate-policy", "report", "-f", (char *)policy, "--tenant",
+	    (char *)tenant, NULL };
+	int pfd[2], st, r = 0;
+	ssize_t n, l;
+	pid_t pid;
+
+	snprintf(tool, sizeof(tool), "mspgate-policy");
+	if ((l = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[l] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(tool, sizeof(tool), "%s/mspgate-policy", self);
+			if (access(tool, X_OK) != 0)
+				snprintf(tool, sizeof(tool), "mspgate-policy");
+		}
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0 || posix_spawn_file_actions_init(&fa) != 0)
+		return MG_ERR_SYSTEM;
+	if (posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO) != 0 ||
+	    (errno = posix_spawnp(&pid, tool, &fa, NULL, av, environ)) != 0) {
+		fprintf(stderr, "%s: cannot run %s: %s\n", prog, tool, strerror(errno));
+		posix_spawn_file_actions_destroy(&fa);
+		close(pfd[0]);
+		close(pfd[1]);
+		return MG_ERR_SYSTEM;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (r = rec_buf_add(out, buf, (size_t)n)) != 0) {
+			r = r ? r : MG_ERR_IO;
+			break;
+		}
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (r == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+		fprintf(stderr, "%s: mspgate-policy report --tenant %s failed\n", prog, tenant);
+		r = MG_ERR_POLICY;
+	}
+	return r;
+}
+
+static int
+tenant_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+cmd_bundle(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "tenant", required_argument, NULL, 'T' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *policy = DEFAULT_POLICY, *tenant = NULL, *outp = NULL;
+	struct rec_bundle_file *logs = NULL, *recs = NULL;
+	struct rec_buf *lbuf = NULL, *rbuf = NULL, grants = { 0 }, tar = { 0 };
+	struct rec_bundle_in in = { 0 };
+	struct rec_key *key = NULL;
+	struct mg_diag *d = NULL;
+	struct pol *p = NULL;
+	struct flist l = { 0 };
+	int64_t since = INT64_MIN, until = INT64_MAX;
+	size_t i, nlogs = 0, nrecs = 0;
+	char err[1024], path[PATH_MAX];
+	int c, fd = -1, rc = 2;
+
+	while ((c = getopt_long(argc, argv, "f:o:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'f': policy = optarg; break;
+		case 'T': tenant = optarg; break;
+		case 's': if (parse_when(optarg, 0, &since) != 0) return 2; break;
+		case 'u': if (parse_when(optarg, 1, &until) != 0) return 2; break;
+		case 'o': outp = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: bundle: unexpected argument %s\n", prog, argv[optind]);
+		return 2;
+	}
+	/* What is missing, by name: an auditor should not have to guess. */
+	if (tenant == NULL || since == INT64_MIN || outp == NULL) {
+		fprintf(stderr, "%s: bundle needs --tenant T, --since DATE and -o FILE; "
+		    "missing:%s%s%s\n", prog, tenant == NULL ? " --tenant" : "",
+		    since == INT64_MIN ? " --since" : "", outp == NULL ? " -o" : "");
+		return 2;
+	}
+	if (!tenant_name_ok(tenant)) {
+		fprintf(stderr, "%s: --tenant %s: not a tenant name\n", prog, tenant);
+		return 2;
+	}
+	if (until == INT64_MAX)
+		until = (int64_t)time(NULL) + 1;
+	if ((d = mg_diag_new()) == NULL)
+		goto out;
+	if (pol_load(policy, &p, d) != 0) {
+		for (i = 0; i < mg_diag_count(d); i++)
+			fprintf(stderr, "%s\n", mg_diag_get(d, i));
+		fprintf(stderr, "%s: %s: the policy does not load: no bundle made\n", prog,
+		    policy);
+		goto out;
+	}
+	if (pol_tenant_find(p, tenant) == NULL) {
+		fprintf(stderr, "%s: %s: no tenant %s in the policy\n", prog, policy, tenant);
+		goto out;
+	}
+	/* The signing key, the audit log and the recordings, as the gateway has them. */
+	if (rec_key_load_private_owner(p->gateway.signing_key, p->gateway.user, &key, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s (gateway.signing_key)\n", prog, err);
+		goto out;
+	}
+	if (grants_report(policy, tenant, &grants) != 0)
+		goto out;
+	/* The log and the rotated ones beside it: PATH, PATH.1, PATH.2.gz ... */
+	if ((lbuf = calloc(1001, sizeof(*lbuf))) == NULL ||
+	    (logs = calloc(1001, sizeof(*logs))) == NULL)
+		goto out;
+	for (i = 0; i <= 1000; i++) {
+		struct stat st;
+
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s", p->gateway.audit);
+		else if (snprintf(path, sizeof(path), "%s.%zu", p->gateway.audit, i),
+		    lstat(path, &st) != 0)
+			snprintf(path, sizeof(path), "%s.%zu.gz", p->gateway.audit, i);
+		if (lstat(path, &st) != 0) {
+			if (i == 0)
+				continue;
+			break;
+		}
+		if (read_any(path, &lbuf[nlogs], err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			goto out;
+		}
+		logs[nlogs].name = strdup(path);
+		logs[nlogs].data = lbuf[nlogs].p;
+		logs[nlogs].len = lbuf[nlogs].len;
+		if (logs[nlogs].name == NULL)
+			goto out;
+		nlogs++;
+	}
+	if ((c = scan_dir(p->gateway.recordings, 0, &l)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, p->gateway.recordings, mg_strerror(c));
+		goto out;
+	}
+	if ((rbuf = calloc(l.n + 1, sizeof(*rbuf))) == NULL ||
+	    (recs = calloc(l.n + 1, sizeof(*recs))) == NULL)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		struct rec_reader *rd = NULL;
+		const struct rec_header *h;
+		const char *b = strrchr(l.v[i], '/');
+		int mine;
+
+		/* Only this tenant's recordings are read at all. */
+		if (rec_reader_open(l.v[i], &rd, err, sizeof(err)) != 0)
+			continue;
+		h = rec_reader_header(rd);
+		mine = h != NULL && h->tenant != NULL && strcmp(h->tenant, tenant) == 0;
+		recs[nrecs].start = mine ? (int64_t)h->timestamp : 0;
+		rec_reader_free(rd);
+		if (!mine)
+			continue;
+		if (read_any(l.v[i], &rbuf[nrecs], err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			goto out;
+		}
+		recs[nrecs].name = b ? b + 1 : l.v[i];
+		recs[nrecs].data = rbuf[nrecs].p;
+		recs[nrecs].len = rbuf[nrecs].len;
+		nrecs++;
+	}
+	in.tenant = tenant;
+	in.since = since;
+	in.until = until;
+	in.now = (int64_t)time(NULL);
+	in.key = key;
+	in.grants = (const char *)grants.p;
+	in.grantslen = grants.len;
+	in.logs = logs;
+	in.nlogs = nlogs;
+	in.recs = recs;
+	in.nrecs = nrecs;
+	if (rec_bundle_make(&in, &tar, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		rc = 1;
+		goto out;
+	}
+	if ((fd = open(outp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0 ||
+	    mg_write_full(fd, tar.p, tar.len) != 0 || fsync(fd) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, outp, strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	fprintf(stderr, "%s: %s: tenant %s, %s\n", prog, outp, tenant, err);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; lbuf != NULL && i < nlogs; i++) {
+		rec_buf_free(&lbuf[i]);
+		free((char *)logs[i].name);
+	}
+	for (i = 0; rbuf != NULL && i < nrecs; i++)
+		rec_buf_free(&rbuf[i]);
+	free(lbuf);
+	free(logs);
+	free(rbuf);
+	free(recs);
+	rec_buf_free(&grants);
+	rec_buf_free(&tar);
+	flist_free(&l);
+	rec_key_free(key);
+	pol_free(p);
+	mg_diag_free(d);
+	return rc;
+}
+
+static int
+cmd_verify_bundle(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *pubfile = NULL;
+	struct rec_key *pub = NULL;
+	struct rec_buf b = { 0 };
+	char err[512];
+	int c, r, rc = 2;
+
+	while ((c = getopt_long(argc, argv, "p:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p': pubfile = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (pubfile == NULL || optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (rec_key_load_public(pubfile, &pub, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 2;
+	}
+	if (read_any(argv[optind], &b, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		goto out;
+	}
+	if ((r = rec_bundle_verify(b.p, b.len, pub, stdout)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], mg_strerror(r));
+		goto out;
+	}
+	rc = r;
+out:
+	rec_buf_free(&b);
+	rec_key_free(pub);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1161,6 +1668,10 @@ main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export(argc, argv);
+	if (strcmp(cmd, "bundle") == 0)
+		return cmd_bundle(argc, argv);
+	if (strcmp(cmd, "verify-bundle") == 0)
+		return cmd_verify_bundle(argc, argv);
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

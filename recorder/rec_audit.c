@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The audit log: signed, hash-chained JSON lines that several processes append to. */
+/* The audit log's writer: signed, hash-chained JSON lines that several processes append to. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,25 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "mg_err.h"
 #include "mg_log.h"
 #include "mg_time.h"
 #include "rec_audit.h"
+#include "rec_audit_int.h"
 #include "rec_buf.h"
 #include "rec_chain.h"
 #include "rec_json.h"
 #include "rec_lines.h"
+#include "rec_sanitize.h"
 
-#define AUDIT_TAG "mspgate-audit-v1\n"
-#define AUDIT_SIG_TAG "mspgate-audit-v1"	/* signed with its NUL */
-#define AUDIT_TAIL 65536
 #define FIELD_MAX 256
-/* ,"hash":"<64 hex>","sig":"<88 base64>"} */
-#define HASH_KEY ",\"hash\":\""
-#define SIG_KEY "\",\"sig\":\""
-#define SUFFIX_LEN (sizeof(HASH_KEY) - 1 + 64 + sizeof(SIG_KEY) - 1 + 88 + 2)
 
 /* What a new log's log_start says about the log before it (see find_prev). */
 struct prev_link {
@@ -54,35 +47,13 @@ struct prev_link {
 struct rec_audit {
 	char *path;
 	int fd;
-	struct rec_key *key;
+	const struct rec_key *key;
+	struct rec_key *key_owned;	/* loaded here; NULL when borrowed */
 	struct rec_audit_opts opts;
 	struct rec_json j;
 	char errmsg[300];
 };
 
-static const char *type_names[REC_AUDIT_NTYPES] = {
-	"auth_success", "auth_failure", "lockout", "session_start", "session_end",
-	"denied", "window_warning", "terminated", "policy_reload", "alert", "file_transfer",
-	"operator_kill", "log_start",
-};
-
-const char *
-rec_audit_type_name(enum rec_audit_type t)
-{
-	return (unsigned)t < REC_AUDIT_NTYPES ? type_names[t] : "unknown";
-}
-
-int
-rec_audit_type_parse(const char *name)
-{
-	int i;
-
-	for (i = 0; i < REC_AUDIT_NTYPES; i++) {
-		if (strcmp(name, type_names[i]) == 0)
-			return i;
-	}
-	return -1;
-}
 
 static int
 aerr(struct rec_audit *a, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -145,32 +116,6 @@ pread_all(int fd, char *buf, size_t n, off_t off)
 	return 0;
 }
 
-static int
-sha256(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned int ol = 32;
-	int ok;
-
-	if (c == NULL)
-		return MG_ERR_NOMEM;
-	ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(c, a, alen) == 1 && EVP_DigestUpdate(c, b, blen) == 1 &&
-	    EVP_DigestFinal_ex(c, out, &ol) == 1;
-	EVP_MD_CTX_free(c);
-	return ok ? 0 : MG_ERR_CRYPTO;
-}
-
-static int
-sig_message(struct rec_buf *m, const uint8_t hash[32])
-{
-	int r;
-
-	rec_buf_reset(m);
-	if ((r = rec_buf_add(m, AUDIT_SIG_TAG, sizeof(AUDIT_SIG_TAG))) != 0)
-		return r;
-	return rec_buf_add(m, hash, 32);
-}
 
 static int
 open_fd(struct rec_audit *a)
@@ -242,9 +187,13 @@ rec_audit_open(const char *path, const char *keyfile, const struct rec_audit_opt
 		r = MG_ERR_NOMEM;
 		goto fail;
 	}
-	if ((r = rec_key_load_private_owner(keyfile, opts != NULL ? opts->key_owner : NULL,
-	    &a->key, err, errlen)) != 0)
+	if (opts != NULL && opts->key != NULL)
+		a->key = opts->key;
+	else if ((r = rec_key_load_private_owner(keyfile, opts != NULL ?
+	    opts->key_owner : NULL, &a->key_owned, err, errlen)) != 0)
 		goto fail;
+	else
+		a->key = a->key_owned;
 	if ((r = open_fd(a)) != 0) {
 		snprintf(err, errlen, "%s", a->errmsg);
 		goto fail;
@@ -263,7 +212,7 @@ rec_audit_close(struct rec_audit *a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
-	rec_key_free(a->key);
+	rec_key_free(a->key_owned);
 	rec_json_free(&a->j);
 	free(a->path);
 	free(a);
@@ -687,8 +636,8 @@ build_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
 	    (r = rec_buf_adds(out, "\"")) != 0)
 		goto out;
 	body = out->len - start;
-	if ((r = sha256(AUDIT_TAG, strlen(AUDIT_TAG), out->p + start, body, hash)) != 0 ||
-	    (r = sig_message(&msg, hash)) != 0 ||
+	if ((r = rec_audit_sha256(AUDIT_TAG, strlen(AUDIT_TAG), out->p + start, body, hash)) != 0 ||
+	    (r = rec_audit_sig_message(&msg, hash)) != 0 ||
 	    (r = rec_key_sign(a->key, msg.p, msg.len, sig)) != 0 ||
 	    (r = rec_buf_adds(out, HASH_KEY)) != 0 ||
 	    (r = rec_buf_hex(out, hash, 32)) != 0 ||
@@ -738,7 +687,7 @@ log_line(struct rec_audit *a, const struct rec_audit_event *ev, uint64_t seq,
 }
 
 static int
-write_all(struct rec_audit *a, const struct rec_buf *b, off_t size_before)
+write_all(struct rec_audit *a, const struct rec_buf *b, off_t size_before, int sync)
 {
 	size_t off = 0;
 
@@ -758,7 +707,7 @@ write_all(struct rec_audit *a, const struct rec_buf *b, off_t size_before)
 		}
 		off += (size_t)n;
 	}
-	if (fdatasync(a->fd) != 0)
+	if (sync && fdatasync(a->fd) != 0)
 		return aerr(a, MG_ERR_IO, "fsync: %s", strerror(errno));
 	return 0;
 }
@@ -833,7 +782,7 @@ rec_audit_event(struct rec_audit *a, const struct rec_audit_event *ev)
 		memcpy(prev, shash, 32);
 	}
 	if ((r = build_line(a, ev, ++seq, NULL, prev, hash, &line)) != 0 ||
-	    (r = write_all(a, &line, st.st_size)) != 0)
+	    (r = write_all(a, &line, st.st_size, !ev->lazy || sseq != 0)) != 0)
 		goto out;
 	if (sseq != 0)
 		log_line(a, &start, sseq, shash);
@@ -846,443 +795,4 @@ out:
 	flock(a->fd, LOCK_UN);
 	rec_buf_free(&line);
 	return r;
-}
-
-/* ---- verification ---- */
-
-static void
-averdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line,
-    uint64_t off, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void
-averdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line,
-    uint64_t off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	res->status = st;
-	res->line = line;
-	res->offset = off;
-	n = snprintf(res->msg, sizeof(res->msg), "line %" PRIu64 " (byte %" PRIu64 "): ",
-	    line, off);
-	if (n < 0 || (size_t)n >= sizeof(res->msg))
-		n = 0;
-	va_start(ap, fmt);
-	vsnprintf(res->msg + n, sizeof(res->msg) - (size_t)n, fmt, ap);
-	va_end(ap);
-}
-
-/* 1 when s (sl bytes) is n lower-case hex digits. */
-static int
-is_hex(const char *s, size_t sl, size_t n)
-{
-	size_t i;
-
-	if (s == NULL || sl != n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Line 1 (already verified): the log id and the link to the log before
- * it. 0, or -1 when the link fields are malformed (all or none of
- * prev_log, prev_seq and prev_hash; prev_error alone).
- */
-static int
-start_info(const struct rec_json *j, struct rec_audit_info *info)
-{
-	const char *s;
-	size_t sl;
-	double v;
-	int has_log, has_seq, has_hash;
-
-	s = rec_json_str(j, rec_json_get(j, 0, "log"), &sl);
-	if (!is_hex(s, sl, 32))
-		return -1;
-	memcpy(info->log, s, 33);
-	if (rec_json_get_num(j, 0, "ts", &v) == 0)
-		info->start = (time_t)v;
-	has_log = rec_json_get(j, 0, "prev_log") >= 0;
-	has_seq = rec_json_get(j, 0, "prev_seq") >= 0;
-	has_hash = rec_json_get(j, 0, "prev_hash") >= 0;
-	if ((s = rec_json_str(j, rec_json_get(j, 0, "prev_error"), &sl)) != NULL) {
-		if (has_log || has_seq || has_hash || sl == 0)
-			return -1;
-		info->link = REC_AUDIT_LINK_UNKNOWN;
-		snprintf(info->prev_error, sizeof(info->prev_error), "%s", s);
-		return 0;
-	}
-	if (rec_json_get(j, 0, "prev_error") >= 0)
-		return -1;
-	if (!has_log && !has_seq && !has_hash) {
-		info->link = REC_AUDIT_LINK_NONE;
-		return 0;
-	}
-	s = rec_json_str(j, rec_json_get(j, 0, "prev_log"), &sl);
-	if (!is_hex(s, sl, 32))
-		return -1;
-	memcpy(info->prev_log, s, 33);
-	if (rec_json_get_num(j, 0, "prev_seq", &v) != 0 || v < 1 || v > 1e15 ||
-	    v != (double)(uint64_t)v)
-		return -1;
-	info->prev_seq = (uint64_t)v;
-	s = rec_json_str(j, rec_json_get(j, 0, "prev_hash"), &sl);
-	if (!is_hex(s, sl, 64) || rec_hex_decode(s, sl, info->prev_hash, 32) != 0)
-		return -1;
-	info->link = REC_AUDIT_LINK_PREV;
-	return 0;
-}
-
-static int
-verify_lines(struct rec_lines *lr, const struct rec_key *pub, struct rec_verify_result *res,
-    struct rec_audit_info *info)
-{
-	struct rec_json j = { 0 };
-	struct rec_buf msg = { 0 }, sig = { 0 };
-	struct rec_line ln;
-	uint8_t prev[32] = { 0 }, hash[32], want[32];
-	const char *s, *ev;
-	size_t sl, body;
-	double v;
-	int e, r = 0;
-
-	memset(res, 0, sizeof(*res));
-	if (info != NULL) {
-		const char *name = info->name;
-
-		memset(info, 0, sizeof(*info));
-		info->name = name;
-	}
-	for (;;) {
-		if ((e = rec_lines_next(lr, &ln)) == 0)
-			break;
-		if (e < 0) {
-			if (e == MG_ERR_NOMEM) {
-				r = e;
-				goto out;
-			}
-			res->status = REC_VERIFY_FAILED;
-			snprintf(res->msg, sizeof(res->msg), "%s", rec_lines_errmsg(lr));
-			goto out;
-		}
-		res->total_lines = ln.lineno;
-		if (!ln.newline) {
-			averdict(res, REC_VERIFY_INCOMPLETE, ln.lineno, ln.offset, "last line "
-			    "cut short (no newline): an interrupted write or a truncation; "
-			    "lines 1-%" PRIu64 " verified", ln.lineno - 1);
-			/* The lines before it stand: links to them can be checked. */
-			if (info != NULL && ln.lineno > 1)
-				info->ok = 1;
-			goto out;
-		}
-		if ((e = rec_json_parse(&j, ln.p, ln.len)) != 0) {
-			if (e == MG_ERR_NOMEM) {
-				r = e;
-				goto out;
-			}
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset + j.err_off,
-			    "not valid JSON: %s", j.err);
-			goto out;
-		}
-		if (j.n[0].type != REC_JSON_OBJ || rec_json_get_num(&j, 0, "seq", &v) != 0 ||
-		    (ev = rec_json_get_str(&j, 0, "event")) == NULL) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
-			    "not an audit event (no seq or event)");
-			goto out;
-		}
-		if (v != (double)ln.lineno) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset, "sequence number "
-			    "%.0f where %" PRIu64 " was expected: events deleted, inserted or "
-			    "reordered before this line", v, ln.lineno);
-			goto out;
-		}
-		if (ln.lineno == 1 && strcmp(ev, "log_start") != 0) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
-			    "the log does not begin with log_start: its start was cut off");
-			goto out;
-		}
-		/* The exact suffix: the hash covers every byte before it. */
-		if (ln.len < SUFFIX_LEN + 1 || memcmp(ln.p + ln.len - SUFFIX_LEN, HASH_KEY,
-		    sizeof(HASH_KEY) - 1) != 0 || memcmp(ln.p + ln.len - 2, "\"}", 2) != 0) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
-			    "hash and signature are not where they belong (end of line)");
-			goto out;
-		}
-		body = ln.len - SUFFIX_LEN;
-		if ((s = rec_json_str(&j, rec_json_get(&j, 0, "prev"), &sl)) == NULL ||
-		    rec_hex_decode(s, sl, want, 32) != 0 || memcmp(want, prev, 32) != 0) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset, "prev does not "
-			    "match the hash of line %" PRIu64 ": a line was changed, deleted "
-			    "or moved", ln.lineno - 1);
-			goto out;
-		}
-		if ((r = sha256(AUDIT_TAG, strlen(AUDIT_TAG), ln.p, body, hash)) != 0)
-			goto out;
-		if ((s = rec_json_str(&j, rec_json_get(&j, 0, "hash"), &sl)) == NULL ||
-		    rec_hex_decode(s, sl, want, 32) != 0 || memcmp(want, hash, 32) != 0) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
-			    "the line was changed (its hash does not match its content)");
-			goto out;
-		}
-		rec_buf_reset(&sig);
-		if ((s = rec_json_str(&j, rec_json_get(&j, 0, "sig"), &sl)) == NULL ||
-		    rec_base64_decode(s, sl, &sig) != 0 || sig.len != REC_SIG_LEN ||
-		    (r = sig_message(&msg, hash)) != 0 ||
-		    rec_key_verify(pub, msg.p, msg.len, sig.p, sig.len) != 0) {
-			if (r != 0)
-				goto out;
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset,
-			    "bad signature: forged, or signed by another key");
-			goto out;
-		}
-		if (ln.lineno == 1 && info != NULL && start_info(&j, info) != 0) {
-			averdict(res, REC_VERIFY_FAILED, ln.lineno, ln.offset, "log_start has "
-			    "no valid log id or a malformed link to the previous log "
-			    "(prev_log, prev_seq, prev_hash or prev_error)");
-			goto out;
-		}
-		if (ln.lineno == 1 && info != NULL)
-			info->has_start = 1;
-		memcpy(prev, hash, 32);
-		res->verified_lines = ln.lineno;
-		res->checkpoints = ln.lineno;
-		if (info != NULL) {
-			info->last_seq = ln.lineno;
-			memcpy(info->last_hash, hash, 32);
-		}
-	}
-	if (res->total_lines == 0) {
-		res->status = REC_VERIFY_FAILED;
-		snprintf(res->msg, sizeof(res->msg), "empty audit log");
-		goto out;
-	}
-	res->status = REC_VERIFY_OK;
-	if (info != NULL)
-		info->ok = 1;
-	{
-		struct rec_buf hx = { 0 };
-
-		if (rec_buf_hex(&hx, prev, 32) == 0)
-			snprintf(res->seal, sizeof(res->seal), "sha256:%s", (char *)hx.p);
-		rec_buf_free(&hx);
-	}
-	snprintf(res->msg, sizeof(res->msg), "%" PRIu64 " events, last hash %.23s",
-	    res->total_lines, res->seal);
-out:
-	rec_json_free(&j);
-	rec_buf_free(&msg);
-	rec_buf_free(&sig);
-	return r;
-}
-
-int
-rec_audit_verify_file(const char *path, const struct rec_key *pub,
-    struct rec_verify_result *res)
-{
-	return rec_audit_verify_file_info(path, pub, res, NULL);
-}
-
-int
-rec_audit_verify_mem(const void *buf, size_t len, const struct rec_key *pub,
-    struct rec_verify_result *res)
-{
-	return rec_audit_verify_mem_info(buf, len, pub, res, NULL);
-}
-
-int
-rec_audit_verify_file_info(const char *path, const struct rec_key *pub,
-    struct rec_verify_result *res, struct rec_audit_info *info)
-{
-	struct rec_lines lr;
-	int fd, r;
-
-	memset(res, 0, sizeof(*res));
-	if (info != NULL) {
-		const char *name = info->name;
-
-		memset(info, 0, sizeof(*info));
-		info->name = name;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		snprintf(res->msg, sizeof(res->msg), "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? MG_ERR_NOENT : MG_ERR_SYSTEM;
-	}
-	rec_lines_init_fd(&lr, fd, AUDIT_TAIL);
-	r = verify_lines(&lr, pub, res, info);
-	rec_lines_free(&lr);
-	return r;
-}
-
-int
-rec_audit_verify_mem_info(const void *buf, size_t len, const struct rec_key *pub,
-    struct rec_verify_result *res, struct rec_audit_info *info)
-{
-	struct rec_lines lr;
-	int r;
-
-	rec_lines_init_mem(&lr, buf, len, AUDIT_TAIL);
-	r = verify_lines(&lr, pub, res, info);
-	rec_lines_free(&lr);
-	return r;
-}
-
-/* ---- the chain across rotated logs ---- */
-
-static void
-cmsg(struct rec_audit_info *x, int problem, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Sets x's chain message; a problem replaces a note, never another problem. */
-static void
-cmsg(struct rec_audit_info *x, int problem, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (x->problem || (!problem && x->chain_msg[0] != '\0'))
-		return;
-	x->problem = problem;
-	va_start(ap, fmt);
-	vsnprintf(x->chain_msg, sizeof(x->chain_msg), fmt, ap);
-	va_end(ap);
-}
-
-/* The first 8 bytes of a hash in hex, as the syslog lines show them. */
-static const char *
-hash8(const uint8_t h[32], char out[17])
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
-	return out;
-}
-
-/* Is a before b? By the time of line 1, then by name. */
-static int
-head_before(const struct rec_audit_info *a, const struct rec_audit_info *b)
-{
-	if (a->start != b->start)
-		return a->start < b->start;
-	/* The same second: a true start (no link) first. */
-	if ((a->link == REC_AUDIT_LINK_NONE) != (b->link == REC_AUDIT_LINK_NONE))
-		return a->link == REC_AUDIT_LINK_NONE;
-	return strcmp(a->name ? a->name : "", b->name ? b->name : "") < 0;
-}
-
-int
-rec_audit_chain(struct rec_audit_info *v, size_t n, size_t *order, size_t *norder)
-{
-	const size_t none = (size_t)-1;
-	size_t *pred = NULL, *succ = NULL, *heads = NULL;
-	size_t i, j, k, nh = 0, no = 0, tail = none;
-	char *use = NULL, *seen = NULL, h1[17], h2[17];
-	int bad = 0;
-
-	*norder = 0;
-	if (n == 0)
-		return 0;
-	if ((pred = calloc(n, sizeof(*pred))) == NULL ||
-	    (succ = calloc(n, sizeof(*succ))) == NULL ||
-	    (heads = calloc(n, sizeof(*heads))) == NULL ||
-	    (use = calloc(n, 1)) == NULL || (seen = calloc(n, 1)) == NULL) {
-		bad = MG_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		pred[i] = succ[i] = none;
-		v[i].problem = 0;
-		v[i].chain_msg[0] = '\0';
-		use[i] = v[i].has_start;
-		/* One log in two files: a copy, or the same file given twice. */
-		for (j = 0; use[i] && j < i; j++) {
-			if (use[j] && strcmp(v[i].log, v[j].log) == 0) {
-				cmsg(&v[i], 1, "line 1: the same log (%.16s...) as %s: a copy?",
-				    v[i].log, v[j].name);
-				use[i] = 0;
-			}
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (!use[i])
-			continue;
-		if (v[i].link == REC_AUDIT_LINK_UNKNOWN) {
-			cmsg(&v[i], 1, "line 1: this log was started without a link to the log "
-			    "before it, which its writer could not read (%s): the chain is "
-			    "broken here", v[i].prev_error);
-			continue;
-		}
-		if (v[i].link != REC_AUDIT_LINK_PREV)
-			continue;
-		for (j = 0; j < n; j++) {
-			if (j != i && use[j] && strcmp(v[j].log, v[i].prev_log) == 0)
-				break;
-		}
-		if (j == n)
-			continue;
-		if (succ[j] != none) {
-			cmsg(&v[i], 1, "line 1: links to %s (log %.16s...), which %s links to "
-			    "as well: two logs cannot both follow one", v[j].name, v[j].log,
-			    v[succ[j]].name);
-			continue;
-		}
-		succ[j] = i;
-		pred[i] = j;
-		if (!v[j].ok)
-			cmsg(&v[i], 1, "line 1: links to %s, which did not verify: the link "
-			    "cannot be checked", v[j].name);
-		else if (v[j].last_seq != v[i].prev_seq ||
-		    memcmp(v[j].last_hash, v[i].prev_hash, 32) != 0)
-			cmsg(&v[i], 1, "line 1: links to line %" PRIu64 " of %s (hash %s...), "
-			    "but %s ends at line %" PRIu64 " (hash %s...): it was truncated, "
-			    "added to or replaced after this log was started", v[i].prev_seq,
-			    v[j].name, hash8(v[i].prev_hash, h1), v[j].name, v[j].last_seq,
-			    hash8(v[j].last_hash, h2));
-	}
-	/* Chains start where no given log comes before; the earliest is the start. */
-	for (i = 0; i < n; i++) {
-		if (!use[i] || pred[i] != none)
-			continue;
-		for (k = nh; k > 0 && head_before(&v[i], &v[heads[k - 1]]); k--)
-			heads[k] = heads[k - 1];
-		heads[k] = i;
-		nh++;
-	}
-	for (k = 0; k < nh; k++) {
-		struct rec_audit_info *h = &v[heads[k]];
-
-		if (k == 0 && h->link == REC_AUDIT_LINK_PREV)
-			cmsg(h, 0, "links to log %.16s... line %" PRIu64 " (not given)",
-			    h->prev_log, h->prev_seq);
-		else if (k > 0 && h->link == REC_AUDIT_LINK_PREV)
-			cmsg(h, 1, "line 1: links to log %.16s... line %" PRIu64 ", which is not "
-			    "among the files given: a log is missing between %s and %s",
-			    h->prev_log, h->prev_seq, v[tail].name, h->name);
-		else if (k > 0 && h->link == REC_AUDIT_LINK_NONE)
-			cmsg(h, 1, "line 1: starts a new chain (no link to a previous log) "
-			    "after %s: the chain is broken between them", v[tail].name);
-		for (i = heads[k]; i != none && !seen[i]; i = succ[i]) {
-			seen[i] = 1;
-			order[no++] = i;
-			tail = i;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (use[i] && !seen[i])
-			cmsg(&v[i], 1, "line 1: in a loop of links that starts nowhere");
-	}
-	*norder = no;
-	for (i = 0; i < n; i++)
-		bad += v[i].problem;
-out:
-	free(pred);
-	free(succ);
-	free(heads);
-	free(use);
-	free(seen);
-	return bad;
 }

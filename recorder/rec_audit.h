@@ -48,6 +48,14 @@ struct rec_audit_event {
 	int exit_status;
 	const char *recording;	/* recording file name */
 	const char *seal;	/* struct rec_seal.hash of the recording */
+	/*
+	 * 1: written without its own data sync. For events nothing waits on
+	 * (a PAM session opened or closed): the next event written with a
+	 * sync (every other) makes it durable too, since a sync of the log
+	 * covers all its data; a crash before that loses only such events
+	 * at the end of the log, and the chain stays whole.
+	 */
+	int lazy;
 };
 
 struct rec_audit_opts {
@@ -57,9 +65,15 @@ struct rec_audit_opts {
 	void *log_ctx;
 	unsigned lock_timeout_ms;	/* waiting for other writers; 0: 10000 */
 	const char *key_owner;	/* a user who may own the key besides root */
+	/*
+	 * A signing key the caller loaded (and checked) already, borrowed for
+	 * the life of the handle; keyfile is then not read. NULL: load it.
+	 */
+	const struct rec_key *key;
 };
 
 struct rec_audit;
+struct rec_key;
 
 /*
  * Opens (creating with mode 0640 if needed) the log at path and loads the
@@ -144,5 +158,54 @@ int rec_audit_verify_mem_info(const void *buf, size_t len, const struct rec_key 
  * log's link to a log not given), or MG_ERR_NOMEM.
  */
 int rec_audit_chain(struct rec_audit_info *v, size_t n, size_t *order, size_t *norder);
+
+/*
+ * Reading a log's lines as events (the format's reader: other modules
+ * use this, not string searches). It checks the shape of each line, not
+ * its hash or signature: verify the log first (rec_audit_verify_*) and
+ * read only the lines that verified. Strings point into the reader and
+ * stay valid until the next call; absent members are NULL.
+ */
+struct rec_audit_line {
+	uint64_t lineno, offset;	/* 1-based line, byte offset */
+	uint64_t seq;
+	const char *event;	/* the event name as written */
+	int type;		/* enum rec_audit_type, -1 when unknown */
+	int64_t ts;
+	const char *time;	/* the time as written, e.g. "2026-01-02T03:04:05Z" */
+	const char *log;	/* log_start: the log id */
+	const char *prev_log, *prev_hash;	/* log_start: the link to the log before */
+	uint64_t prev_seq;	/* (0 when none) */
+	const char *session, *engineer, *tenant, *target, *login, *source, *ticket;
+	const char *result, *reason, *rule;
+	const char *recording, *seal;
+	const char *hash;	/* 64 hex digits */
+	const char *sig;	/* base64 */
+	const char *raw;	/* the line as written, without the newline */
+	size_t rawlen;
+};
+
+struct rec_audit_reader;
+
+int rec_audit_reader_open(const char *path, struct rec_audit_reader **out, char *err,
+    size_t errlen);
+/* buf must outlive the reader. */
+int rec_audit_reader_open_mem(const void *buf, size_t len, struct rec_audit_reader **out);
+/* 1 and a line, 0 at the end, or MG_ERR_PARSE / MG_ERR_IO... (errmsg says where). */
+int rec_audit_reader_next(struct rec_audit_reader *r, struct rec_audit_line *out);
+const char *rec_audit_reader_errmsg(const struct rec_audit_reader *r);
+void rec_audit_reader_free(struct rec_audit_reader *r);
+
+/*
+ * One line on its own (no newline), as an excerpt of a log: its hash
+ * matches its bytes and its signature is good. hash and prev get the
+ * line's hash and its prev member. 0, MG_ERR_PARSE (not an audit line's
+ * shape), MG_ERR_VERIFY (changed, or signed by another key).
+ */
+int rec_audit_line_check(const char *line, size_t len, const struct rec_key *pub,
+    uint8_t hash[32], uint8_t prev[32]);
+/* 0 when sig is the log's signature of the line hash (MG_ERR_VERIFY if not). */
+int rec_audit_sig_check(const uint8_t hash[32], const uint8_t *sig, size_t siglen,
+    const struct rec_key *pub);
 
 #endif

@@ -153,7 +153,74 @@ word_first(uint64_t m)
 #endif
 }
 
-static size_t seq_len(const uint8_t *s, size_t n, int *incomplete);
+/*
+ * Strict UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above
+ * U+10FFFF) as a small automaton: each byte falls in one of 12 classes,
+ * and a state says what the bytes so far still need. One table look-up per
+ * byte, no branches on the byte's value; ASCII is skipped a word or sixteen
+ * bytes at a time before it.
+ */
+enum {
+	U_ASCII, U_C80, U_C90, U_CA0,	/* continuations 80-8F, 90-9F, A0-BF */
+	U_L2, U_E0, U_L3, U_ED, U_F0, U_L4, U_F4, U_BAD, U_NCLASS
+};
+enum {
+	S_OK,			/* between sequences */
+	S_1, S_2, S_3,		/* 1, 2 or 3 continuation bytes left */
+	S_E0, S_ED, S_F0, S_F4,	/* after a lead whose second byte is narrowed */
+	S_ERR, S_NSTATE
+};
+
+#define R16(c) c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c
+static const uint8_t u_class[256] = {
+	R16(U_ASCII), R16(U_ASCII), R16(U_ASCII), R16(U_ASCII),
+	R16(U_ASCII), R16(U_ASCII), R16(U_ASCII), R16(U_ASCII),
+	R16(U_C80), R16(U_C90), R16(U_CA0), R16(U_CA0),
+	U_BAD, U_BAD, U_L2, U_L2, U_L2, U_L2, U_L2, U_L2,	/* C0, C1: overlong */
+	U_L2, U_L2, U_L2, U_L2, U_L2, U_L2, U_L2, U_L2,
+	R16(U_L2),
+	U_E0, U_L3, U_L3, U_L3, U_L3, U_L3, U_L3, U_L3,
+	U_L3, U_L3, U_L3, U_L3, U_L3, U_ED, U_L3, U_L3,
+	U_F0, U_L4, U_L4, U_L4, U_F4, U_BAD, U_BAD, U_BAD,	/* F5-FF: above U+10FFFF */
+	U_BAD, U_BAD, U_BAD, U_BAD, U_BAD, U_BAD, U_BAD, U_BAD,
+};
+#undef R16
+
+static const uint8_t u_next[S_NSTATE][U_NCLASS] = {
+	/*          ASCII  80-8F  90-9F  A0-BF  L2    E0    L3    ED    F0    L4    F4    bad */
+	[S_OK]  = { S_OK,  S_ERR, S_ERR, S_ERR, S_1,  S_E0, S_2,  S_ED, S_F0, S_3,  S_F4, S_ERR },
+	[S_1]   = { S_ERR, S_OK,  S_OK,  S_OK,  S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_2]   = { S_ERR, S_1,   S_1,   S_1,   S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_3]   = { S_ERR, S_2,   S_2,   S_2,   S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_E0]  = { S_ERR, S_ERR, S_ERR, S_1,   S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_ED]  = { S_ERR, S_1,   S_1,   S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_F0]  = { S_ERR, S_ERR, S_2,   S_2,   S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_F4]  = { S_ERR, S_2,   S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+	[S_ERR] = { S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR, S_ERR },
+};
+
+/*
+ * Length of the sequence starting at s[0] if it is complete and valid;
+ * 0 if not, with *incomplete set when the bytes so far are a valid
+ * prefix that runs out at n.
+ */
+static inline size_t
+seq_len(const uint8_t *s, size_t n, int *incomplete)
+{
+	unsigned st = u_next[S_OK][u_class[s[0]]];
+	size_t i = 1;
+
+	*incomplete = 0;
+	while (st != S_OK && st != S_ERR) {
+		if (i >= n) {
+			*incomplete = 1;
+			return 0;
+		}
+		st = u_next[st][u_class[s[i++]]];
+	}
+	return st == S_OK ? i : 0;
+}
+
 
 /* Plain bytes at the start of s[0..n), stored at o as they are found. */
 static inline size_t
@@ -264,16 +331,28 @@ json_body(uint8_t *o, const uint8_t *s, size_t n, int strict, size_t *olen)
 			i++;
 			continue;
 		}
-		k = 1;
 		if (strict) {
-			int inc;
+			/* A stretch of non-ASCII text, checked by the automaton and
+			 * copied as it goes; only whole sequences are kept. */
+			size_t j = i, ok = i;
+			unsigned st = S_OK;
 
-			if ((k = seq_len(s + i, n - i, &inc)) == 0)
+			while (j < n && s[j] >= 0x80) {
+				if ((st = u_next[st][u_class[s[j]]]) == S_ERR)
+					break;
+				o[j - i] = s[j];
+				j++;
+				if (st == S_OK)
+					ok = j;
+			}
+			if (ok == i)
 				break;
+			o += ok - i;
+			i = ok;
+			continue;
 		}
-		memcpy(o, s + i, k);
-		o += k;
-		i += k;
+		*o++ = c;
+		i++;
 	}
 	*olen = (size_t)(o - o0);
 	return i;
@@ -404,100 +483,176 @@ rec_buf_free(struct rec_buf *b)
 	b->len = b->cap = 0;
 }
 
-/*
- * Length of the sequence starting at s[0] if it is complete and valid;
- * 0 if invalid; -(needed) style is avoided: *incomplete is set instead
- * when the bytes so far are a valid prefix but run out.
- */
-static size_t
-seq_len(const uint8_t *s, size_t n, int *incomplete)
+/* Bytes below 0x80 at the start of s[0..n). */
+static inline size_t
+ascii_run(const uint8_t *s, size_t n)
 {
-	uint8_t c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
+	size_t i = 0;
 
-	*incomplete = 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;		/* no overlongs */
-		else if (c == 0xed)
-			hi = 0x9f;		/* no surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;		/* nothing above U+10FFFF */
-	} else
-		return 0;
-	for (i = 1; i < need; i++) {
-		if (i >= n) {
-			*incomplete = 1;
-			return 0;
-		}
-		if (s[i] < lo || s[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xbf;
+#ifdef __SSE2__
+	while (n - i >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+		i += 16;
 	}
-	return need;
+#endif
+	while (n - i >= 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if ((x & W_HIGH) != 0)
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
 }
 
 size_t
 rec_utf8_valid_len(const uint8_t *s, size_t n)
 {
-	size_t i = 0;
-	int inc;
+	size_t i = 0, ok = 0;
+	unsigned st = S_OK;
 
 	while (i < n) {
-		size_t k;
-
-		/* Fast path for ASCII, a word at a time. */
-		while (n - i >= 8) {
-			uint64_t x;
-
-			memcpy(&x, s + i, 8);
-			if ((x & W_HIGH) != 0)
+		if (st == S_OK) {
+			i += ascii_run(s + i, n - i);
+			ok = i;
+			if (i == n)
 				break;
-			i += 8;
 		}
-		if (i == n)
-			break;
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = seq_len(s + i, n - i, &inc)) == 0)
-			break;
-		i += k;
+		if ((st = u_next[st][u_class[s[i++]]]) == S_ERR)
+			return ok;
+		if (st == S_OK)
+			ok = i;
 	}
-	return i;
+	return ok;
+}
+
+/* A valid or possibly valid (cut short at n) sequence starts at s. */
+static inline int
+seq_starts(const uint8_t *s, size_t n)
+{
+	int inc;
+
+	return seq_len(s, n, &inc) != 0 || inc;
 }
 
 size_t
 rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial)
 {
-	size_t i = 0;
-	int inc;
+	size_t i;
 
 	*partial = 0;
 	if (n == 0)
 		return 0;
-	if (seq_len(s, n, &inc) == 0 && inc) {
-		*partial = 1;
+	if (seq_len(s, n, partial) == 0 && *partial)
 		return n;
-	}
-	/* At least one byte is invalid; stop at the next byte that starts a
-	 * valid or possibly valid sequence. */
-	for (i = 1; i < n; i++) {
-		if (seq_len(s + i, n - i, &inc) != 0 || inc)
+	*partial = 0;
+	i = 1;
+	/* One look at each byte: only a byte that may begin a sequence (ASCII
+	 * or a lead) needs the few after it. */
+	while (i < n) {
+		unsigned c = u_class[s[i]];
+
+		if (c == U_ASCII)
 			break;
+		if (c >= U_L2 && c != U_BAD && seq_starts(s + i, n - i))
+			break;
+		i++;
 	}
 	return i;
+}
+
+#ifdef __SSE2__
+/*
+ * Marks (one bit per byte of p[0..16)) the bytes that no valid UTF-8 run
+ * can hold: C0, C1 and F5-FF; a continuation after an ASCII byte; a lead
+ * not followed by a continuation. p[-1] and p[16] must be readable. Signed
+ * compares: 0x80-0xBF are -128..-65, C2-F4 are -62..-12.
+ */
+static inline unsigned
+never_text16(const uint8_t *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i pv = _mm_loadu_si128((const __m128i *)(const void *)(p - 1));
+	__m128i nx = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	__m128i cont = _mm_cmplt_epi8(v, _mm_set1_epi8(-64));
+	__m128i after_ascii = _mm_cmpgt_epi8(pv, _mm_set1_epi8(-1));
+	__m128i next_cont = _mm_cmplt_epi8(nx, _mm_set1_epi8(-64));
+	__m128i lead = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(-63)),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8(-11)));
+	__m128i bad = _mm_or_si128(
+	    _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(-65)), _mm_cmplt_epi8(v, _mm_set1_epi8(-62))),
+	    _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(-12)), _mm_cmplt_epi8(v, _mm_setzero_si128())));
+
+	bad = _mm_or_si128(bad, _mm_and_si128(cont, after_ascii));
+	bad = _mm_or_si128(bad, _mm_andnot_si128(next_cont, lead));
+	return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
+/*
+ * One pass of the automaton, restarted after each error at the byte that
+ * broke the sequence (or past it when that byte cannot begin one); run is
+ * where the current valid run began. With SSE2 and textrun > 16, stretches
+ * where marked bytes (never_text16) come closer than textrun apart are
+ * skipped sixteen bytes at a time: no valid run of textrun bytes fits
+ * there, and after a marked byte the automaton is back in its first state,
+ * so it resumes exactly as if it had looked at every byte.
+ */
+size_t
+rec_utf8_bin_len(const uint8_t *s, size_t n, size_t textrun)
+{
+	size_t i = 0, run = 0;
+	unsigned st = S_OK;
+
+	if (textrun == 0)
+		textrun = 1;
+	while (i < n) {
+		unsigned c, ns;
+
+#ifdef __SSE2__
+		if (textrun > 16 && st == S_OK && run == i && i > 0) {
+			size_t f = i, j = i;	/* f: just past the last marked byte */
+
+			while (n - j >= 17) {
+				unsigned m = never_text16(s + j);
+
+				if (m == 0) {
+					if (j + 16 - f >= textrun)
+						break;
+				} else {
+					if (j + (size_t)__builtin_ctz(m) - f >= textrun)
+						break;
+					f = j + 32 - (size_t)__builtin_clz(m);
+				}
+				j += 16;
+			}
+			i = run = f;
+			if (i == n)
+				break;
+		}
+#endif
+		c = u_class[s[i]];
+		if ((ns = u_next[st][c]) == S_ERR) {
+			/* The byte that broke the sequence may begin the next. */
+			if ((ns = u_next[S_OK][c]) == S_ERR) {
+				ns = S_OK;
+				run = i + 1;
+			} else
+				run = i;
+		}
+		st = ns;
+		i++;
+		if (st == S_OK && i - run >= textrun)
+			return run;
+	}
+	return run;
 }
 
 int
@@ -545,3 +700,4 @@ rec_hex_decode(const char *s, size_t n, uint8_t *out, size_t outlen)
 	}
 	return 0;
 }
+

@@ -64,6 +64,15 @@ size_t rec_utf8_valid_len(const uint8_t *s, size_t n);
  */
 size_t rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial);
 
+/*
+ * Length of the binary (not text) run at the start of s[0..n), found in one
+ * pass: it ends where a run of at least textrun bytes of complete, valid
+ * UTF-8 begins, or where a valid run that reaches n begins (one that may
+ * end in an incomplete sequence, which later bytes may complete); n if
+ * neither. 0 when s[0..n) itself is such a run.
+ */
+size_t rec_utf8_bin_len(const uint8_t *s, size_t n, size_t textrun);
+
 /* Strict base64 decoding (padding required, no whitespace). */
 int rec_base64_decode(const char *s, size_t n, struct rec_buf *out);
 /* Strict lowercase/uppercase hex into exactly outlen bytes. */

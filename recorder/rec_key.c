@@ -275,3 +275,19 @@ rec_key_verify(const struct rec_key *k, const void *msg, size_t len,
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : MG_ERR_VERIFY;
 }
+
+int
+rec_key_public_pem(const struct rec_key *k, struct rec_buf *out)
+{
+	BIO *b;
+	char *p;
+	long n;
+	int r = MG_ERR_CRYPTO;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return MG_ERR_NOMEM;
+	if (PEM_write_bio_PUBKEY(b, k->pkey) == 1 && (n = BIO_get_mem_data(b, &p)) > 0)
+		r = rec_buf_add(out, p, (size_t)n);
+	BIO_free(b);
+	return r;
+}

@@ -36,4 +36,8 @@ int rec_key_sign(const struct rec_key *k, const void *msg, size_t len,
 int rec_key_verify(const struct rec_key *k, const void *msg, size_t len,
     const uint8_t *sig, size_t siglen);
 
+struct rec_buf;
+/* Appends the public key as PEM (what `openssl pkey -pubout` writes). */
+int rec_key_public_pem(const struct rec_key *k, struct rec_buf *out);
+
 #endif

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Turning terminal byte streams into plain text lines (for text, search and diff). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mg_err.h"
+#include "rec_sanitize.h"
 #include "rec_text.h"
 
-enum { ST_NORMAL, ST_ESC, ST_ESC_INTER, ST_CSI, ST_STRING, ST_STRING_ESC };
+enum { ST_NORMAL, ST_ESC, ST_ESC_INTER, ST_CSI, ST_STRING, ST_STRING_ESC, ST_STRING_C2 };
 
 struct cell {
 	uint8_t len;
@@ -27,6 +29,8 @@ struct rec_text {
 	int nparam;
 	uint8_t u[4];		/* UTF-8 sequence being collected */
 	size_t ulen, uneed;
+	uint8_t ulo, uhi;	/* the range of its next byte (strict UTF-8) */
+	size_t slen;		/* bytes of the OSC/DCS/... string being skipped */
 	char *out;		/* line being emitted */
 };
 
@@ -112,6 +116,18 @@ put_cell(struct rec_text *x, double t, const uint8_t *b, size_t len)
 	x->col++;
 	if (x->col > x->ncells)
 		x->ncells = x->col;
+}
+
+/* A C1 control (U+0080..U+009F) is shown, as less(1) shows it, never emitted. */
+static void
+put_c1(struct rec_text *x, double t, uint8_t c)
+{
+	char e[9];
+	int i;
+
+	snprintf(e, sizeof(e), "<U+%04X>", c);
+	for (i = 0; e[i] != '\0'; i++)
+		put_cell(x, t, (const uint8_t *)e + i, 1);
 }
 
 static void
@@ -215,8 +231,10 @@ rec_text_feed(struct rec_text *x, double t, const uint8_t *p, size_t n)
 				x->st = ST_CSI;
 				x->nparam = 0;
 				memset(x->params, 0, sizeof(x->params));
-			} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_')
+			} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_') {
 				x->st = ST_STRING;
+				x->slen = 0;
+			}
 			else if (c >= 0x20 && c <= 0x2f)
 				x->st = ST_ESC_INTER;
 			else
@@ -244,24 +262,45 @@ rec_text_feed(struct rec_text *x, double t, const uint8_t *p, size_t n)
 				x->st = ST_NORMAL;
 			continue;
 		case ST_STRING:
+			/* Unterminated: what follows it is shown, not hidden. */
+			if (++x->slen > REC_SAN_STRING_MAX) {
+				x->st = ST_NORMAL;
+				break;
+			}
 			if (c == 0x07)
 				x->st = ST_NORMAL;
 			else if (c == 0x1b)
 				x->st = ST_STRING_ESC;
+			else if (c == 0xc2)
+				x->st = ST_STRING_C2;
+			continue;
+		case ST_STRING_C2:
+			/* C2 9C, ST as UTF-8, ends it as on a terminal. */
+			x->st = c == 0x9c ? ST_NORMAL : ST_STRING;
+			if (c != 0x9c)
+				i--;
 			continue;
 		case ST_STRING_ESC:
-			x->st = c == '\\' ? ST_NORMAL : ST_STRING;
+			/* ESC \ ends it; ESC and anything else ends it and starts anew. */
+			x->st = c == '\\' ? ST_NORMAL : ST_ESC;
+			if (c != '\\')
+				i--;
 			continue;
 		default:
 			break;
 		}
 		if (x->uneed > 0) {
-			if ((c & 0xc0) == 0x80) {
+			if (c >= x->ulo && c <= x->uhi) {
 				x->u[x->ulen++] = c;
-				if (x->ulen == x->uneed) {
+				x->ulo = 0x80;
+				x->uhi = 0xbf;
+				if (x->ulen < x->uneed)
+					continue;
+				if (x->u[0] == 0xc2 && x->u[1] < 0xa0)
+					put_c1(x, t, x->u[1]);	/* a C1 control */
+				else
 					put_cell(x, t, x->u, x->ulen);
-					x->uneed = x->ulen = 0;
-				}
+				x->uneed = x->ulen = 0;
 				continue;
 			}
 			/* A broken sequence: show the replacement character. */
@@ -278,6 +317,9 @@ rec_text_feed(struct rec_text *x, double t, const uint8_t *p, size_t n)
 			x->u[0] = c;
 			x->ulen = 1;
 			x->uneed = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			/* No overlongs, surrogates or code points above U+10FFFF. */
+			x->ulo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+			x->uhi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
 		} else
 			put_cell(x, t, (const uint8_t *)"\xef\xbf\xbd", 3);
 	}

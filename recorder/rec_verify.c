@@ -10,6 +10,7 @@
 #include "rec_buf.h"
 #include "rec_chain.h"
 #include "rec_reader.h"
+#include "rec_sanitize.h"
 
 static void
 verdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line,
@@ -20,13 +21,16 @@ verdict(struct rec_verify_result *res, enum rec_verify_status st, uint64_t line,
     uint64_t off, const char *fmt, ...)
 {
 	va_list ap;
+	char m[sizeof(res->msg)];
 
 	res->status = st;
 	res->line = line;
 	res->offset = off;
 	va_start(ap, fmt);
-	vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+	vsnprintf(m, sizeof(m), fmt, ap);
 	va_end(ap);
+	/* It may quote the file (a forged header): printed, it must not act on a terminal. */
+	rec_san_msg(res->msg, sizeof(res->msg), m);
 }
 
 /* "after checkpoint 3 (line 2001)" or "after the header". */

@@ -24,17 +24,17 @@
 /* Written bytes after which writeback is started (see flush_out). */
 #define SYNC_BYTES (4 * 1024 * 1024)
 #define TAIL_MAX 256
+/* Bytes of valid UTF-8 that end a binary run (shorter ones stay inside it). */
+#define REC_TEXT_RUN 32
 
 struct rec_writer {
-	int fd;
-	char *path;
+	const struct rec_sink_type *sink;	/* where the lines go */
+	void *sink_state;
 	char *session;
 	const struct rec_key *key;
 	struct rec_chain chain;
 	struct rec_buf out;	/* lines not yet written, then the line being built */
 	size_t line_start;	/* where that line starts in out */
-	uint64_t written;	/* bytes written to the file */
-	uint64_t synced;	/* bytes handed to writeback */
 	struct rec_buf line;	/* the header while it is built */
 	struct rec_buf tmp;
 	struct rec_buf msg;
@@ -113,36 +113,17 @@ fail(struct rec_writer *w, int r)
 	return w->err;
 }
 
-/* Writes everything buffered. A short write or error stops the recording. */
+/* Hands everything buffered to the sink. An error stops the recording. */
 static int
 flush_out(struct rec_writer *w)
 {
-	size_t off = 0;
+	int r;
 
-	while (off < w->out.len) {
-		ssize_t n = write(w->fd, w->out.p + off, w->out.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* Fail closed: the caller ends the session on this. */
-			return fail(w, (n < 0 && errno != ENOSPC && errno != EIO &&
-			    errno != EDQUOT && errno != EFBIG) ? MG_ERR_SYSTEM : MG_ERR_IO);
-		}
-		off += (size_t)n;
-	}
-	w->written += w->out.len;
+	/* Fail closed: the caller ends the session on this. */
+	if (w->out.len > 0 && (r = w->sink->write(w->sink_state, w->out.p, w->out.len)) != 0)
+		return fail(w, r);
 	rec_buf_reset(&w->out);
 	w->last_flush = mono_us(w);
-	/* Start writing back what is in the page cache now, without waiting,
-	 * so the fsync at close has little left to do and a busy session is
-	 * on disk sooner. An I/O error here ends the recording early. */
-	if (w->written - w->synced >= SYNC_BYTES) {
-		if (sync_file_range(w->fd, (off64_t)w->synced, (off64_t)(w->written - w->synced),
-		    SYNC_FILE_RANGE_WRITE) != 0 && errno == EIO)
-			return fail(w, MG_ERR_IO);
-		w->synced = w->written;
-	}
 	return 0;
 }
 
@@ -318,13 +299,12 @@ static int
 emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 {
 	const char *code = stream ? "i" : "o";
-	size_t i = 0, end;
+	size_t i = 0;
 	int r;
 
 	while (i < n) {
 		size_t win = n - i < REC_EVENT_MAX ? n - i : REC_EVENT_MAX;
 		size_t v;
-		int partial;
 
 		/* The valid UTF-8 prefix, validated and escaped in one pass. */
 		if ((r = begin_line(w, w->last_t, code)) != 0 ||
@@ -356,30 +336,21 @@ emit_bytes(struct rec_writer *w, int stream, const uint8_t *s, size_t n)
 			i += v;
 			continue;
 		}
-		v = rec_utf8_invalid_len(s + i, n - i, &partial);
-		if (partial) {
-			/* Never split a sequence: hold it for the next write. */
-			memcpy(w->carry[stream], s + i, v);
-			w->carry_len[stream] = v;
-			return 0;
+		/*
+		 * Binary data, found in one pass: it runs to where at least
+		 * REC_TEXT_RUN bytes of text begin, so short printable runs
+		 * between bad bytes go into the same raw event rather than one
+		 * event each. 0: the rest is a sequence cut short.
+		 */
+		if ((v = rec_utf8_bin_len(s + i, win, REC_TEXT_RUN)) == 0) {
+			if (n - i < sizeof(w->carry[stream])) {
+				/* Never split a sequence: hold it for the next write. */
+				memcpy(w->carry[stream], s + i, n - i);
+				w->carry_len[stream] = n - i;
+				return 0;
+			}
+			v = win;	/* not reached: text would have been taken above */
 		}
-		/* Binary data: short printable runs between bad bytes go into
-		 * the same raw event rather than one event each. */
-		end = i + v;
-		while (end < n && end - i < REC_EVENT_MAX) {
-			size_t vv = rec_utf8_valid_len(s + end, n - end < 32 ? n - end : 32);
-			size_t bad;
-
-			if (vv >= 32 || end + vv >= n)
-				break;
-			bad = rec_utf8_invalid_len(s + end + vv, n - end - vv, &partial);
-			if (partial)
-				break;
-			end += vv + bad;
-		}
-		v = end - i;
-		if (v > REC_EVENT_MAX)
-			v = REC_EVENT_MAX;
 		if ((r = emit_raw(w, stream, s + i, v)) != 0)
 			return r;
 		i += v;
@@ -701,9 +672,157 @@ build_header(struct rec_writer *w, const struct rec_meta *m, const char *file,
 	return rec_buf_adds(b, "}}");
 }
 
+/* ---- sinks: where a recording's lines go ---- */
+
+/* The file: created new, written through, made durable at close. */
+struct file_sink {
+	int fd;
+	char *path;
+	uint64_t written;	/* bytes written to the file */
+	uint64_t synced;	/* bytes handed to writeback */
+};
+
+static int
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = 0;
+
+	if (copy == NULL)
+		return MG_ERR_NOMEM;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if (fsync(fd) != 0 && errno != EINVAL)
+			r = MG_ERR_IO;
+		close(fd);
+	}
+	free(copy);
+	return r;
+}
+
+static int
+file_init(void **state, const char *path, void *arg, char *err, size_t errlen)
+{
+	struct file_sink *f;
+
+	(void)arg;
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->path = strdup(path)) == NULL) {
+		free(f);
+		return MG_ERR_NOMEM;
+	}
+	if ((f->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640)) < 0) {
+		int e = errno;
+
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: %s", path,
+		    strerror(e));
+		free(f->path);
+		free(f);
+		return e == EEXIST ? MG_ERR_EXISTS : MG_ERR_SYSTEM;
+	}
+	*state = f;
+	return 0;
+}
+
+/* A short write or error stops the recording. */
+static int
+file_write(void *state, const void *p, size_t len)
+{
+	struct file_sink *f = state;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(f->fd, (const char *)p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (n < 0 && errno != ENOSPC && errno != EIO && errno != EDQUOT &&
+			    errno != EFBIG) ? MG_ERR_SYSTEM : MG_ERR_IO;
+		off += (size_t)n;
+	}
+	f->written += len;
+	/* Start writing back what is in the page cache now, without waiting,
+	 * so the fsync at close has little left to do and a busy session is
+	 * on disk sooner. An I/O error here ends the recording early. */
+	if (f->written - f->synced >= SYNC_BYTES) {
+		if (sync_file_range(f->fd, (off64_t)f->synced, (off64_t)(f->written - f->synced),
+		    SYNC_FILE_RANGE_WRITE) != 0 && errno == EIO)
+			return MG_ERR_IO;
+		f->synced = f->written;
+	}
+	return 0;
+}
+
+static int
+file_close(void *state)
+{
+	struct file_sink *f = state;
+	int r;
+
+	if (fsync(f->fd) != 0)
+		return MG_ERR_IO;
+	r = close(f->fd);
+	f->fd = -1;
+	if (r != 0)
+		return MG_ERR_IO;
+	return sync_dir(f->path);
+}
+
+static void
+file_free(void *state, int discard)
+{
+	struct file_sink *f = state;
+
+	if (f->fd >= 0) {
+		close(f->fd);
+		if (discard)
+			unlink(f->path);
+	}
+	free(f->path);
+	free(f);
+}
+
+const struct rec_sink_type rec_sink_file = { file_init, file_write, file_close, file_free };
+
+/* Memory: the lines are appended to the caller's struct rec_buf (arg). */
+static int
+mem_init(void **state, const char *name, void *arg, char *err, size_t errlen)
+{
+	(void)name;
+	if (arg == NULL) {
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "no buffer to record into");
+		return MG_ERR_INVAL;
+	}
+	*state = arg;
+	return 0;
+}
+
+static int
+mem_write(void *state, const void *p, size_t len)
+{
+	return rec_buf_add(state, p, len) == 0 ? 0 : MG_ERR_IO;
+}
+
+static int
+mem_close(void *state)
+{
+	(void)state;
+	return 0;
+}
+
+static void
+mem_free(void *state, int discard)
+{
+	if (discard)
+		rec_buf_reset(state);
+}
+
+const struct rec_sink_type rec_sink_mem = { mem_init, mem_write, mem_close, mem_free };
+
 int
-rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key *key,
-    const struct rec_writer_opts *o, struct rec_writer **out, char *err, size_t errlen)
+rec_writer_open_sink(const struct rec_sink_type *sink, const char *name, void *arg,
+    const struct rec_meta *m, const struct rec_key *key, const struct rec_writer_opts *o,
+    struct rec_writer **out, char *err, size_t errlen)
 {
 	struct rec_writer *w = NULL;
 	char *pcopy = NULL;
@@ -724,7 +843,7 @@ rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return MG_ERR_NOMEM;
-	w->fd = -1;
+	w->sink = sink;
 	w->key = key;
 	clock_gettime(CLOCK_MONOTONIC, &w->t0);
 	w->cp_secs = o && o->checkpoint_secs ? o->checkpoint_secs : 5;
@@ -744,20 +863,14 @@ rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key
 		w->have_prompt = 1;
 		w->prompt_default = strcmp(re, REC_PROMPT_REGEX_DEFAULT) == 0;
 	}
-	if ((w->path = strdup(path)) == NULL || (w->session = strdup(m->session)) == NULL ||
-	    (pcopy = strdup(path)) == NULL)
+	if ((w->session = strdup(m->session)) == NULL || (pcopy = strdup(name)) == NULL)
 		goto out;
 	if ((r = build_header(w, m, basename(pcopy), &w->line)) != 0) {
 		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "invalid metadata");
 		goto out;
 	}
-	if ((w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0640)) < 0) {
-		r = errno == EEXIST ? MG_ERR_EXISTS : MG_ERR_SYSTEM;
-		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: %s", path,
-		    strerror(errno));
+	if ((r = sink->init(&w->sink_state, name, arg, err, errlen)) != 0)
 		goto out;
-	}
 	if ((r = rec_chain_start(&w->chain, w->line.p, w->line.len)) != 0)
 		goto out;
 	if ((r = rec_buf_add(&w->out, w->line.p, w->line.len)) != 0 ||
@@ -766,7 +879,7 @@ rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key
 	w->lines = 1;
 	/* The header reaches the disk before the session starts (fail closed). */
 	if ((r = flush_out(w)) != 0) {
-		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: write failed", path);
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: write failed", name);
 		goto out;
 	}
 	*out = w;
@@ -775,28 +888,20 @@ rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key
 out:
 	free(pcopy);
 	if (w != NULL) {
-		if (w->fd >= 0)
-			unlink(path);
+		/* Nothing of a recording that did not start is kept. */
+		if (w->sink_state != NULL)
+			sink->free(w->sink_state, 1);
+		w->sink_state = NULL;
 		rec_writer_free(w);
 	}
 	return r;
 }
 
-static int
-sync_dir(const char *path)
+int
+rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key *key,
+    const struct rec_writer_opts *o, struct rec_writer **out, char *err, size_t errlen)
 {
-	char *copy = strdup(path);
-	int fd, r = 0;
-
-	if (copy == NULL)
-		return MG_ERR_NOMEM;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		if (fsync(fd) != 0 && errno != EINVAL)
-			r = MG_ERR_IO;
-		close(fd);
-	}
-	free(copy);
-	return r;
+	return rec_writer_open_sink(&rec_sink_file, path, NULL, m, key, o, out, err, errlen);
 }
 
 int
@@ -815,16 +920,9 @@ rec_writer_close(struct rec_writer *w, struct rec_seal *seal)
 	if ((r = flush_carry(w, 0)) != 0 || (r = flush_carry(w, 1)) != 0 ||
 	    (r = end_hidden(w)) != 0 || (r = checkpoint(w, 1)) != 0)
 		return r;
-	if (fsync(w->fd) != 0)
-		return fail(w, MG_ERR_IO);
-	if (close(w->fd) != 0) {
-		w->fd = -1;
-		return fail(w, MG_ERR_IO);
-	}
-	w->fd = -1;
-	w->closed = 1;
-	if ((r = sync_dir(w->path)) != 0)
+	if ((r = w->sink->close(w->sink_state)) != 0)
 		return fail(w, r);
+	w->closed = 1;
 	if (seal != NULL) {
 		if ((r = rec_buf_adds(&hx, "sha256:")) != 0 ||
 		    (r = rec_buf_hex(&hx, w->chain.h, REC_HASH_LEN)) != 0) {
@@ -846,11 +944,11 @@ rec_writer_free(struct rec_writer *w)
 {
 	if (w == NULL)
 		return;
-	if (w->fd >= 0) {
+	if (w->sink_state != NULL) {
 		/* Best effort: whatever was buffered is still worth keeping. */
-		if (w->err == 0)
+		if (!w->closed && w->err == 0)
 			flush_out(w);
-		close(w->fd);
+		w->sink->free(w->sink_state, 0);
 	}
 	if (w->have_prompt)
 		regfree(&w->prompt);
@@ -861,7 +959,6 @@ rec_writer_free(struct rec_writer *w)
 	rec_buf_free(&w->msg);
 	rec_buf_free(&w->join);
 	explicit_bzero(w->tail, sizeof(w->tail));
-	free(w->path);
 	free(w->session);
 	free(w);
 }

@@ -74,6 +74,31 @@ int rec_writer_open(const char *path, const struct rec_meta *meta,
     struct rec_writer **out, char *err, size_t errlen);
 
 /*
+ * Where a recording's lines go (the seam between the recorder's event
+ * logic and its storage, as tlog's json_writer): the file, or memory for
+ * tests. init makes *state for name (the file name in the header) and
+ * arg; write takes a batch of complete lines (0, or MG_ERR_IO /
+ * MG_ERR_SYSTEM: the recording stops); close makes the recording durable
+ * once complete; free releases state, discarding what was written when
+ * the recording never started.
+ */
+struct rec_sink_type {
+	int (*init)(void **state, const char *name, void *arg, char *err, size_t errlen);
+	int (*write)(void *state, const void *p, size_t len);
+	int (*close)(void *state);
+	void (*free)(void *state, int discard);
+};
+/* The file at name, created new (mode 0640; arg unused): what rec_writer_open uses. */
+extern const struct rec_sink_type rec_sink_file;
+/* Memory: arg is a struct rec_buf * (rec_buf.h) the lines are appended to; the caller frees it. */
+extern const struct rec_sink_type rec_sink_mem;
+
+/* As rec_writer_open, into the sink given. */
+int rec_writer_open_sink(const struct rec_sink_type *sink, const char *name, void *arg,
+    const struct rec_meta *m, const struct rec_key *key, const struct rec_writer_opts *o,
+    struct rec_writer **out, char *err, size_t errlen);
+
+/*
  * Append events. t_us is microseconds since the start (REC_NOW: now); times
  * that go backwards are clamped. Each returns 0 or the error that stops the
  * recording (MG_ERR_IO on a full disk or I/O error, ...); after an error

@@ -24,7 +24,7 @@
 # bastion sshd_config, and MaxStartups in the target's.
 #
 # Environment (defaults):
-#   MG_BENCH_MB=512         bulk output / input / sftp size, MB
+#   MG_BENCH_MB=512         payload of the bulk output / input / sftp / scp / tar rows, MB
 #   MG_BENCH_RUNS=3         runs per bulk row (median, min-max)
 #   MG_BENCH_ECHO_N=300     keystrokes per echo run
 #   MG_BENCH_SETUP_RUNS=5   fresh logins per side (one engineer each)
@@ -32,8 +32,10 @@
 #   MG_BENCH_IDLE=500       idle sessions in the concurrency row
 #   MG_BENCH_STREAM=50      streaming sessions in the concurrency row
 #   MG_BENCH_STREAM_MB=16   MB each streaming session prints (text lines)
-#   MG_BENCH_ONLY="..."     only these rows (words: setup memory out in sftp
-#                           echo conc); default all
+#   MG_BENCH_KINDS="random zeros text"  payloads of the output and input rows
+#                           (random first; sftp, scp and tar use random)
+#   MG_BENCH_ONLY="..."     only these rows (words: setup memory out in pty sftp
+#                           scp tar echo conc); default all
 #   MG_BENCH_ROWS=FILE      append rows here (tests/bench/run.sh); the rows
 #                           are also printed
 set -u
@@ -51,7 +53,8 @@ IDLE=${MG_BENCH_IDLE:-500}
 STREAM=${MG_BENCH_STREAM:-50}
 STREAM_MB=${MG_BENCH_STREAM_MB:-16}
 MAXS=$((IDLE + STREAM + 20))
-want() { case " ${MG_BENCH_ONLY:-setup memory out in sftp echo conc} " in *" $1 "*) return 0;; esac; return 1; }
+KINDS=${MG_BENCH_KINDS:-random zeros text}
+want() { case " ${MG_BENCH_ONLY:-setup memory out in pty sftp scp tar echo conc} " in *" $1 "*) return 0;; esac; return 1; }
 
 # The e2e helpers the chain needs (built by make check, not by make all).
 for l in sk-soft.so logshim.so; do
@@ -155,6 +158,8 @@ EOF
 done
 chmod -R a+rX "$T/bastion"
 
+# The concurrency row is one engineer's $MAXS sessions over one connection.
+GW_GATEWAY_EXTRA="  max_sessions_per_engineer = $MAXS;"
 gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };"
 python3 - "$GW_POLICY" "$GW_ENG" "$T" $ENGS <<'EOF' || die "policy edit"
 import re, sys
@@ -386,74 +391,131 @@ X bastion ssh target true </dev/null || die "no double hop"
 X pj true </dev/null || die "no ProxyJump"
 
 # --- bulk rows ----------------------------------------------------------
-# bulk NAME KIND: KIND out | in | sftp; RUNS runs of mg, dh, pj, rotating.
-head -c "${MB}M" /dev/zero >"$SHM/big"
-chmod 0644 "$SHM/big"
-runone() { # WHO KIND
+# Payloads are files made before any timing: random bytes (incompressible,
+# what engineers move: archives, dumps, compressed files), and as extra
+# rows zeros (the recorder's best case: NUL runs are only counted) and
+# base64 text. Each row is RUNS runs of mg, dh and pj, rotating; every
+# gateway run's recording is verified and its size set against the
+# payload before it is deleted (the recordings are gigabytes).
+for k in random zeros text; do
+	case " $KINDS " in *" $k "*) ;; *) continue ;; esac
+	case $k in
+	random) head -c "${MB}M" /dev/urandom >"$SHM/p.random" ;;
+	zeros) head -c "${MB}M" /dev/zero >"$SHM/p.zeros" ;;
+	text) head -c "$((MB * 3 / 4 + 1))M" /dev/urandom | base64 -w 76 | head -c "${MB}M" >"$SHM/p.text" ;;
+	esac
+done
+chmod 0644 "$SHM"/p.*
+# Where uploads land on the target (its login writes there).
+mkdir -p "$SHM/dst"
+chown "$GW_TUSER" "$SHM/dst"
+runone() { # WHO HOW PAYLOAD
 	case $1.$2 in
-	mg.out) X gw t1/box "head -c ${MB}M /dev/zero" </dev/null >/dev/null ;;
-	dh.out) X bastion ssh target "'head -c ${MB}M /dev/zero'" </dev/null >/dev/null ;;
-	pj.out) X pj "head -c ${MB}M /dev/zero" </dev/null >/dev/null ;;
-	mg.in) X gw t1/box 'cat >/dev/null' <"$SHM/big" ;;
-	dh.in) X bastion ssh target "'cat >/dev/null'" <"$SHM/big" ;;
-	pj.in) X pj 'cat >/dev/null' <"$SHM/big" ;;
-	mg.sftp) sftp -q -F "$C" -b - gws >/dev/null <<EOF
-get $SHM/big $SHM/got
-EOF
-	;;
-	dh.sftp) sftp -q -S "$T/dh-sftp" -b - x >/dev/null <<EOF
-get $SHM/big $SHM/got
-EOF
-	;;
-	pj.sftp) sftp -q -F "$C" -b - pj >/dev/null <<EOF
-get $SHM/big $SHM/got
-EOF
-	;;
+	mg.out) X gw t1/box "cat $3" </dev/null >/dev/null ;;
+	dh.out) X bastion ssh target "'cat $3'" </dev/null >/dev/null ;;
+	pj.out) X pj "cat $3" </dev/null >/dev/null ;;
+	mg.pty) X -tt gw t1/box "cat $3" </dev/null >/dev/null ;;
+	dh.pty) X -tt bastion ssh -tt target "'cat $3'" </dev/null >/dev/null ;;
+	pj.pty) X -tt pj "cat $3" </dev/null >/dev/null ;;
+	mg.in) X gw t1/box 'cat >/dev/null' <"$3" ;;
+	dh.in) X bastion ssh target "'cat >/dev/null'" <"$3" ;;
+	pj.in) X pj 'cat >/dev/null' <"$3" ;;
+	mg.tar) tar c -C "$SHM" "$(basename "$3")" | X gw t1/box "tar x -C $SHM/dst" ;;
+	dh.tar) tar c -C "$SHM" "$(basename "$3")" | X bastion ssh target "'tar x -C $SHM/dst'" ;;
+	pj.tar) tar c -C "$SHM" "$(basename "$3")" | X pj "tar x -C $SHM/dst" ;;
+	mg.get) printf 'get %s %s\n' "$3" "$SHM/got" | sftp -q -F "$C" -b - gws >/dev/null ;;
+	dh.get) printf 'get %s %s\n' "$3" "$SHM/got" | sftp -q -S "$T/dh-sftp" -b - x >/dev/null ;;
+	pj.get) printf 'get %s %s\n' "$3" "$SHM/got" | sftp -q -F "$C" -b - pj >/dev/null ;;
+	mg.put) printf 'put %s %s\n' "$3" "$SHM/dst/put" | sftp -q -F "$C" -b - gws >/dev/null ;;
+	dh.put) printf 'put %s %s\n' "$3" "$SHM/dst/put" | sftp -q -S "$T/dh-sftp" -b - x >/dev/null ;;
+	pj.put) printf 'put %s %s\n' "$3" "$SHM/dst/put" | sftp -q -F "$C" -b - pj >/dev/null ;;
+	mg.scp) scp -q -F "$C" "$3" "gws:$SHM/dst/scp" </dev/null ;;
+	dh.scp) scp -q -S "$T/dh-sftp" "$3" "x:$SHM/dst/scp" </dev/null ;;
+	pj.scp) scp -q -F "$C" "$3" "pj:$SHM/dst/scp" </dev/null ;;
 	esac
 }
-# sftp over the double hop: the bastion's ssh asks the target for sftp.
+# What each run must leave behind: the file, whole (0 when it arrived).
+arrived() { # HOW PAYLOAD
+	case $1 in
+	get) f="$SHM/got" ;;
+	put) f="$SHM/dst/put" ;;
+	scp) f="$SHM/dst/scp" ;;
+	tar) f="$SHM/dst/$(basename "$2")" ;;
+	*) return 0 ;;
+	esac
+	cmp -s "$f" "$2"
+}
+# sftp and scp over the double hop: the bastion's ssh asks the target for sftp.
 cat >"$T/dh-sftp" <<EOF
 #!/bin/sh
 exec ssh -F $C bastion ssh -s target sftp
 EOF
 chmod 0755 "$T/dh-sftp"
-bulk() { # LABEL KIND
+bulk() { # LABEL HOW KIND [TARGET_RATIO, 0.9]
+	tg=${4:-0.9}
 	for w in mg dh pj; do : >"$T/b.$w"; done
-	bf=0
+	P="$SHM/p.$3"
+	pbytes=$(stat -c %s "$P")
+	bf=0 vf=0 recb=0
 	r=0
 	while [ $r -lt "$RUNS" ]; do
 		case $((r % 3)) in 0) order="mg dh pj" ;; 1) order="dh pj mg" ;; *) order="pj mg dh" ;; esac
 		for w in $order; do
-			rm -f "$SHM/got"
+			rm -rf "$SHM/got" "$SHM/dst"/*
 			t0=$(now)
-			runone "$w" "$2" 2>>"$T/bulk.err" || { bf=$((bf + 1)); say "$w $2 failed"; }
+			runone "$w" "$2" "$P" 2>>"$T/bulk.err" || { bf=$((bf + 1)); say "$w $2 $3 failed"; }
 			t1=$(now)
-			if [ "$2" = sftp ] && [ "$(stat -c %s "$SHM/got" 2>/dev/null)" != $((MB * 1048576)) ]; then
-				bf=$((bf + 1)); say "$w sftp: short file"
-			fi
-			awk -v a="$t0" -v b="$t1" -v m="$MB" 'BEGIN { printf "%.1f\n", m / ((b - a) / 1e9) }' >>"$T/b.$w"
-			# the recordings of the bulk runs: gigabytes; not kept
-			[ "$w" = mg ] && rm -f "$GW_REC"/*.cast
+			arrived "$2" "$P" || { bf=$((bf + 1)); say "$w $2 $3: the file did not arrive whole"; }
+			awk -v a="$t0" -v b="$t1" -v m="$pbytes" 'BEGIN { printf "%.1f\n", m / 1048576 / ((b - a) / 1e9) }' >>"$T/b.$w"
+			[ "$w" = mg ] || continue
+			# The session's recording, sealed: verified, measured, deleted.
+			gw_wait_sessions 0 || say "$2 $3: the session did not end"
+			if gw_verify_recordings; then :; else vf=$((vf + 1)); say "$2 $3: recording does not verify"; sed 's/^/  /' "$T/verify.out" | tail -3 >&2; fi
+			recb=$((recb + $(cat "$GW_REC"/*.cast 2>/dev/null | wc -c)))
+			rm -f "$GW_REC"/*.cast
 		done
 		r=$((r + 1))
 	done
-	rm -f "$SHM/got"
+	rm -rf "$SHM/got" "$SHM/dst"/*
 	set -- "$1" $(stats "$T/b.mg")
 	l=$1 m=$2 mlo=$3 mhi=$4
 	set -- $(stats "$T/b.dh"); d=$1 dlo=$2 dhi=$3
 	set -- $(stats "$T/b.pj"); p=$1 plo=$2 phi=$3
 	note=""; [ $bf -gt 0 ] && note=" ($bf failed)"
-	row "$l vs double hop (MB/s, median of $RUNS)" "$m ($mlo-$mhi)" "$d ($dlo-$dhi)" \
-		"$(ratio "$m" "$d")" ">= 0.9x" "$(yn ge "$m" "$(awk -v d="$d" 'BEGIN { print 0.9 * d }')")$note"
-	row "$l vs ProxyJump (MB/s)" "$m ($mlo-$mhi)" "$p ($plo-$phi)" "$(ratio "$m" "$p")" "-" "-"
+	rec="recording $(awk -v a="$recb" -v b="$pbytes" -v n="$RUNS" 'BEGIN { printf "%.2f", a / (b * n) }')x the payload, $((RUNS - vf))/$RUNS verify"
+	row "$l vs double hop (MB/s, median of $RUNS)" "$m ($mlo-$mhi); $rec" "$d ($dlo-$dhi)" \
+		"$(ratio "$m" "$d")" ">= ${tg}x, all verify" \
+		"$(if ge "$m" "$(awk -v d="$d" -v t="$tg" 'BEGIN { print t * d }')" && [ $vf -eq 0 ] && [ $bf -eq 0 ]; then echo yes; else echo no; fi)$note"
+	row "$l vs ProxyJump (MB/s)" "$m ($mlo-$mhi)" "$p ($plo-$phi)" "$(ratio "$m" "$p")" ">= 1.0x (stretch)" \
+		"$(yn ge "$m" "$p")"
 }
-say "bulk output (${MB} MB x $RUNS)"
-want out && bulk "bulk output, head -c ${MB}M /dev/zero" out
-say "bulk input"
-want in && bulk "bulk input, ${MB} MB to cat >/dev/null" in
-say "sftp"
-want sftp && bulk "sftp get of ${MB} MB" sftp
-rm -f "$SHM/big"
+# Random data first: it is what the rows are about; zeros and text after.
+has() { case " $KINDS " in *" $1 "*) return 0;; esac; return 1; }
+if want out; then
+	for k in $KINDS; do
+		say "bulk output, $k (${MB} MB x $RUNS)"
+		bulk "bulk output, cat of ${MB} MB of $k" out "$k"
+	done
+fi
+if want in; then
+	for k in $KINDS; do
+		say "bulk input, $k"
+		bulk "bulk input, ${MB} MB of $k to cat >/dev/null" in "$k"
+	done
+fi
+# Text through a pty (a terminal session printing a log): the remote
+# terminal on both sides, the same line discipline on both.
+if want pty && has text; then
+	say "text through a pty"
+	bulk "cat of ${MB} MB of text through a pty" pty text 1.0
+fi
+if has random; then
+	want sftp && say "sftp get, random" && bulk "sftp get of ${MB} MB of random" get random
+	want sftp && say "sftp put, random" && bulk "sftp put of ${MB} MB of random" put random
+	want scp && say "scp, random" && bulk "scp (SFTP mode) upload of ${MB} MB of random" scp random
+	want tar && say "tar c piped to ssh, random" && bulk "tar c of ${MB} MB of random piped to ssh tar x" tar random
+fi
+rm -rf "$SHM"/p.* "$SHM/dst"
 
 # --- keystroke echo -----------------------------------------------------
 # A pty driver: waits for the shell, turns the remote tty raw with cat

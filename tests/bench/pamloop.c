@@ -7,7 +7,13 @@
  * PAM application does; libraries that stay loaded (libcrypto, as in sshd,
  * which links it) are paid for once.
  *
- * pamloop -C CONFDIR -s SERVICE -c CODE USER...
+ * pamloop -C CONFDIR -s SERVICE -c CODE [-S] USER...
+ * -S: each login also opens its session, as sshd does before the user's
+ * first command (for pam_mspgate: the login attestation and one more audit
+ * event), and the line gets a third field, the logout (close the session,
+ * end the handle) in microseconds: "LOGIN_US RESULT LOGOUT_US".
+ * -A DIR (with -S): the login counts as "ok" only when the open session
+ * left its attestation, DIR/<this pid> (checked outside the timing).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +58,13 @@ now_us(void)
 int
 main(int argc, char **argv)
 {
-	const char *dir = NULL, *service = NULL, *code = NULL;
-	int ch, i, bad = 0;
+	const char *dir = NULL, *service = NULL, *code = NULL, *attest = NULL;
+	int ch, i, bad = 0, session = 0;
 
-	while ((ch = getopt(argc, argv, "C:s:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:s:c:SA:")) != -1) {
 		switch (ch) {
+		case 'S': session = 1; break;
+		case 'A': attest = optarg; break;
 		case 'C': dir = optarg; break;
 		case 's': service = optarg; break;
 		case 'c': code = optarg; break;
@@ -68,19 +76,36 @@ main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		struct pam_conv c = { conv, (void *)code };
 		pam_handle_t *h = NULL;
-		double t0 = now_us();
+		double t0 = now_us(), t1;
 		int r;
 
 		if ((r = pam_start_confdir(service, argv[i], &c, dir, &h)) == PAM_SUCCESS) {
 			r = pam_authenticate(h, 0);
+			if (r == PAM_SUCCESS && session)
+				r = pam_open_session(h, 0);
+			t1 = now_us();
+			if (r == PAM_SUCCESS && session && attest != NULL) {
+				char path[4096];
+
+				snprintf(path, sizeof(path), "%s/%ld", attest, (long)getpid());
+				if (access(path, F_OK) != 0)
+					r = PAM_SESSION_ERR;
+			}
+			if (r == PAM_SUCCESS && session)
+				r = pam_close_session(h, 0);
 			pam_end(h, r);
-		}
-		printf("%.0f %s\n", now_us() - t0, r == PAM_SUCCESS ? "ok" : "fail");
+		} else
+			t1 = now_us();
+		if (session)
+			printf("%.0f %s %.0f\n", t1 - t0, r == PAM_SUCCESS ? "ok" : "fail",
+			    now_us() - t1);
+		else
+			printf("%.0f %s\n", now_us() - t0, r == PAM_SUCCESS ? "ok" : "fail");
 		if (r != PAM_SUCCESS)
 			bad++;
 	}
 	return bad ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: pamloop -C CONFDIR -s SERVICE -c CODE USER...\n");
+	fprintf(stderr, "usage: pamloop -C CONFDIR -s SERVICE -c CODE [-S [-A DIR]] USER...\n");
 	return 2;
 }

@@ -70,6 +70,17 @@ check "source outside the engineer's network denies" \
 	test "$(x bob acme/web01 --mfa totp --source 203.0.113.9 --at '2026-12-01 09:30 Europe/London')" = deny
 check "unknown engineer denies" test "$(x mallory acme/web01 --at '2026-12-01 09:30Z')" = deny
 check_grep "default deny is named" "^rule: *default deny" "$T/x"
+# The login age (max_login_age): 8h by default, 1h on the db01 grant.
+x alice acme/web01 --mfa fido+totp --at '2026-12-01 09:30 Europe/London' >/dev/null
+check_grep "explain gives the grant's login age" "^login: *at most 8h old" "$T/x"
+check "a 59m-old login reaches db01 (max_login_age 1h)" test "$(x alice acme/db01 --login postgres \
+	--mfa fido+totp --at '2026-12-01 09:30 Europe/London' --login-age 59m)" = allow
+check_grep "explain gives the age against the limit" "^login: *59m old, at most 1h" "$T/x"
+check "a 2h-old login does not (max_login_age 1h)" test "$(x alice acme/db01 --login postgres \
+	--mfa fido+totp --at '2026-12-01 09:30 Europe/London' --login-age 2h)" = deny
+check_grep "the deny names max_login_age" "login is 2h old and the grant allows 1h (max_login_age)" "$T/x"
+check_exit 1 "a bad --login-age is an error" "$P" explain -f $EX alice acme/web01 --login-age 5x 2>"$T/err"
+check_grep "a bad --login-age says why" "login-age: invalid duration" "$T/err"
 check_exit 1 "skipped local time is an error" "$P" explain -f $EX alice acme/web01 --at '2027-03-28 01:30 Europe/London' 2>"$T/err"
 check_grep "skipped time is explained" "does not exist in Europe/London" "$T/err"
 check_exit 1 "bad target syntax exits 1" "$P" explain -f $EX alice acme 2>/dev/null
@@ -79,10 +90,11 @@ check_exit 1 "invalid policy exits 1 in explain" "$P" explain -f "$T/hour.conf" 
 "$P" report -f $EX --tenant acme >"$T/r.txt"
 check "report text exits 0" test $? -eq 0
 check_grep "report lists alice on acme/web01" "^alice -> acme/web01 (192.0.2.10:22) as deploy" "$T/r.txt"
+check_grep "report gives each grant's login age" "max login age 1h" "$T/r.txt"
 check "report for acme leaves globex out" sh -c "! grep -q globex '$T/r.txt'"
 "$P" report -f $EX --format csv >"$T/r.csv"
 check "report csv exits 0" test $? -eq 0
-check_grep "csv header" "^engineer,tenant,target,host,port,login,mfa,when,max_session,ticket,expires,sources,rule$" "$T/r.csv"
+check_grep "csv header" "^engineer,tenant,target,host,port,login,mfa,when,max_session,max_login_age,ticket,expires,sources,rule$" "$T/r.csv"
 check_grep "csv row for carol as root" '^"carol","acme","web01","192.0.2.10","22","root","fido"' "$T/r.csv"
 "$P" report -f $EX --format json >"$T/r.json"
 check "report json exits 0" test $? -eq 0
@@ -92,6 +104,8 @@ rows=json.load(open('$T/r.json'))
 n=sum(1 for _ in open('$T/r.csv'))-1
 assert len(rows)==n and n>5, (len(rows),n)
 assert any(r['engineer']=='dave' and r['tenant']=='globex' and r['login']=='dba' for r in rows)
+assert any(r['target']=='db01' and r['max_login_age']==3600 for r in rows)
+assert all(r['max_login_age']>0 for r in rows)
 "
 check_exit 1 "report unknown tenant exits 1" "$P" report -f $EX --tenant initech 2>/dev/null
 tap_done

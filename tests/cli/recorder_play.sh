@@ -10,10 +10,24 @@ ESC=$(printf '\033')
 
 # A session on a real terminal (script(1) gives one) that is resized while it runs:
 # stty changes the terminal's size and the kernel sends SIGWINCH to the recorder
-# (a job started with & reads /dev/null unless told otherwise).
-script -q -e -c "stty cols 100 rows 30; sh -c '\"$R\" -q --key \"$T/k.pem\" -o \"$T/rs.cast\" \
-	-- sh -c \"sleep 1; echo after-resize\" </dev/tty & sleep 0.4; stty cols 132 rows 43; wait'" \
-	/dev/null </dev/null >"$T/rec.out" 2>&1
+# (a job started with & reads /dev/null unless told otherwise). The resize comes
+# once the recording has begun; the session ends once the resize has reached it.
+cat >"$T/inner" <<EOF
+#!/bin/sh
+n=0
+while [ "\$(stty size)" != "43 132" ] && [ \$n -lt 600 ]; do sleep 0.1; n=\$((n + 1)); done
+echo after-resize
+EOF
+cat >"$T/outer" <<EOF
+#!/bin/sh
+stty cols 100 rows 30
+"$R" -q --key "$T/k.pem" -o "$T/rs.cast" -- sh "$T/inner" </dev/tty &
+n=0
+while [ ! -s "$T/rs.cast" ] && [ \$n -lt 600 ]; do sleep 0.1; n=\$((n + 1)); done
+stty cols 132 rows 43
+wait
+EOF
+script -q -e -c "sh $T/outer" /dev/null </dev/null >"$T/rec.out" 2>&1
 check_exit 0 "a session is recorded on a terminal" test $? -eq 0
 check_grep "the header has the starting size" '"width": 100, "height": 30' "$T/rs.cast"
 check_grep "the resize is recorded" '"r", "132x43"' "$T/rs.cast"

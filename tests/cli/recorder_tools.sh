@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # mspgate-record and mspgate-replay as a user runs them, including a real `asciinema cat`.
 . tests/lib/tap.sh
+# gw_pty: a scripted terminal (nothing else of the gateway helpers is used).
+. tests/lib/gw.sh
 
 openssl genpkey -algorithm ed25519 -out "$T/k.pem" 2>/dev/null
 openssl pkey -in "$T/k.pem" -pubout -out "$T/k.pub"
@@ -77,17 +79,19 @@ cp "$D/s1.cast" "$T/s2.cast"
 "$P" verify --pubkey "$T/k.pub" "$T/s2.cast" >"$T/v4"
 check_grep "verify catches a renamed recording" "renamed" "$T/v4"
 
-# Password prompts: the answer is not recorded (typed after the prompt shows).
-(printf 'printf "Password: "; read -r pw; echo got-it\n'; sleep 1; printf 'hunter2\n';
-	sleep 0.5; printf 'exit\n') |
-	"$R" -q --key "$T/k.pem" -o "$D/pw.cast" -- sh >/dev/null 2>&1
-# (this sh echoes what it reads; a real password prompt turns echo off)
+# Password prompts: the answer is not recorded (typed once the prompt shows).
+gw_pty 'expect:Password: ' 'send:hunter2\r' 'expect:got-it' -- \
+	"$R" -q --key "$T/k.pem" -o "$D/pw.cast" -- sh -c 'printf "Password: "; read -r pw; echo got-it' \
+	>"$T/pw.out" 2>&1
+check_exit 0 "a session with a password prompt" test $? -eq 0
+# (the terminal echoes what is typed; a real password prompt turns echo off)
 check "typed password is not in the recorded input" sh -c "! grep -q '\"i\".*hunter2' '$D/pw.cast'"
 check_grep "a marker says input was hidden" '"m", "input hidden: 8 bytes"' "$D/pw.cast"
-# Echo off on the local pty (getpass style), no prompt text at all.
-(printf 'stty -echo; read -r pw; stty echo; echo done\n'; sleep 1; printf 's3cr3t\n';
-	sleep 0.5; printf 'exit\n') |
-	"$R" -q --key "$T/k.pem" -o "$D/pw2.cast" -- sh >/dev/null 2>&1
+# Echo off on the session's pty (getpass style), no prompt text at all.
+gw_pty 'expect:ready' 'send:s3cr3t\r' 'expect:done' -- \
+	"$R" -q --key "$T/k.pem" -o "$D/pw2.cast" -- \
+	sh -c 'stty -echo; echo ready; read -r pw; stty echo; echo done' >"$T/pw2.out" 2>&1
+check_exit 0 "a session with echo off" test $? -eq 0
 check "echo-off input is not in the recording" sh -c "! grep -q s3cr3t '$D/pw2.cast'"
 check_grep "echo-off input is counted" '"m", "input hidden: 7 bytes"' "$D/pw2.cast"
 
@@ -97,7 +101,9 @@ check_grep "echo-off input is counted" '"m", "input hidden: 7 bytes"' "$D/pw2.ca
 	</dev/null >/dev/null 2>&1 &
 pid=$!
 tap_track_pid $pid
-sleep 3
+# Killed after its second checkpoint, with output after the first.
+tap_wait 60 grep -q '"c", "mgcp1 seq=2 ' "$D/killed.cast"
+check "a second checkpoint is written" test $? -eq 0
 kill -9 $pid
 wait $pid 2>/dev/null
 "$P" verify --pubkey "$T/k.pub" "$D/killed.cast" >"$T/v5"

@@ -23,7 +23,7 @@ check "demo removed its accounts, PAM service file and run directory" gone "$tag
 sh tests/lib/demo.sh "$MG_BUILD" </dev/null >"$T/demo2.out" 2>&1 &
 pid=$!
 n=0
-while ! grep -q "demo gateway is running" "$T/demo2.out" && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done
+while ! grep -q "demo gateway is running" "$T/demo2.out" && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done
 check_grep "demo prints the ssh command" "^   ssh -F /dev/null -p [0-9]* -i .*engineer_sk .*SetEnv=MSPGATE_TARGET=acme/web01 " "$T/demo2.out"
 check_grep "demo prints the replay command" "mspgate-replay verify --pubkey" "$T/demo2.out"
 kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null

@@ -23,7 +23,7 @@ printf 'in\n' | gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='cat; exit 3
 check_exit 0 "exec through the gateway" test $? -eq 3
 # a pty shell
 printf 'echo typed-$((6*7))\nexit\n' | script -qec \
-	"runuser -u $GW_ENG -- env -i PATH=/usr/bin:/bin TERM=xterm SSH_CONNECTION='127.0.0.1 1 127.0.0.1 2' SSH_USER_AUTH=$GW_AUTHINFO MSPGATE_SOCKET=$GW_SOCK MSPGATE_TARGET=t1/box $GW_SHELLBIN" \
+	"$T/as-engineer MSPGATE_TARGET=t1/box" \
 	/dev/null >"$T/o2" 2>&1
 check_grep "a pty session through the gateway" 'typed-42' "$T/o2"
 # sftp
@@ -40,14 +40,13 @@ gw_shell MSPGATE_TARGET=nosuch/box SSH_ORIGINAL_COMMAND=true </dev/null >/dev/nu
 check_exit 0 "a refused target" test $? -ne 0
 gw_ctl list >/dev/null 2>&1
 check_exit 0 "mspgatectl list" test $? -eq 0
-kill -HUP "$GW_DPID"
-sleep 1
+check "a reload (SIGHUP), its result audited" gw_reload
 gw_ctl list >/dev/null 2>&1
 check_exit 0 "mspgatectl list after a reload" test $? -eq 0
 
 kill -TERM "$GW_DPID"
 n=0
-while kill -0 "$GW_DPID" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+while kill -0 "$GW_DPID" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 
 # The unit's filter, expanded with systemd-analyze; the calls strace saw,
 # leaving out the main process's own start as root (it binds its sockets,

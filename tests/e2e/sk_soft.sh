@@ -119,7 +119,7 @@ start_sshd() {
 		SSHD_PID=$!
 		tap_track_pid "$SSHD_PID"
 		i=0
-		while [ "$i" -lt 100 ]; do
+		while [ "$i" -lt 600 ]; do
 			grep -q "Server listening on 127.0.0.1 port $PORT\." "$SLOG" && return 0
 			kill -0 "$SSHD_PID" 2>/dev/null || break
 			sleep 0.1

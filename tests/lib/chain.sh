@@ -40,6 +40,9 @@ chain_setup() {
 	ssh-keygen -q -t ecdsa -N '' -f "$T/gw_hostkey_ecdsa" || return 1
 	mkdir -p "$T/totp"
 	chmod 0700 "$T/totp"
+	# As packaged: the store is the broker's, which checks that a login's
+	# TOTP enrolment still stands for each new session (and re-asks codes).
+	chown "$GW_DAEMON" "$T/totp"
 	# The test's own PAM service: auth, account and session by pam_mspgate.
 	cat >"/etc/pam.d/$CHAIN_SVC" <<EOF
 # mspgate end-to-end test $GW_TAG: removed when the test ends

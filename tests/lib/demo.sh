@@ -45,6 +45,7 @@ gateway: {
   state = "$T/state";
   session_socket = "$GW_SOCK";
   signing_key = "$GW_SIGNKEY";
+  attestations = "$T/attest";
 };
 mfa: { totp: { store = "$T/totp"; }; };
 engineers = (

@@ -17,12 +17,15 @@
 #   gw_pty STEP... -- CMD...          CMD on a pty, scripted
 #   gw_verify_recordings              every recording verifies
 #   gw_ctl ARGS...                    mspgatectl on $GW_CTL (the control socket)
-#   gw_wait_sessions N                until mspgatectl list shows N sessions (10 s)
+#   gw_wait_sessions N                until mspgatectl list shows N sessions (60 s)
+#   gw_reload                         SIGHUP to mspgated, then until its audit log has
+#                                     the reload's result (60 s)
 #   $T/ssh-via-gw                     an "ssh" for scp -S / rsync -e: runs the remote
 #                                     command through mspgate-shell ($GW_XFER_TARGET)
 # Policy additions (set before gw_write_policy): GW_GATEWAY_EXTRA (inside
 # gateway), GW_WINDOWS_EXTRA (inside windows), GW_GRANTS_EXTRA (more grants,
-# each starting with a comma). GW_DAEMON_OPTS: more mspgated options.
+# each starting with a comma), GW_TENANTS_EXTRA (names of more tenants, each
+# with one target "box" like t1's). GW_DAEMON_OPTS: more mspgated options.
 # GW_KEEP=DIR keeps a copy of the test's files (logs, audit, recordings).
 
 GW_TAG="mgt$$"
@@ -63,27 +66,34 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_port PORT: until something listens there (10 s).
-wait_port() {
-	n=0
-	while [ $n -lt 100 ]; do
-		ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
-		sleep 0.1; n=$((n + 1))
-	done
-	return 1
-}
+# wait_port PORT: until something listens there (60 s).
+wait_port() { tap_wait 60 port_listens "$1"; }
+port_listens() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # make_user NAME [system]: a throwaway account; homes live under $T.
 make_user() {
 	if [ "${2:-}" = system ]; then
-		useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$1" || return 1
+		gw_useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$1" || return 1
 	else
-		useradd -m -d "$T/home/$1" -s /bin/sh "$1" || return 1
+		gw_useradd -m -d "$T/home/$1" -s /bin/sh "$1" || return 1
 		# "*" is no password but not locked: sshd with UsePAM no refuses
 		# locked ("!") accounts even for public keys.
 		usermod -p '*' "$1"
 	fi
 	GW_USERS="$GW_USERS $1"
+}
+
+# gw_useradd ARGS...: useradd, tried again while another test holds the
+# lock on /etc/passwd (tests run in parallel: make check -j).
+# (sh has no locals: its counter has a name no caller uses.)
+gw_useradd() {
+	gw_ua_n=0
+	while ! useradd "$@" 2>"$T/useradd.err"; do
+		gw_ua_n=$((gw_ua_n + 1))
+		grep -q 'cannot lock' "$T/useradd.err" && [ $gw_ua_n -lt 30 ] || {
+			cat "$T/useradd.err" >&2; return 1; }
+		sleep 1
+	done
 }
 
 # start_target_sshd USER: the client host, its own host key and config.
@@ -121,6 +131,8 @@ stop_target_sshd() { kill "$TARGET_PID" 2>/dev/null; wait "$TARGET_PID" 2>/dev/n
 gw_setup() {
 	case $BIN in /*) GW_SHELLBIN="$BIN/mspgate-shell" ;;
 	*) GW_SHELLBIN="$(pwd)/$BIN/mspgate-shell" ;; esac
+	case $MG_BUILD in /*) GW_ATTEST_RUN="$MG_BUILD/tests/lib/attest-run" ;;
+	*) GW_ATTEST_RUN="$(pwd)/$MG_BUILD/tests/lib/attest-run" ;; esac
 	GW_ENG="${GW_TAG}e"
 	GW_TUSER="${GW_TAG}t"
 	GW_DAEMON="${GW_TAG}d"
@@ -165,9 +177,28 @@ gw_setup() {
 # t3 (not granted), t4 (max_session 3s), t5 (ticket required), t6 (FIDO
 # required). t1/badkey pins another key; t1/down has no sshd.
 gw_write_policy() {
+	# Logins are attested (pam_mspgate, or $T/as-engineer): a TOTP login
+	# needs the engineer enrolled, in a store the broker can read. A test
+	# that brings its own mfa section brings its own store.
+	gw_mfa=""
+	gw_user=""
+	case "${1:-}" in
+	*"mfa:"*) ;;
+	*)	gw_mfa="mfa: { totp: { store = \"$T/totp\"; }; };"
+		case "${GW_GATEWAY_EXTRA:-}" in *"user ="*) ;;
+		*) gw_user="  user = \"$GW_DAEMON\";" ;; esac ;;
+	esac
 	hk=$(cut -d' ' -f1-2 "$TARGET_HOSTKEY.pub")
 	ok=$(cut -d' ' -f1-2 "$T/otherhostkey.pub")
 	ek=$(cut -d' ' -f1-2 "$T/otherhostkey.pub")
+	more=""
+	for tn in ${GW_TENANTS_EXTRA:-}; do
+		more="$more,
+  { name = \"$tn\";
+    targets = ( { name = \"box\"; host = \"127.0.0.1\"; port = $TARGET_PORT; host_key = \"$hk\";
+        logins = [ \"$GW_TUSER\" ]; credential = \"box\"; } );
+  }"
+	done
 	cat >"$GW_POLICY" <<EOF
 gateway: {
   vault = "$GW_VAULT";
@@ -177,6 +208,8 @@ gateway: {
   session_socket = "$GW_SOCK";
   signing_key = "$GW_SIGNKEY";
   idle_timeout = "none";
+  attestations = "$T/attest";
+${gw_user}
 ${GW_GATEWAY_EXTRA:-}
 };
 windows: {
@@ -216,7 +249,7 @@ tenants = (
   { name = "t6";
     targets = ( { name = "box"; host = "127.0.0.1"; port = $TARGET_PORT; host_key = "$hk";
         logins = [ "$GW_TUSER" ]; credential = "box"; } );
-  }
+  }$more
 );
 grants = (
   { to = "$GW_ENG"; tenants = [ "t1", "t2" ]; targets = [ "*" ];
@@ -229,9 +262,21 @@ grants = (
     logins = [ "$GW_TUSER" ]; mfa = "fido"; }
 ${GW_GRANTS_EXTRA:-}
 );
+${gw_mfa}
 ${1:-}
 EOF
 	chmod 0644 "$GW_POLICY"
+	[ -z "$gw_mfa" ] || [ -f "$T/totp/$GW_ENG" ] || gw_enroll_default
+}
+
+# gw_enroll_default: an active TOTP secret for $GW_ENG in $T/totp ($T/secret).
+gw_enroll_default() {
+	mkdir -p "$T/totp" && chmod 0700 "$T/totp"
+	"$BIN/mspgate-enroll" -c "$GW_POLICY" --batch "$GW_ENG" >"$T/uri" 2>>"$T/enroll.log" || return 1
+	sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$T/uri" >"$T/secret"
+	"$BIN/mspgate-enroll" -c "$GW_POLICY" --activate \
+		"$(oathtool --totp -b "$(cat "$T/secret")")" "$GW_ENG" >>"$T/enroll.log" 2>&1 || return 1
+	chown -R "$GW_DAEMON" "$T/totp" "$T/state"
 }
 
 # start_mspgated: as root, dropping to $GW_DAEMON after binding $GW_SOCK.
@@ -247,24 +292,31 @@ start_mspgated() {
 	fi
 	# MG_GW_WRAP="strace -f -o FILE": a command mspgated runs under (audits).
 	[ -n "${MG_GW_WRAP:-}" ] && set -- $MG_GW_WRAP "$@"
+	sm_n=$(grep -c 'listening on ' "$T/mspgated.log" 2>/dev/null)
 	"$@" "$BIN/mspgated" -D -f "$GW_POLICY" -s "$GW_SOCK" -c "$GW_CTL" -u "$GW_DAEMON" \
 		${GW_DAEMON_OPTS:-} 2>>"$T/mspgated.log" &
 	GW_DPID=$!
 	gw_track "$GW_DPID"
-	n=0
-	while [ ! -S "$GW_SOCK" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-	[ -S "$GW_SOCK" ]
+	# Ready once it says so: its sockets exist a moment before their modes
+	# are set, and before it takes connections.
+	tap_wait 60 gw_listening "${sm_n:-0}"
+}
+gw_listening() {
+	[ "$(grep -c 'listening on ' "$T/mspgated.log" 2>/dev/null)" -gt "$1" ] && [ -S "$GW_SOCK" ]
 }
 
 # gw_shell [VAR=VALUE...]: mspgate-shell as the engineer, as sshd would
-# run it (SSH_CONNECTION, SSH_USER_AUTH set; the rest from the arguments).
+# run it (SSH_CONNECTION, SSH_USER_AUTH set; the rest from the arguments),
+# under tests/lib/attest-run, which plays sshd's monitor: a root parent
+# with a TOTP login attested from 127.0.0.1 (GW_ATTEST_OPTS: other -m,
+# -s, -p, -a options).
 gw_shell() { "$T/as-engineer" "$@"; }
 
 # $T/as-engineer [VAR=VALUE...]: the same as a program (for gw_pty, sftp -D).
 gw_make_wrapper() {
 	cat >"$T/as-engineer" <<EOF
 #!/bin/sh
-exec runuser -u $GW_ENG -- env -i PATH=/usr/bin:/bin TERM=\${TERM:-xterm} \\
+exec $GW_ATTEST_RUN -d $T/attest -u $GW_ENG \${GW_ATTEST_OPTS:-} -- env -i PATH=/usr/bin:/bin TERM=\${TERM:-xterm} \\
 	SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 2222" SSH_USER_AUTH=$GW_AUTHINFO \\
 	MSPGATE_SOCKET=$GW_SOCK "\$@" $GW_SHELLBIN
 EOF
@@ -293,15 +345,23 @@ EOF
 
 gw_ctl() { "$BIN/mspgatectl" -s "$GW_CTL" "$@"; }
 
-# gw_wait_sessions N: until the live table has N sessions (10 s); 0 when it does.
-gw_wait_sessions() {
-	n=0
-	while [ $n -lt 100 ]; do
-		[ "$(gw_ctl list 2>/dev/null | tail -n +2 | wc -l)" -eq "$1" ] && return 0
-		sleep 0.1; n=$((n + 1))
-	done
-	return 1
+# gw_wait_sessions N: until the live table has N sessions (60 s); 0 when it does.
+gw_wait_sessions() { tap_wait 60 gw_has_sessions "$1"; }
+gw_has_sessions() { [ "$(gw_ctl list 2>/dev/null | tail -n +2 | wc -l)" -eq "$1" ]; }
+
+# gw_reload: SIGHUP to mspgated (itself, not a wrapper such as strace, which
+# would keep it), then until the reload's result is in the audit log, the
+# last thing mspgated does for a reload, whether it took the new policy or
+# kept the old one. 0 when it is there (60 s).
+gw_reload() {
+	gr_pid=$GW_DPID
+	[ "$(cat /proc/$gr_pid/comm 2>/dev/null)" = mspgated ] ||
+		gr_pid=$(pgrep -P "$GW_DPID" -x mspgated | head -1)
+	gr_n=$(grep -c '"event":"policy_reload"' "$GW_AUDIT" 2>/dev/null)
+	kill -HUP "${gr_pid:-$GW_DPID}" || return 1
+	tap_wait 60 gw_reloads_more "${gr_n:-0}"
 }
+gw_reloads_more() { [ "$(grep -c '"event":"policy_reload"' "$GW_AUDIT" 2>/dev/null)" -gt "$1" ]; }
 
 # gw_verify_recordings: 0 when there is at least one and all verify.
 gw_verify_recordings() {
@@ -311,15 +371,22 @@ gw_verify_recordings() {
 }
 
 # gw_pty STEP... -- COMMAND...: runs COMMAND on a new pty (80x24) and plays
-# the steps: "expect:REGEX" (wait up to 15 s for it in the output),
-# "send:TEXT" (\n and \r understood), "resize:COLSxROWS". Prints the
-# output; exits with the command's exit status (124 when an expect fails).
+# the steps: "expect:REGEX" (wait up to $GW_PTY_WAIT s, 60, for it in the
+# output), "send:TEXT" (\n and \r understood), "resize:COLSxROWS",
+# "retry:REGEX:TEXT" (send TEXT until REGEX shows, once a second: for an
+# answer that depends on something else arriving first, such as a resize).
+# Prints the output; exits with the command's exit status (124 when an
+# expect fails, or the command does not end within $GW_PTY_WAIT s after the
+# last step). What timed out, with the awaited REGEX, goes to the test's
+# TAP log (fd 9, see tap.sh) as a "#" line, never into the output: a check
+# on the output must not find the awaited text in the helper's own words.
 gw_pty() {
 	python3 - "$@" <<'PYEOF'
 import os, pty, re, select, struct, sys, time, fcntl, termios
 args = sys.argv[1:]
 i = args.index("--")
 steps, cmd = args[:i], args[i + 1:]
+wait = float(os.environ.get("GW_PTY_WAIT") or 60)
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(cmd[0], cmd)
@@ -339,26 +406,45 @@ def pump(t):
         return -1
     out += d
     return 1
+def give_up(n, why):
+    """The output as it was, a note without the awaited text, exit 124."""
+    sys.stdout.write(out.decode(errors="replace"))
+    sys.stdout.write("\n[gw_pty: step %d timed out; see the test's log]\n" % n)
+    sys.stdout.flush()
+    try:
+        os.write(9, ("# gw_pty: step %d: %s\n" % (n, why)).encode())
+    except OSError:
+        pass
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    sys.exit(124)
 rc = 0
-for st in steps:
+for n, st in enumerate(steps, 1):
     kind, _, arg = st.partition(":")
     if kind == "expect":
-        end = time.time() + 15
+        end = time.time() + wait
         while not re.search(arg.encode(), out) and time.time() < end:
             if pump(0.1) < 0:
                 break
         if not re.search(arg.encode(), out):
-            sys.stdout.write(out.decode(errors="replace"))
-            sys.stdout.write("\n[gw_pty: timeout waiting for %r]\n" % arg)
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            sys.exit(124)
+            give_up(n, "no %r in the output after %g s" % (arg, wait))
     elif kind == "send":
         os.write(fd, arg.replace("\\n", "\n").replace("\\r", "\r").encode())
+    elif kind == "retry":
+        want, _, text = arg.partition(":")
+        end = time.time() + wait
+        while not re.search(want.encode(), out) and time.time() < end:
+            os.write(fd, text.replace("\\n", "\n").replace("\\r", "\r").encode())
+            step_end = min(end, time.time() + 1)
+            while not re.search(want.encode(), out) and time.time() < step_end:
+                if pump(0.1) < 0:
+                    break
+        if not re.search(want.encode(), out):
+            give_up(n, "no %r in the output after %g s of sending %r" % (want, wait, text))
     elif kind == "resize":
         c, r = arg.split("x")
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", int(r), int(c), 0, 0))
-end = time.time() + 30
+end = time.time() + wait
 done = 0
 while time.time() < end:
     pump(0.2)
@@ -367,12 +453,9 @@ while time.time() < end:
         break
 while pump(0) > 0:
     pass
-sys.stdout.write(out.decode(errors="replace"))
 if not done:
-    sys.stdout.write("\n[gw_pty: the command did not end]\n")
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    sys.exit(124)
+    give_up(len(steps) + 1, "the command did not end within %g s" % wait)
+sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
 PYEOF
 }

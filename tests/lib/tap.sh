@@ -11,6 +11,9 @@ TAP_FAILED=0
 BIN=${BIN:-$MG_BUILD/bin}
 T=$(mktemp -d "${TMPDIR:-/tmp}/mgtest.XXXXXX")
 TAP_PIDS=""
+# fd 9: the TAP stream itself, for helpers whose own output a test captures
+# (gw_pty writes its diagnostics there, as "#" lines).
+exec 9>&1
 tap_track_pid() { TAP_PIDS="$TAP_PIDS $1"; }
 tap_cleanup() {
 	for p in $TAP_PIDS; do kill "$p" 2>/dev/null; done
@@ -36,5 +39,16 @@ check_exit() {
 check_grep() {
 	if grep -q -e "$2" "$3"; then ok "$1"; else
 		fail "$1"; echo "# '$2' not found in $3:"; sed 's/^/#   /' "$3" | head -20; fi
+}
+# tap_wait SECONDS COMMAND...: until COMMAND succeeds (tried every 0.1 s),
+# at most SECONDS; 0 when it did. For waiting on an event: the bound is
+# there for a broken build, so make it generous (a busy machine is slow).
+tap_wait() {
+	tw_end=$(($(date +%s) + $1)); shift
+	while ! "$@"; do
+		[ "$(date +%s)" -lt "$tw_end" ] || return 1
+		sleep 0.1
+	done
+	return 0
 }
 tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }

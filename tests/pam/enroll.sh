@@ -20,7 +20,7 @@ mkfifo "$T/in"
 pid=$!
 exec 3>"$T/in"
 i=0
-while ! grep -q '^  otpauth://' "$T/enr" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+while ! grep -q '^  otpauth://' "$T/enr" && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
 S=$(sed -n 's/^  otpauth:.*secret=\([A-Z2-7]*\).*/\1/p' "$T/enr")
 echo 000000 >&3
 echo "$(code "$S" 0)" >&3

@@ -241,6 +241,9 @@ main(int argc, char **argv)
 	}
 	if ((v = pam_getenv(h, "MSPGATE_MFA")) != NULL)
 		printf("env MSPGATE_MFA=%s\n", v);
+	/* What the auth stage verified, for the session's attestation. */
+	if ((v = pam_getenv(h, "MSPGATE_AUTH")) != NULL)
+		printf("env MSPGATE_AUTH=%s\n", v);
 	pam_end(h, last);
 	if (h2 != NULL)
 		pam_end(h2, PAM_SUCCESS);

@@ -50,7 +50,8 @@ pkg_cleanup() {
 		fi
 		getent group mspgate >/dev/null && delgroup --quiet --system mspgate >/dev/null 2>&1
 		dpkg-statoverride --remove /etc/mspgate/mspgate.conf >/dev/null 2>&1
-		rm -rf /etc/mspgate /var/lib/mspgate /var/log/mspgate /run/mspgate /run/mspgate-sshd.pid
+		rm -rf /etc/mspgate /var/lib/mspgate /var/log/mspgate /run/mspgate /run/mspgate-sshd.pid \
+			/run/mspgate-attest
 	fi
 	# Left while any sshd runs: the system's (or a test's) needs it.
 	[ -n "$MADE_RUNSSHD" ] && ! pgrep -x sshd >/dev/null && rmdir /run/sshd 2>/dev/null
@@ -251,6 +252,10 @@ check_exit 0 "mspgatectl list after the reload" test $? -eq 0
 
 pre=$(unit_get mspgate-sshd.service ExecStartPre)
 start=$(unit_get mspgate-sshd.service ExecStart)
+# Its RuntimeDirectory: where pam_mspgate attests each login (root's).
+rd=$(unit_get mspgate-sshd.service RuntimeDirectory)
+rdm=$(unit_get mspgate-sshd.service RuntimeDirectoryMode)
+[ -n "$rd" ] && install -d -o root -g root -m "${rdm:-0755}" "/run/$rd"
 check "gateway sshd ExecStartPre" $pre
 $start -e 2>"$T/gw_sshd.log" &
 SPID=$!

@@ -14,6 +14,7 @@
 #include "mg_diag.h"
 #include "mg_err.h"
 #include "pol.h"
+#include "pol_decide.h"
 #include "../lib/testkeys.h"
 
 #define NAME "/etc/mspgate/test.conf"
@@ -320,6 +321,55 @@ test_duplicate_tenant_line(void **state)
 	free(text);
 }
 
+/*
+ * Many tenants: the tenant table grows while targets point back at their
+ * tenant. Every grant, on the first tenant as on the last, must still
+ * cover its targets (a dangling back-pointer made all of them "allow no
+ * login").
+ */
+static void
+test_many_tenants(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	struct pol_request req = { 0 };
+	struct pol_decision dec;
+	char buf[16384], name[16];
+	size_t o = 0;
+	char *text;
+	int i;
+
+	(void)state;
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "engineers = ( { name = \"bob\"; "
+	    "keys = [\"%%K1%%\"]; } );\ntenants = (\n");
+	for (i = 0; i < 40; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s{ name = \"t%d\"; targets = "
+		    "( { name = \"box\"; host = \"192.0.2.1\"; host_key = \"%%HK%%\"; "
+		    "logins = [\"deploy\"]; credential = \"c\"; } ); }\n", i ? "," : "", i);
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o, ");\ngrants = (\n");
+	for (i = 0; i < 40; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s{ to = \"bob\"; tenants = "
+		    "[\"t%d\"]; targets = [\"*\"]; logins = [\"deploy\"]; mfa = \"totp\"; }\n",
+		    i ? "," : "", i);
+	snprintf(buf + o, sizeof(buf) - o, ");\n");
+	text = expand(buf);
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_non_null(p);
+	for (i = 0; i < 40; i += 13) {
+		snprintf(name, sizeof(name), "t%d", i);
+		req.engineer = "bob";
+		req.tenant = name;
+		req.target = "box";
+		req.login = "deploy";
+		req.mfa_used = POL_MFA_TOTP;
+		assert_int_equal(pol_decide(p, &req, &dec), 0);
+		assert_true(dec.allow);
+	}
+	pol_free(p);
+	mg_diag_free(d);
+	free(text);
+}
+
 static void
 test_nul_byte(void **state)
 {
@@ -483,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_duplicate_tenant_line),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_many_tenants),
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_gateway_twice),
 		cmocka_unit_test(test_pam_and_engineer_mfa),

@@ -29,6 +29,12 @@ static const struct {
 	{ "@acme/web01", 0, NULL, NULL, NULL },
 	{ "-x@acme/web01", 0, NULL, NULL, NULL },
 	{ "a@b@acme/web01", 0, NULL, NULL, NULL },
+	/* The policy cannot define these names, so the spec is refused here. */
+	{ "-acme/web01", 0, NULL, NULL, NULL },
+	{ "acme/.web01", 0, NULL, NULL, NULL },
+	{ "abcdefghijklmnopqrstuvwxyzabcdefg@acme/web01", 0, NULL, NULL, NULL },
+	{ "abcdefghijklmnopqrstuvwxyzabcdef@acme/web01", 1,
+	  "abcdefghijklmnopqrstuvwxyzabcdef", "acme", "web01" },
 	{ "acme/web01 ", 0, NULL, NULL, NULL },
 	{ "acme/web;01", 0, NULL, NULL, NULL },
 	{ "ac me/web01", 0, NULL, NULL, NULL },
@@ -87,11 +93,32 @@ static const struct {
 	{ NULL, "internal-sftp", MG_ERR_NOENT, NULL, NULL, NULL },
 	{ NULL, "/usr/lib/openssh/sftp-server", MG_ERR_NOENT, NULL, NULL, NULL },
 	{ NULL, "/bin/ls /tmp", MG_ERR_NOENT, NULL, NULL, NULL },
-	/* A target was meant but is malformed. */
-	{ "acme", NULL, MG_ERR_PARSE, NULL, NULL, NULL },
-	{ "acme/web01;id", "x", MG_ERR_PARSE, NULL, NULL, NULL },
-	{ NULL, "acme/web/01 ls", MG_ERR_PARSE, NULL, NULL, NULL },
+	/* A target was meant but is malformed: kept as given, for mspgated to audit. */
+	{ "acme", NULL, MG_ERR_PARSE, "acme", NULL, NULL },
+	{ "acme/web01;id", "x", MG_ERR_PARSE, "acme/web01;id", NULL, NULL },
+	{ NULL, "acme/web/01 ls", MG_ERR_PARSE, "acme/web/01", NULL, NULL },
+	{ "../../etc/passwd", "id", MG_ERR_PARSE, "../../etc/passwd", NULL, NULL },
+	{ "acme/web01 extra", NULL, MG_ERR_PARSE, "acme/web01 extra", NULL, NULL },
 };
+
+/* A long malformed value is cut: what goes on the wire is bounded. */
+static void
+test_shell_request_long(void **state)
+{
+	struct gw_shell_request r;
+	char v[5001];
+
+	(void)state;
+	memset(v, 'a', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	assert_int_equal(gw_shell_request_parse(v, "id", &r), MG_ERR_PARSE);
+	assert_int_equal(strlen(r.target), GW_TARGET_GIVEN_MAX);
+	gw_shell_request_clear(&r);
+	v[10] = '/';
+	assert_int_equal(gw_shell_request_parse(NULL, v, &r), MG_ERR_PARSE);
+	assert_int_equal(strlen(r.target), GW_TARGET_GIVEN_MAX);
+	gw_shell_request_clear(&r);
+}
 
 static void
 test_shell_request(void **state)
@@ -107,7 +134,11 @@ test_shell_request(void **state)
 			fail_msg("case %zu (%s | %s): got %d want %d", i,
 			    reqs[i].env ? reqs[i].env : "-", reqs[i].orig ? reqs[i].orig : "-",
 			    got, reqs[i].want);
-		if (got == 0) {
+		if (got == MG_ERR_PARSE) {
+			assert_string_equal(r.target, reqs[i].target);
+			assert_null(r.command);
+			assert_null(r.subsystem);
+		} else if (got == 0) {
 			assert_string_equal(r.target, reqs[i].target);
 			if (reqs[i].command == NULL)
 				assert_null(r.command);
@@ -206,6 +237,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_target_spec),
 		cmocka_unit_test(test_shell_request),
+		cmocka_unit_test(test_shell_request_long),
 		cmocka_unit_test(test_authinfo),
 		cmocka_unit_test(test_source),
 	};

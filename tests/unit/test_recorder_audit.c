@@ -10,6 +10,7 @@
 #include <string.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,17 @@
 #include "test_recorder_util.h"
 
 int main(void);
+int fdatasync(int fd);
+
+/* The log's data syncs, counted: this definition stands in for libc's. */
+static unsigned nsyncs;
+
+int
+fdatasync(int fd)
+{
+	nsyncs++;
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 static char logged[4096];
 
@@ -140,6 +152,46 @@ test_fields(void **state)
 	res = verify(path);
 	assert_int_equal(res.status, REC_VERIFY_OK);
 	rec_json_free(&j);
+	rec_buf_free(&b);
+}
+
+/*
+ * A lazy event (a PAM session opened or closed) is written without a sync
+ * of its own; every other event, and a new log's first line, is synced,
+ * and the chain is whole either way.
+ */
+static void
+test_lazy_event(void **state)
+{
+	struct rec_audit_event ev = { 0 };
+	struct rec_verify_result res;
+	struct rec_buf b = { 0 };
+	char path[128];
+	struct rec_audit *a = open_log("lazy.jsonl", path, sizeof(path));
+
+	(void)state;
+	ev.type = REC_AUDIT_SESSION_START;
+	ev.engineer = "alice";
+	ev.reason = "pam session opened";
+	ev.lazy = 1;
+	/* A new log: its log_start line and this event go down with a sync. */
+	nsyncs = 0;
+	assert_int_equal(rec_audit_event(a, &ev), 0);
+	assert_int_equal(nsyncs, 1);
+	nsyncs = 0;
+	assert_int_equal(rec_audit_event(a, &ev), 0);
+	assert_int_equal(nsyncs, 0);
+	ev.type = REC_AUDIT_AUTH_SUCCESS;
+	ev.reason = "login";
+	ev.lazy = 0;
+	assert_int_equal(rec_audit_event(a, &ev), 0);
+	assert_int_equal(nsyncs, 1);
+	rec_audit_close(a);
+	slurp(path, &b);
+	assert_non_null(strstr((char *)b.p, "\"seq\":3"));
+	res = verify(path);
+	assert_int_equal(res.status, REC_VERIFY_OK);
+	assert_int_equal(res.total_lines, 4);
 	rec_buf_free(&b);
 }
 
@@ -798,6 +850,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_lazy_event),
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_tampering),
 		cmocka_unit_test(test_torn_line),

@@ -11,7 +11,7 @@ start_mspgated || { fail "mspgated starts"; tap_done; exit 1; }
 
 # A pty session: the remote side sees the size, and a resize.
 gw_pty 'expect:\$ ' 'send:stty size\n' 'expect:24 80' 'resize:100x30' \
-	'send:sleep 0.5; stty size\n' 'expect:30 100' 'send:exit 0\n' -- \
+	'send:stty size\n' 'expect:30 100' 'send:exit 0\n' -- \
 	"$T/as-engineer" MSPGATE_TARGET=t1/box >"$T/o1" 2>&1
 check_exit 0 "pty: size and resize reach the target" test $? -eq 0
 [ $? -eq 0 ] || sed 's/^/# /' "$T/o1" | tail -5
@@ -75,7 +75,7 @@ check_exit 0 "max session: exit 255" test $rc -eq 255
 check_grep "max session: says why" 'session ended: the maximum session time was reached' "$T/e9"
 check "max session: ended in time ($took s)" test "$took" -le 8
 n=0
-while pgrep -u "$GW_TUSER" -x sleep >/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+while pgrep -u "$GW_TUSER" -x sleep >/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 check "max session: the remote command is gone" sh -c "! pgrep -u '$GW_TUSER' -x sleep >/dev/null"
 check_grep "max session: marker in the recording" 'maximum session time' "$(gw_last_recording)"
 
@@ -91,27 +91,27 @@ chmod 0700 "$GW_REC"
 # The reader of the engineer's output goes away (sshd closing its pipes).
 gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='yes' </dev/null 2>"$T/e12" | head -c 10 >"$T/o12"
 n=0
-while pgrep -u "$GW_TUSER" -x yes >/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+while pgrep -u "$GW_TUSER" -x yes >/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 check "output closed: the remote command is gone" sh -c "! pgrep -u '$GW_TUSER' -x yes >/dev/null"
 
 # SIGTERM to mspgated: running sessions end cleanly, recordings sealed.
 gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='sleep 120' </dev/null >/dev/null 2>"$T/e13" &
 bg=$!
 n=0
-while ! pgrep -u "$GW_TUSER" -x sleep >/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+while ! pgrep -u "$GW_TUSER" -x sleep >/dev/null && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
 kill -TERM "$GW_DPID"
 wait "$bg"
 check_exit 0 "shutdown: the engineer's session ends with 255" test $? -eq 255
 check_grep "shutdown: says why" 'the gateway is shutting down' "$T/e13"
 n=0
-while pgrep -u "$GW_TUSER" -x sleep >/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+while pgrep -u "$GW_TUSER" -x sleep >/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 check "shutdown: the remote command is gone" sh -c "! pgrep -u '$GW_TUSER' -x sleep >/dev/null"
 check_grep "shutdown: session_end audited" '"session_end".*shutting down' "$GW_AUDIT"
 
 # The gateway down.
 kill "$GW_DPID" 2>/dev/null
 n=0
-while kill -0 "$GW_DPID" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+while kill -0 "$GW_DPID" 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND=true </dev/null >/dev/null 2>"$T/e11"
 check_exit 0 "gateway service down: exit 255" test $? -eq 255
 check_grep "gateway service down: says so" '^mspgate: the gateway service is not running' "$T/e11"

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The one TOTP transaction: lock, lockout, secret, check, replay record, unlock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_err.h"
+#include "mg_sshkey.h"
+#include "mfa_state.h"
+#include "mfa_totp.h"
+#include "mfa_txn.h"
+
+int
+mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now,
+    struct mfa_txn_result *res, char *why, size_t whylen)
+{
+	struct mfa_state st;
+	struct mfa_secret s;
+	struct mfa_lockrec *lr = NULL;
+	char err[512];
+	int64_t step, used = -1;
+	int fd = -1, r, fail = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->step = -1;
+	memset(&s, 0, sizeof(s));
+	if ((r = mfa_state_init(&st, p)) != 0) {
+		snprintf(why, whylen, "store path too long");
+		return r;
+	}
+	if ((lr = calloc(1, sizeof(*lr))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return MG_ERR_NOMEM;
+	}
+	/* Read, check and update under one lock: a code is used once. */
+	if ((r = mfa_lock(&st, user, &fd, err, sizeof(err))) != 0) {
+		snprintf(why, whylen, "cannot lock: %s", err);
+		goto out;
+	}
+	if ((r = mfa_lockrec_load(&st, user, lr, err, sizeof(err))) != 0) {
+		/* A damaged record could hide a lock: deny until it is cleared. */
+		snprintf(why, whylen, "lockout record unreadable (%s); "
+		    "clear it with mspgate-enroll --unlock", err);
+		goto out;
+	}
+	if (mfa_lockrec_locked(&st, lr, now)) {
+		snprintf(why, whylen, "account locked for %lld more seconds",
+		    (long long)(lr->locked_until - now));
+		r = MG_ERR_DENIED;
+		goto out;
+	}
+	if ((r = mfa_used_load(fd, &used, err, sizeof(err))) != 0) {
+		/* Without it a used code could pass again: refuse. */
+		snprintf(why, whylen, "%s", err);
+		goto out;
+	}
+	r = mfa_secret_load(&st, user, &s, err, sizeof(err));
+	if (r == 0 && used > s.last_step)
+		s.last_step = used;
+	if (r == MG_ERR_NOENT) {
+		snprintf(why, whylen, "no TOTP secret enrolled (mspgate-enroll)");
+		fail = 1;
+	} else if (r != 0) {
+		snprintf(why, whylen, "TOTP secret unusable: %s", err);
+	} else if (s.status != MFA_ACTIVE) {
+		snprintf(why, whylen, "TOTP secret not activated yet");
+		fail = 1;
+	} else if ((r = mfa_totp_check(&s, code, now, p->mfa.skew_steps, &step)) == 0) {
+		/* Recorded (synced) before it counts: a used code stays used. */
+		if ((r = mfa_used_save(&st, fd, step, err, sizeof(err))) != 0) {
+			/* Unrecorded, the code could be used again: deny. */
+			snprintf(why, whylen, "cannot record the used code: %s", err);
+		} else {
+			snprintf(why, whylen, "TOTP code accepted");
+			res->step = step;
+			/* Success forgets earlier failures, for login and re-auth alike. */
+			if (lr->nfail > 0 || lr->locked_until != 0)
+				(void)mfa_lockrec_remove(&st, user, err, sizeof(err));
+		}
+	} else if (r == MG_ERR_EXISTS) {
+		snprintf(why, whylen, "TOTP code already used (replay)");
+		fail = 1;
+	} else if (r == MG_ERR_DENIED) {
+		snprintf(why, whylen, "wrong TOTP code");
+		fail = 1;
+	} else {
+		snprintf(why, whylen, "TOTP check failed: %s", mg_strerror(r));
+	}
+	if (fail) {
+		r = MG_ERR_DENIED;
+		res->counted = 1;
+		res->locked_now = mfa_lockrec_fail(&st, lr, now);
+		if (mfa_lockrec_save(&st, user, lr, err, sizeof(err)) != 0) {
+			size_t n = strlen(why);
+
+			snprintf(why + n, whylen - n, "; cannot record the failure: %s", err);
+		}
+	}
+	/* Anything but a recorded success refuses. */
+	if (r == 0 && res->step < 0)
+		r = MG_ERR_INTERNAL;
+ out:
+	mfa_unlock(fd);
+	mfa_secret_wipe(&s);
+	free(lr);
+	return r;
+}
+
+int
+mfa_txn_standing(const struct pol *p, const struct pol_engineer *e, unsigned mfa,
+    const char *fido, time_t now, unsigned *still, char *why, size_t whylen)
+{
+	struct mfa_state st;
+	struct mfa_secret s;
+	struct mfa_lockrec lr;
+	char err[512], fp[MG_SSHKEY_FP_LEN];
+	size_t i;
+	int r;
+
+	*still = 0;
+	memset(&s, 0, sizeof(s));
+	memset(&lr, 0, sizeof(lr));
+	if ((r = mfa_state_init(&st, p)) != 0) {
+		snprintf(why, whylen, "store path too long");
+		return r;
+	}
+	/* A lockout after the login stops the connection's new sessions too. */
+	if ((r = mfa_lockrec_load(&st, e->name, &lr, err, sizeof(err))) != 0) {
+		snprintf(why, whylen, "lockout record unreadable: %s", err);
+		return r;
+	}
+	if (mfa_lockrec_locked(&st, &lr, now)) {
+		snprintf(why, whylen, "the account is locked out (for %lld more seconds)",
+		    (long long)(lr.locked_until - now));
+		return MG_ERR_DENIED;
+	}
+	if (mfa & POL_MFA_TOTP) {
+		r = mfa_secret_load(&st, e->name, &s, err, sizeof(err));
+		if (r == 0 && s.status != MFA_ACTIVE)
+			r = MG_ERR_NOENT;
+		mfa_secret_wipe(&s);
+		if (r == MG_ERR_NOENT) {
+			snprintf(why, whylen, "TOTP is no longer enrolled for %s", e->name);
+			return MG_ERR_DENIED;
+		}
+		if (r != 0) {
+			snprintf(why, whylen, "TOTP secret unusable: %s", err);
+			return r;
+		}
+		*still |= POL_MFA_TOTP;
+	}
+	if ((mfa & POL_MFA_FIDO) && fido != NULL && fido[0] != '\0') {
+		for (i = 0; i < e->nkeys; i++) {
+			const struct pol_key *k = &e->keys[i];
+
+			if (k->key == NULL || !mg_sshkey_is_sk(k->key) ||
+			    mg_sshkey_fingerprint(k->key, fp, sizeof(fp)) != 0 ||
+			    strcmp(fp, fido) != 0)
+				continue;
+			if ((k->valid_from && now < k->valid_from) ||
+			    (k->valid_until && now >= k->valid_until))
+				continue;
+			*still |= POL_MFA_FIDO;
+			break;
+		}
+	}
+	return 0;
+}
