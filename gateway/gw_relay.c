@@ -145,7 +145,7 @@ writer_main(void *arg)
 	for (;;) {
 		size_t off = 0, len;
 		const char *buf;
-		int which, quit = 0;
+		int which, quit = 0, wake;
 
 		pthread_mutex_lock(&q->mu);
 		while (!q->quit && q->n == 0)
@@ -185,9 +185,16 @@ writer_main(void *arg)
 			break;
 		pthread_mutex_lock(&q->mu);
 		q->head = (q->head + 1) % NSLOT;
+		/*
+		 * The relay waits on the queue only when it was full (reading
+		 * stopped), to see it empty (the session's end) or to learn
+		 * that the reader is gone: woken then, not for every slot.
+		 */
+		wake = q->n == NSLOT || q->n == 1 || q->gone[which];
 		q->n--;
 		pthread_mutex_unlock(&q->mu);
-		(void)!write(q->wake, &one, sizeof(one));
+		if (wake)
+			(void)!write(q->wake, &one, sizeof(one));
 	}
 	return NULL;
 }
@@ -405,7 +412,7 @@ static int
 drain_channel(struct gw_relay *r, struct gw_relay_result *res, int show, time_t *last,
     int *empty)
 {
-	int stream, n, moved;
+	int stream, n, moved, err;
 	char *buf;
 
 	*empty = 0;
@@ -414,8 +421,27 @@ drain_channel(struct gw_relay *r, struct gw_relay_result *res, int show, time_t 
 		for (stream = 0; stream < 2; stream++) {
 			if (outq_room(r->outq, &buf) == NULL)
 				return 0;	/* full: the target waits (its window) */
-			n = ssh_channel_read_nonblocking(r->channel, buf, RELAY_BUF, stream);
-			if (n == SSH_ERROR)
+			/*
+			 * What the channel has now, up to a slot: a bulk stream
+			 * arrives as a packet of a few KiB at a time, and one
+			 * write (and one recorded event) per slot instead of per
+			 * packet halves the relay's work on a terminal.
+			 */
+			n = 0;
+			err = 0;
+			while (n < RELAY_BUF) {
+				int k = ssh_channel_read_nonblocking(r->channel, buf + n,
+				    (uint32_t)(RELAY_BUF - n), stream);
+
+				if (k == SSH_ERROR) {
+					err = 1;
+					break;
+				}
+				if (k <= 0)
+					break;
+				n += k;
+			}
+			if (n == 0 && err)
 				return ssh_channel_is_closed(r->channel) ? (*empty = 1, 0) : -2;
 			if (n <= 0)
 				continue;

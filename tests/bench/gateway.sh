@@ -414,9 +414,7 @@ runone() { # WHO HOW PAYLOAD
 	mg.out) X gw t1/box "cat $3" </dev/null >/dev/null ;;
 	dh.out) X bastion ssh target "'cat $3'" </dev/null >/dev/null ;;
 	pj.out) X pj "cat $3" </dev/null >/dev/null ;;
-	mg.pty) X -tt gw t1/box "cat $3" </dev/null >/dev/null ;;
-	dh.pty) X -tt bastion ssh -tt target "'cat $3'" </dev/null >/dev/null ;;
-	pj.pty) X -tt pj "cat $3" </dev/null >/dev/null ;;
+	mg.pty|dh.pty|pj.pty) script -qefc "$T/pty-$1 $3" /dev/null </dev/null >/dev/null ;;
 	mg.in) X gw t1/box 'cat >/dev/null' <"$3" ;;
 	dh.in) X bastion ssh target "'cat >/dev/null'" <"$3" ;;
 	pj.in) X pj 'cat >/dev/null' <"$3" ;;
@@ -445,6 +443,24 @@ arrived() { # HOW PAYLOAD
 	esac
 	cmp -s "$f" "$2"
 }
+# The pty rows: the engineer's ssh on a terminal of its own (script(1)), as
+# an engineer's is. Its modes (cooked, onlcr) reach the target's pty on
+# every path; a client without a terminal sends none, OpenSSH then passes a
+# raw terminal on hop by hop while libssh leaves the target's at the
+# defaults, and the paths would do different work.
+cat >"$T/pty-mg" <<EOF
+#!/bin/sh
+exec ssh -F $C -tt gw t1/box "cat \$1"
+EOF
+cat >"$T/pty-dh" <<EOF
+#!/bin/sh
+exec ssh -F $C -tt bastion ssh -tt target "'cat \$1'"
+EOF
+cat >"$T/pty-pj" <<EOF
+#!/bin/sh
+exec ssh -F $C -tt pj "cat \$1"
+EOF
+chmod 0755 "$T/pty-mg" "$T/pty-dh" "$T/pty-pj"
 # sftp and scp over the double hop: the bastion's ssh asks the target for sftp.
 cat >"$T/dh-sftp" <<EOF
 #!/bin/sh
