@@ -124,7 +124,7 @@ def formats(src):
 
 
 def roff_text(s):
-    s = s.replace("\\(dq", '"').replace("\\(em", "-").replace("\\(en", "-")
+    s = s.replace("\\(dq", '"').replace("\\(aq", "'").replace("\\(em", "-").replace("\\(en", "-")
     s = s.replace("\\-", "-").replace("\\e", "\\").replace("\\&", "").replace("\\ ", " ")
     s = re.sub(r"\\f[BIRP]|\\f\(..", "", s)
     return s

@@ -107,6 +107,10 @@ gw_ctl alerts >"$T/al1" 2>&1
 check_exit 0 "alerts: listed" test $? -eq 0
 check_grep "alerts: the fan-out denial is listed" "fanout  *deny  *$GW_ENG  *t4/box .*3 distinct tenants" "$T/al1"
 check_grep "alerts: first access alerts are listed" "first_access  *alert  *$GW_ENG  *t1/box" "$T/al1"
+# As mspgatectl(8) and the README show it: the last hour's.
+gw_ctl alerts --since 1h >"$T/al1h" 2>&1
+check_grep "alerts --since 1h: the fan-out denial of minutes ago is listed" \
+	"fanout  *deny  *$GW_ENG  *t4/box .*3 distinct tenants" "$T/al1h"
 gw_ctl alerts --since "$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M')" >"$T/al2" 2>&1
 check "alerts --since: later alerts only (none)" sh -c "! grep -q fanout '$T/al2'"
 gw_ctl alerts --since yesterday-ish >"$T/al3" 2>&1
