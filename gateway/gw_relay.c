@@ -101,6 +101,10 @@ on_exit_signal(ssh_session s, ssh_channel c, const char *sig, int core,
  * frees it. Only head, n, quit and gone[] are shared, under mu.
  */
 #define NSLOT (GW_RELAY_QUEUE / RELAY_BUF)
+/* Tests (test_gw_outq.c) let the writer thread run at this point. */
+#ifndef OUTQ_RACE_POINT
+#define OUTQ_RACE_POINT() do { } while (0)
+#endif
 
 struct gw_outq {
 	pthread_mutex_t mu;
@@ -306,14 +310,25 @@ fail:
 static struct gw_outq *
 outq_room(struct gw_outq *q, char **buf)
 {
-	unsigned n;
+	unsigned n, i;
 
+	/*
+	 * The free slot is head + n, both read under the lock: the writer
+	 * moves head on as it frees a slot, and a head read after the unlock
+	 * named the slot after the free one. The relay then filled that one
+	 * and queued the free one, which still held what it carried 4 slots
+	 * before: sftp downloads arrived whole in size with a chunk of older
+	 * data in them. head + n stays the same until outq_push, as only the
+	 * relay adds and the writer moves head and n together.
+	 */
 	pthread_mutex_lock(&q->mu);
 	n = q->n;
+	i = (q->head + n) % NSLOT;
 	pthread_mutex_unlock(&q->mu);
+	OUTQ_RACE_POINT();
 	if (n >= NSLOT)
 		return NULL;
-	*buf = q->slot[(q->head + n) % NSLOT].buf;
+	*buf = q->slot[i].buf;
 	return q;
 }
 

@@ -479,9 +479,10 @@ bulk() { # LABEL HOW KIND [TARGET_RATIO, 0.9]
 		for w in $order; do
 			rm -rf "$SHM/got" "$SHM/dst"/*
 			t0=$(now)
-			runone "$w" "$2" "$P" 2>>"$T/bulk.err" || { bf=$((bf + 1)); say "$w $2 $3 failed"; }
+			: >"$T/bulk.err"
+			runone "$w" "$2" "$P" 2>>"$T/bulk.err" || { bf=$((bf + 1)); say "$w $2 $3 failed"; sed 's/^/  /' "$T/bulk.err" | tail -5 >&2; }
 			t1=$(now)
-			arrived "$2" "$P" || { bf=$((bf + 1)); say "$w $2 $3: the file did not arrive whole"; }
+			arrived "$2" "$P" || { bf=$((bf + 1)); say "$w $2 $3: the file did not arrive whole ($(ls -l "$SHM/got" "$SHM/dst"/* 2>&1 | tr '\n' ' '); $(cmp "$SHM/got" "$P" 2>&1 | head -1))"; }
 			awk -v a="$t0" -v b="$t1" -v m="$pbytes" 'BEGIN { printf "%.1f\n", m / 1048576 / ((b - a) / 1e9) }' >>"$T/b.$w"
 			[ "$w" = mg ] || continue
 			# The session's recording, sealed: verified, measured, deleted.

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The relay's engineer-bound queue (gw_relay.c: outq_*), against its
+ * writer thread: every byte the relay queues reaches the engineer once,
+ * in order, while the writer frees slots as fast as it can. A benchmark
+ * found sftp downloads through the gateway that arrived whole in size but
+ * held, at one place, a chunk from 128-256 KiB earlier: the slot the relay
+ * filled was not the one it queued. The static functions are tested where
+ * they live: the file is included.
+ */
+#include <sched.h>
+/* Between the relay's look at the queue and its use of a slot, the writer runs. */
+#define OUTQ_RACE_POINT() sched_yield()
+#include "../../gateway/gw_relay.c"
+
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+int main(void);
+
+#define TOTAL (64u * 1024 * 1024)
+
+struct reader {
+	int fd;
+	uint64_t got;		/* bytes read */
+	uint64_t bad_at;	/* first byte that was not the next in sequence */
+	int bad;
+};
+
+/* The stream is byte i = (i * 7 + i / 65521) & 0xff: no chunk repeats another. */
+static unsigned char
+seq_byte(uint64_t i)
+{
+	return (unsigned char)((i * 7 + i / 65521) & 0xff);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	unsigned char buf[65536];
+	ssize_t n, k;
+
+	while ((n = read(rd->fd, buf, sizeof(buf))) > 0) {
+		for (k = 0; k < n; k++) {
+			if (!rd->bad && buf[k] != seq_byte(rd->got + (uint64_t)k)) {
+				rd->bad = 1;
+				rd->bad_at = rd->got + (uint64_t)k;
+			}
+		}
+		rd->got += (uint64_t)n;
+	}
+	return NULL;
+}
+
+static void
+test_queue_keeps_order_under_a_fast_writer(void **state)
+{
+	struct gw_outq *q;
+	struct reader rd;
+	pthread_t th;
+	int p[2], devnull;
+	uint64_t sent = 0;
+	unsigned seed = 1;
+
+	(void)state;
+	/*
+	 * Relay and writer on one CPU, as on a busy gateway: the writer, woken
+	 * by the relay's unlock, can run before the relay's next instruction.
+	 */
+	{
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		(void)sched_setaffinity(0, sizeof(one), &one);
+	}
+	assert_int_equal(pipe(p), 0);
+	assert_true((devnull = open("/dev/null", O_WRONLY)) >= 0);
+	memset(&rd, 0, sizeof(rd));
+	rd.fd = p[0];
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
+	assert_non_null(q = outq_start(p[1], devnull));
+	close(p[1]);
+	while (sent < TOTAL) {
+		char *buf;
+		size_t n, i;
+
+		if (outq_room(q, &buf) == NULL) {
+			uint64_t v;
+			struct pollfd pf = { q->wake, POLLIN, 0 };
+
+			/* Full: wait for the writer, as the relay does. */
+			(void)poll(&pf, 1, 100);
+			(void)!read(q->wake, &v, sizeof(v));
+			continue;
+		}
+		/* Chunks of every size, small ones mostly: many turns, many races. */
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (seed >> 8) % ((seed & 3) == 0 ? RELAY_BUF : 512);
+		if (n > TOTAL - sent)
+			n = (size_t)(TOTAL - sent);
+		for (i = 0; i < n; i++)
+			buf[i] = (char)seq_byte(sent + i);
+		outq_push(q, n, 0);
+		sent += n;
+	}
+	/* The writer drains what is queued, then stops; the reader sees EOF. */
+	while (outq_queued(q, NULL) != 0)
+		usleep(1000);
+	outq_stop(q);
+	close(devnull);
+	pthread_join(th, NULL);
+	if (rd.bad)
+		fail_msg("byte %llu of %u is not the one queued there",
+		    (unsigned long long)rd.bad_at, TOTAL);
+	assert_int_equal(rd.got, TOTAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_keeps_order_under_a_fast_writer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
