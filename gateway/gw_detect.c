@@ -161,37 +161,45 @@ const char *const gw_detect_default_pattern_names[] = {
 	"shadow copy", "shadow copy", "archive and exfiltrate", "cloud sync", NULL
 };
 
-static const char *const rule_names[GW_DETECT_NRULES] = {
-	"fanout", "first_access", "off_hours", "mfa_failures", "unusual",
-	"parallel", "egress", "sensitive_commands", "state"
-};
-
 /*
- * What the engineer is told, in "refused: unusual activity (WORDS); ...":
- * the one source of these words (the docs' examples are generated from it).
+ * Every rule in one place: its key in the policy's alerts section, the
+ * "rule" of its audit events, what the engineer is told in "refused:
+ * unusual activity (WORDS); ..." (the docs' examples are generated from
+ * these words), and how sure a hit is that something is wrong (its syslog
+ * priority). A new rule is one entry here and its checker below.
  */
-static const char *const rule_words[GW_DETECT_NRULES] = {
-	"tenant fan-out", "first access", "off-hours attempts", "MFA failures",
-	"unusual time or source", "parallel use", "data egress", "sensitive command",
-	"detector"
-};
-
-/* How sure a hit is that something is wrong: syslog priority. */
-static const int rule_severity[GW_DETECT_NRULES] = {
-	LOG_ALERT, LOG_WARNING, LOG_WARNING, LOG_WARNING, LOG_WARNING,
-	LOG_ALERT, LOG_ALERT, LOG_ALERT, LOG_ALERT
+static const struct rule_def {
+	const char *name;
+	const char *audit;
+	const char *words;
+	int severity;
+} rule_defs[GW_DETECT_NRULES] = {
+	[GW_DETECT_FANOUT] = { "fanout", "alerts.fanout", "tenant fan-out", LOG_ALERT },
+	[GW_DETECT_FIRST_ACCESS] = { "first_access", "alerts.first_access", "first access",
+	    LOG_WARNING },
+	[GW_DETECT_OFF_HOURS] = { "off_hours", "alerts.off_hours", "off-hours attempts",
+	    LOG_WARNING },
+	[GW_DETECT_MFA_FAILURES] = { "mfa_failures", "alerts.mfa_failures", "MFA failures",
+	    LOG_WARNING },
+	[GW_DETECT_UNUSUAL] = { "unusual", "alerts.unusual", "unusual time or source",
+	    LOG_WARNING },
+	[GW_DETECT_PARALLEL] = { "parallel", "alerts.parallel", "parallel use", LOG_ALERT },
+	[GW_DETECT_EGRESS] = { "egress", "alerts.egress", "data egress", LOG_ALERT },
+	[GW_DETECT_SENSITIVE] = { "sensitive_commands", "alerts.sensitive_commands",
+	    "sensitive command", LOG_ALERT },
+	[GW_DETECT_STATE] = { "state", "alerts.state", "detector", LOG_ALERT },
 };
 
 const char *
 gw_detect_rule_name(enum gw_detect_rule r)
 {
-	return (unsigned)r < GW_DETECT_NRULES ? rule_names[r] : "?";
+	return (unsigned)r < GW_DETECT_NRULES ? rule_defs[r].name : "?";
 }
 
 const char *
 gw_detect_rule_words(enum gw_detect_rule r)
 {
-	return (unsigned)r < GW_DETECT_NRULES ? rule_words[r] : "detector";
+	return (unsigned)r < GW_DETECT_NRULES ? rule_defs[r].words : "detector";
 }
 
 const char *
@@ -950,7 +958,7 @@ hit(struct gw_detect *d, struct gw_detect_result *res, struct fired *f,
 	memset(h, 0, sizeof(*h));
 	h->rule = rule;
 	h->action = a;
-	h->severity = severity ? severity : rule_severity[rule];
+	h->severity = severity ? severity : rule_defs[rule].severity;
 	if (a == GW_DETECT_DENY)
 		h->severity = LOG_ALERT;
 	if (a > res->action)
@@ -1490,12 +1498,6 @@ void
 gw_detect_audit_event(const struct gw_detect_event *ev, const struct gw_detect_hit *hit_,
     char *reason_buf, size_t reason_len, struct rec_audit_event *out)
 {
-	static const char *const rules[GW_DETECT_NRULES] = {
-		"alerts.fanout", "alerts.first_access", "alerts.off_hours",
-		"alerts.mfa_failures", "alerts.unusual", "alerts.parallel", "alerts.egress",
-		"alerts.sensitive_commands", "alerts.state"
-	};
-
 	memset(out, 0, sizeof(*out));
 	out->type = REC_AUDIT_ALERT;
 	if (ev != NULL) {
@@ -1506,7 +1508,7 @@ gw_detect_audit_event(const struct gw_detect_event *ev, const struct gw_detect_h
 		out->session = ev->session;
 	}
 	out->result = gw_detect_action_name(hit_->action);
-	out->rule = (unsigned)hit_->rule < GW_DETECT_NRULES ? rules[hit_->rule] : "alerts";
+	out->rule = (unsigned)hit_->rule < GW_DETECT_NRULES ? rule_defs[hit_->rule].audit : "alerts";
 	snprintf(reason_buf, reason_len, "%s: %s",
 	    hit_->severity == LOG_ALERT ? "alert" : "warning", hit_->evidence);
 	out->reason = reason_buf;
