@@ -5,6 +5,8 @@
 . tests/lib/tap.sh
 
 PLAYER="$MG_BUILD/player"
+# A sanitizer build (build/san) has no bundle of its own: the plain build's.
+[ -f "$PLAYER/asciinema-player.min.js" ] || PLAYER=build/player
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # SKIP $*"; tap_done; exit 0; }
 [ -n "$CHROME" ] || skip "no chromium installed"
