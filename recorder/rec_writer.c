@@ -680,6 +680,7 @@ struct file_sink {
 	char *path;
 	uint64_t written;	/* bytes written to the file */
 	uint64_t synced;	/* bytes handed to writeback */
+	uint64_t dropped;	/* bytes before this were offered back to the kernel */
 };
 
 static int
@@ -723,6 +724,29 @@ file_init(void **state, const char *path, void *arg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A recording is written once and read rarely, later: keeping it in the
+ * page cache only pushes out what the machine does use, and makes the
+ * kernel find fresh memory for every page written (on a virtual machine,
+ * memory the host has not yet backed: that made page-cache copies half of
+ * a busy session's CPU). So the pages whose writeback was started one
+ * window earlier are given back (clean pages only; pages still being
+ * written stay, and are tried again for a few windows). The cache then
+ * recycles the same few megabytes. Nothing here waits for the disk.
+ */
+static void
+drop_cached(struct file_sink *f)
+{
+	uint64_t end, start;
+
+	if (f->synced < 2 * (uint64_t)SYNC_BYTES)
+		return;
+	end = f->synced - SYNC_BYTES;
+	start = f->dropped > 4 * (uint64_t)SYNC_BYTES ? f->dropped - 4 * (uint64_t)SYNC_BYTES : 0;
+	(void)posix_fadvise(f->fd, (off_t)start, (off_t)(end - start), POSIX_FADV_DONTNEED);
+	f->dropped = end;
+}
+
 /* A short write or error stops the recording. */
 static int
 file_write(void *state, const void *p, size_t len)
@@ -749,6 +773,7 @@ file_write(void *state, const void *p, size_t len)
 		    SYNC_FILE_RANGE_WRITE) != 0 && errno == EIO)
 			return MG_ERR_IO;
 		f->synced = f->written;
+		drop_cached(f);
 	}
 	return 0;
 }
@@ -761,6 +786,8 @@ file_close(void *state)
 
 	if (fsync(f->fd) != 0)
 		return MG_ERR_IO;
+	/* All clean now: none of it stays cached (see drop_cached). */
+	(void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED);
 	r = close(f->fd);
 	f->fd = -1;
 	if (r != 0)
