@@ -53,7 +53,7 @@
 #define GW_DETECT_EVIDENCE_MAX	200	/* fits the audit reason and its syslog line */
 #define GW_DETECT_MAX_HITS	8
 
-/* Bounds on memory (see gw_detect.c for why these numbers). */
+/* Bounds on memory (see gw_detect_hist.c for why these numbers). */
 #define GW_DETECT_MAX_ENGINEERS	2048
 #define GW_DETECT_MAX_SOURCES	4096	/* MFA failure sources */
 #define GW_DETECT_ACCESS_PER_ENG	128	/* tenant/target pairs per engineer */
@@ -174,7 +174,7 @@ int gw_detect_event(struct gw_detect *d, const struct gw_detect_event *ev,
 void gw_detect_sessions_clear(struct gw_detect *d);
 
 /*
- * The state file: versioned text, one record per line, see gw_detect.c.
+ * The state file: versioned text, one record per line, see gw_detect_state.c.
  * gw_detect_save writes it with mg_file_replace (mode 0600). Returns 0 or
  * MG_ERR_*, err says why.
  *

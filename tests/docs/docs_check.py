@@ -421,7 +421,9 @@ def main():
         opt[k] = args.pop(0)
     qs = all_quotes(opt["--docs"])
     fs = formats(opt["--src"])
-    det = c_strings(os.path.join(opt["--src"], "gateway/gw_detect.c"))
+    # The evidence texts, wherever in the detector's files they are.
+    det = [f for p in sorted(glob.glob(os.path.join(opt["--src"], "gateway/gw_detect*.c")))
+           for f in c_strings(p)]
     evidence_fs = [(f, re.compile(fmt_regex(f))) for f in det if literal_len(f) >= 6]
     notify, words = set(), set()
     if opt["--alerts"]:

@@ -5,10 +5,15 @@
 #include <string.h>
 
 /*
- * The gateway source is compiled in here, so this target links with the
- * same libraries as every other fuzz target (`make fuzz` and `make check`).
+ * The detector's sources are compiled in here, so this target links with
+ * the same libraries as every other fuzz target (`make fuzz` and `make
+ * check`), and sees the state file's own writer (state_build).
  */
 #include "../../gateway/gw_detect.c"
+#include "../../gateway/gw_detect_hist.c"
+#include "../../gateway/gw_detect_out.c"
+#include "../../gateway/gw_detect_rules.c"
+#include "../../gateway/gw_detect_state.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
