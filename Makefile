@@ -37,18 +37,31 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Appended to the caller's flags so dpkg-buildflags still apply.
 override CFLAGS += -g -std=gnu11 -D_GNU_SOURCE $(HARDEN) $(WARN) -fPIC \
-	-Iconfig -Irecorder $(PKG_CFLAGS)
+	$(PKG_CFLAGS)
 override LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 PIE := -pie
 
+# Headers: each layer sees its own and those of the layers below it, never
+# one above (gateway -> pam -> recorder -> config -> core): an #include
+# that breaks the layering does not compile. pam/ and gateway/ add their
+# own below; tests see everything.
+INC_CORE := -Icore
+INC_CONFIG := $(INC_CORE) -Iconfig
+INC := $(INC_CONFIG) -Irecorder
+$(BUILD)/obj/core/%.o: private INC := $(INC_CORE)
+$(BUILD)/obj/config/%.o: private INC := $(INC_CONFIG)
+
+CORE_SRC := $(wildcard core/*.c)
 CONFIG_SRC := $(filter-out config/mspgate-%.c,$(wildcard config/*.c))
 CONFIG_PROGS := $(patsubst config/%.c,%,$(wildcard config/mspgate-*.c))
 RECORDER_SRC := $(filter-out recorder/mspgate-%.c,$(wildcard recorder/*.c))
 RECORDER_PROGS := $(patsubst recorder/%.c,%,$(wildcard recorder/mspgate-*.c))
 
-LIBMG := $(BUILD)/lib/libmspgate.a
+# One static library per layer, linked top layer first.
+LIBCORE := $(BUILD)/lib/libmgcore.a
+LIBPOL := $(BUILD)/lib/libmgpol.a
 LIBREC := $(BUILD)/lib/libmgrec.a
-LIBS := $(if $(RECORDER_SRC),$(LIBREC)) $(LIBMG)
+LIBS := $(if $(RECORDER_SRC),$(LIBREC)) $(LIBPOL) $(LIBCORE)
 PROGS := $(addprefix $(BUILD)/bin/,$(CONFIG_PROGS) $(RECORDER_PROGS)) \
 	$(BUILD)/bin/mspgate-keys
 
@@ -72,9 +85,13 @@ $(BUILD)/.flags: FORCE
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(INC) -MMD -MP -c -o $@ $<
 
-$(LIBMG): $(patsubst %.c,$(BUILD)/obj/%.o,$(CONFIG_SRC))
+$(LIBCORE): $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBPOL): $(patsubst %.c,$(BUILD)/obj/%.o,$(CONFIG_SRC))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
@@ -91,9 +108,9 @@ $(BUILD)/bin/%: $(BUILD)/obj/recorder/%.o $(LIBS)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) -lutil
 
 # mspgate-keys runs on every login (AuthorizedKeysCommand): policy only.
-$(BUILD)/bin/mspgate-keys: $(BUILD)/obj/gateway/mspgate-keys.o $(LIBMG)
+$(BUILD)/bin/mspgate-keys: $(BUILD)/obj/gateway/mspgate-keys.o $(LIBPOL) $(LIBCORE)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBMG) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -154,10 +171,11 @@ fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo clang ... -o build/fuzz/$$n; \
-		clang -g -O1 -fsanitize=address,undefined,fuzzer -Iconfig -Irecorder -Ipam \
+		clang -g -O1 -fsanitize=address,undefined,fuzzer $(INC) -Ipam \
 		-D_GNU_SOURCE $(PKG_CFLAGS) -o build/fuzz/$$n $$f \
 		$$([ $$n = fuzz_attest ] && echo pam/mfa_attest.c) \
-		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmspgate.a \
+		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmgpol.a \
+		build/fuzzobj/lib/libmgcore.a \
 		$(PKG_LIBS) || exit 1; done
 
 .PHONY: all-libs-only
@@ -299,8 +317,8 @@ $(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
 
 # mspgatectl talks to the control socket and reads the policy for its path:
-# the core library and libconfig, nothing of libssh, liboath or pam/.
-$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBMG)
+# the policy and core libraries and libconfig, nothing of libssh, liboath or pam/.
+$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBPOL) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -308,7 +326,7 @@ $(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBMG)
 # status to sshd): linked with only what it uses, so each one costs a few
 # hundred KiB less than with libssh, libcrypto and libconfig mapped in.
 SHELL_OBJ := $(BUILD)/obj/gateway/gw_msg.o $(BUILD)/obj/gateway/gw_request.o
-$(BUILD)/bin/mspgate-shell: $(BUILD)/obj/gateway/mspgate-shell.o $(SHELL_OBJ) $(LIBMG)
+$(BUILD)/bin/mspgate-shell: $(BUILD)/obj/gateway/mspgate-shell.o $(SHELL_OBJ) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^
 

@@ -12,7 +12,7 @@
 #                  installs everything the tests need: a skip there means
 #                  something went untested).
 #   MG_TEST_TIMEOUT=S   a test still running after S seconds fails (900).
-#   tests/run.sh NAME...   only those tests (e.g. unit/test_config_time,
+#   tests/run.sh NAME...   only those tests (e.g. unit/test_core_time,
 #                  tests/e2e/gw_session), with the same accounting.
 set -u
 B=${MG_BUILD:-build}

@@ -75,7 +75,7 @@ check_grep "a changed notify JSON line is named" "^# doc/ALERTS.md:[0-9]*: alert
 check_grep "an option the tool does not have is named" \
     "^# man/mspgate-policy.1:[0-9]*: mspgate-policy has no option --strict" "$T/mut_docs.out"
 
-for d in gateway pam config recorder; do
+for d in gateway pam config recorder core; do
 	mkdir -p "$T/src/$d" && cp $d/*.c $d/*.h "$T/src/$d/"
 done
 sed -i 's/"unknown target %s/"no such target %s/' "$T/src/gateway/"*.c
