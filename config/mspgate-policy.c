@@ -31,15 +31,19 @@ int main(int argc, char **argv);
 static void
 usage(FILE *f)
 {
+	char sets[128];
+
+	/* The MFA sets from the policy's one table of factor names. */
+	pol_mfa_sets("|", "|", sets, sizeof(sets));
 	fprintf(f,
 	    "usage: mspgate-policy check [-f FILE]\n"
 	    "       mspgate-policy explain [-f FILE] ENGINEER TENANT/TARGET [--login L]\n"
-	    "                      [--mfa fido|totp|fido+totp|none] [--source ADDR]\n"
+	    "                      [--mfa %s|none] [--source ADDR]\n"
 	    "                      [--at \"YYYY-MM-DD HH:MM[:SS] [ZONE]\"] [--login-age AGE]\n"
 	    "       mspgate-policy report [-f FILE] [--tenant T] [--format text|csv|json]\n"
 	    "       mspgate-policy accounts sync [-f FILE] [--dry-run] [--shell PATH]\n"
 	    "                      [--home-base DIR] [--state FILE]\n"
-	    "FILE defaults to " DEFAULT_POLICY ".\n");
+	    "FILE defaults to " DEFAULT_POLICY ".\n", sets);
 }
 
 static struct pol *
@@ -310,8 +314,10 @@ cmd_explain(const char *file, int argc, char **argv)
 		if (strcmp(mfa_s, "none") == 0)
 			req.mfa_used = 0;
 		else if (pol_mfa_parse(mfa_s, &req.mfa_used) != 0) {
-			fprintf(stderr, "mspgate-policy: --mfa must be fido, totp, "
-			    "fido+totp or none\n");
+			char sets[128];
+
+			fprintf(stderr, "mspgate-policy: --mfa must be %s or none\n",
+			    pol_mfa_sets(", ", ", ", sets, sizeof(sets)));
 			return EX_ERROR;
 		}
 	}

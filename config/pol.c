@@ -2,6 +2,7 @@
 /* The policy model: lookups, grant matching and freeing. */
 #include <fnmatch.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,27 +223,57 @@ pol_grant_login_ok(const struct pol_grant *g, const struct pol_target *t,
 	return 0;
 }
 
+/*
+ * Every set of MFA methods by its bits: the one table of factor names. A
+ * policy, the attestation and every program's output spell a set this way;
+ * a set is parsed from its factors' names joined by '+' in any order.
+ */
+static const char *const mfa_names[POL_MFA_ALL + 1] = {
+	[0] = "none",
+	[POL_MFA_FIDO] = "fido",
+	[POL_MFA_TOTP] = "totp",
+	[POL_MFA_FIDO | POL_MFA_TOTP] = "fido+totp",
+};
+
 int
 pol_mfa_parse(const char *s, unsigned *out)
 {
-	if (strcmp(s, "totp") == 0)
-		*out = POL_MFA_TOTP;
-	else if (strcmp(s, "fido") == 0)
-		*out = POL_MFA_FIDO;
-	else if (strcmp(s, "fido+totp") == 0 || strcmp(s, "totp+fido") == 0)
-		*out = POL_MFA_FIDO | POL_MFA_TOTP;
-	else
-		return MG_ERR_PARSE;
+	unsigned set = 0, bit;
+	size_t n;
+
+	for (;;) {
+		n = strcspn(s, "+");
+		for (bit = 1; bit <= POL_MFA_ALL; bit <<= 1)
+			if (strlen(mfa_names[bit]) == n &&
+			    strncmp(s, mfa_names[bit], n) == 0)
+				break;
+		/* An unknown or repeated factor is a typo, never a weaker set. */
+		if (bit > POL_MFA_ALL || (set & bit) != 0)
+			return MG_ERR_PARSE;
+		set |= bit;
+		if (s[n] == '\0')
+			break;
+		s += n + 1;
+	}
+	*out = set;
 	return 0;
 }
 
 const char *
 pol_mfa_name(unsigned mfa)
 {
-	switch (mfa & (POL_MFA_FIDO | POL_MFA_TOTP)) {
-	case POL_MFA_FIDO:	return "fido";
-	case POL_MFA_TOTP:	return "totp";
-	case POL_MFA_FIDO | POL_MFA_TOTP:	return "fido+totp";
-	}
-	return "none";
+	return mfa_names[mfa & POL_MFA_ALL];
+}
+
+const char *
+pol_mfa_sets(const char *sep, const char *last, char *buf, size_t len)
+{
+	size_t o = 0;
+	unsigned m;
+
+	buf[0] = '\0';
+	for (m = 1; m <= POL_MFA_ALL && o < len; m++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", m == 1 ? "" :
+		    m < POL_MFA_ALL ? sep : last, mfa_names[m]);
+	return buf;
 }

@@ -13,9 +13,10 @@
 #include "mg_tz.h"
 #include "pol_window.h"
 
-/* MFA methods, as a bit set. */
+/* MFA methods, as a bit set; their names are in pol.c (pol_mfa_name). */
 #define POL_MFA_FIDO	0x1u
 #define POL_MFA_TOTP	0x2u
+#define POL_MFA_ALL	(POL_MFA_FIDO | POL_MFA_TOTP)
 
 /* Where something was defined, for messages and "the rule that decided". */
 struct pol_loc {
@@ -219,8 +220,18 @@ int pol_grant_covers(const struct pol_grant *g, const struct pol_target *t);
 int pol_grant_login_ok(const struct pol_grant *g, const struct pol_target *t,
     const char *login);
 
-/* "fido", "totp", "fido+totp" <-> POL_MFA_* bits; parse returns 0 or MG_ERR_PARSE. */
+/*
+ * A set of MFA methods: the factors' names joined by '+' ("fido",
+ * "fido+totp", "totp+fido") <-> POL_MFA_* bits, never 0 ("none" is the
+ * caller's to allow). parse returns 0 or MG_ERR_PARSE; name gives the one
+ * spelling of every set (factors in bit order; "none" for 0).
+ */
 int pol_mfa_parse(const char *s, unsigned *out);
 const char *pol_mfa_name(unsigned mfa);
+/*
+ * Every set's name, for messages: sep between them, last before the final
+ * one ("fido, totp or fido+totp"), cut to fit buf (len > 0). Returns buf.
+ */
+const char *pol_mfa_sets(const char *sep, const char *last, char *buf, size_t len);
 
 #endif

@@ -132,13 +132,8 @@ pl_load_engineer(struct ctx *c, const config_setting_t *g)
 		pl_err_set(c, config_setting_get_member(g, "valid_until"),
 		    "%s: valid_until is before valid_from", what);
 	pl_get_cidrs(c, g, what, &e->sources, &e->nsources);
-	if (pl_get_str(g, "mfa") != NULL) {
+	if (pl_get_mfa(c, g, what, &e->mfa))
 		e->mfa_loc = pl_loc_of(c, config_setting_get_member(g, "mfa"));
-		if (pol_mfa_parse(pl_get_str(g, "mfa"), &e->mfa) != 0)
-			pl_err_set(c, config_setting_get_member(g, "mfa"),
-			    "%s: mfa must be \"totp\", \"fido\" or \"fido+totp\", "
-			    "not \"%s\"", what, pl_get_str(g, "mfa"));
-	}
 	/* One key, one engineer: a shared key would blur who did what. */
 	for (k = 0; k < e->nkeys; k++) {
 		for (i = 0; i + 1 < c->p->nengineers; i++) {

@@ -105,6 +105,24 @@ pl_get_str(const config_setting_t *g, const char *name)
 	return m != NULL ? config_setting_get_string(m) : NULL;
 }
 
+/*
+ * An engineer's or a grant's "mfa" into *out; 1 when it is there (a bad
+ * one is an error naming the sets there are), 0 when not.
+ */
+int
+pl_get_mfa(struct ctx *c, const config_setting_t *g, const char *what, unsigned *out)
+{
+	const char *s = pl_get_str(g, "mfa");
+	char sets[128];
+
+	if (s == NULL)
+		return 0;
+	if (pol_mfa_parse(s, out) != 0)
+		pl_err_set(c, config_setting_get_member(g, "mfa"), "%s: mfa must be %s, "
+		    "not \"%s\"", what, pol_mfa_sets(", ", " or ", sets, sizeof(sets)), s);
+	return 1;
+}
+
 /* Copies a string or list of strings; each element must be a string. */
 int
 pl_get_strlist(struct ctx *c, const config_setting_t *g, const char *name,

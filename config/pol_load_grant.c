@@ -35,8 +35,6 @@ pl_load_grant(struct ctx *c, const config_setting_t *g)
 	struct pol_grant *gr;
 	char what[128], **tn = NULL;
 	size_t i, j, k, ntn = 0;
-	const char *mfa;
-	const config_setting_t *ms;
 
 	if (pl_check_keys(c, g, grant_keys, "grant") != 0)
 		return;
@@ -132,11 +130,7 @@ pl_load_grant(struct ctx *c, const config_setting_t *g)
 				    "grant covers", what, gr->logins[i]);
 		}
 	}
-	mfa = pl_get_str(g, "mfa");
-	ms = config_setting_get_member(g, "mfa");
-	if (mfa != NULL && pol_mfa_parse(mfa, &gr->mfa) != 0)
-		pl_err_set(c, ms, "%s: mfa must be \"totp\", \"fido\" or \"fido+totp\", "
-		    "not \"%s\"", what, mfa);
+	(void)pl_get_mfa(c, g, what, &gr->mfa);
 	pl_get_duration(c, g, "max_session", &gr->max_session);
 	pl_get_duration(c, g, "max_login_age", &gr->max_login_age);
 	if (pl_member(g, "ticket", K_BOOL) != NULL)

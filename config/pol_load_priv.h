@@ -67,6 +67,7 @@ int pl_check_keys(struct ctx *c, const config_setting_t *g, const struct keyspec
     const char *what);
 const config_setting_t *pl_member(const config_setting_t *g, const char *name, enum ktype k);
 const char *pl_get_str(const config_setting_t *g, const char *name);
+int pl_get_mfa(struct ctx *c, const config_setting_t *g, const char *what, unsigned *out);
 int pl_get_strlist(struct ctx *c, const config_setting_t *g, const char *name,
     const char *what, char ***out, size_t *nout);
 const config_setting_t *pl_strlist_elem(const config_setting_t *g, const char *name, size_t i);

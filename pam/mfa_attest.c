@@ -81,7 +81,7 @@ record_problem(const struct mfa_attest *a)
 		return "source";
 	if (a->port < 0 || a->port > 65535)
 		return "port";
-	if (a->mfa & ~(POL_MFA_FIDO | POL_MFA_TOTP))
+	if (a->mfa & ~POL_MFA_ALL)
 		return "mfa";
 	if (a->fido[0] != '\0' && !fp_ok(a->fido))
 		return "fido";

@@ -781,13 +781,13 @@ mfa_pam_account(pam_handle_t *pamh, int flags, int argc, const char **argv)
 static const char *
 session_mfa(pam_handle_t *pamh)
 {
-	static const char *const known[] = { "fido+totp", "fido", "totp", "none" };
 	const char *v = pam_getenv(pamh, "MSPGATE_MFA");
-	size_t i;
+	unsigned m = 0;
 
-	for (i = 0; v != NULL && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(v, known[i]) == 0)
-			return known[i];
+	/* Only a name as the auth stage spells it (or "none"); the table's own copy. */
+	if (v != NULL && (strcmp(v, "none") == 0 || pol_mfa_parse(v, &m) == 0) &&
+	    strcmp(v, pol_mfa_name(m)) == 0)
+		return pol_mfa_name(m);
 	return "unknown";
 }
 

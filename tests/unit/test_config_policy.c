@@ -169,7 +169,7 @@ static const struct errcase {
 	{ "days without hours", 1, "windows: { w1 = { days = \"Mon\"; }; };", NULL, 1,
 	  "'days' and 'hours' go together" },
 	{ "bad mfa", 8, "   logins = [\"deploy\"]; mfa = \"sms\"; } );", NULL, 8,
-	  "mfa must be \"totp\", \"fido\" or \"fido+totp\", not \"sms\"" },
+	  "mfa must be fido, totp or fido+totp, not \"sms\"" },
 	{ "missing mfa", 8, "   logins = [\"deploy\"]; } );", NULL, 7, "grant has no 'mfa'" },
 	{ "glob matches nothing", 7, "grants = ( { to = \"group:l2\"; tenants = [\"acme\"]; targets = [\"db*\"];",
 	  NULL, 7, "target 'db*' matches no target" },
@@ -217,6 +217,48 @@ static const struct errcase {
 	{ "bad reload_grace", 0, NULL, "gateway: { reload_grace = \"soon\"; };", 9,
 	  "reload_grace" },
 };
+
+/*
+ * The one table of MFA factor names: every set has a name that parses back
+ * to it; a set parses in any order; unknown, repeated or empty factors do not.
+ */
+static void
+test_mfa_names(void **state)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		unsigned want;
+	} cases[] = {
+		{ "fido", 1, POL_MFA_FIDO }, { "totp", 1, POL_MFA_TOTP },
+		{ "fido+totp", 1, POL_MFA_FIDO | POL_MFA_TOTP },
+		{ "totp+fido", 1, POL_MFA_FIDO | POL_MFA_TOTP },
+		{ "none", 0, 0 }, { "", 0, 0 }, { "sms", 0, 0 }, { "fido+", 0, 0 },
+		{ "+fido", 0, 0 }, { "fido+fido", 0, 0 }, { "fido+sms", 0, 0 },
+		{ "FIDO", 0, 0 }, { "fid", 0, 0 }, { "fido+totp+fido", 0, 0 },
+	};
+	char buf[128];
+	unsigned m, got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = 0;
+		if (pol_mfa_parse(cases[i].in, &got) != (cases[i].ok ? 0 : MG_ERR_PARSE) ||
+		    (cases[i].ok && got != cases[i].want))
+			fail_msg("\"%s\": got %u", cases[i].in, got);
+	}
+	assert_string_equal(pol_mfa_name(0), "none");
+	for (m = 1; m <= POL_MFA_ALL; m++) {
+		assert_non_null(pol_mfa_name(m));
+		assert_int_equal(pol_mfa_parse(pol_mfa_name(m), &got), 0);
+		assert_int_equal(got, m);
+	}
+	assert_string_equal(pol_mfa_name(POL_MFA_TOTP | POL_MFA_FIDO), "fido+totp");
+	assert_string_equal(pol_mfa_sets(", ", " or ", buf, sizeof(buf)),
+	    "fido, totp or fido+totp");
+	assert_string_equal(pol_mfa_sets("|", "|", buf, 10), "fido|totp");
+}
 
 /* The pam section and an engineer's own mfa, both optional. */
 static void
@@ -537,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_gateway_twice),
 		cmocka_unit_test(test_pam_and_engineer_mfa),
+		cmocka_unit_test(test_mfa_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
