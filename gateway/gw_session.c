@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gw_attest.h"
+#include "gw_decide.h"
 #include "gw_deadline.h"
 #include "gw_detect.h"
 #include "gw_msg.h"
@@ -221,23 +222,6 @@ answer_list(struct sess *s, const struct gw_msg *q)
 		r = gw_msg_send(s->sock, &m, NULL, 0);
 	gw_msg_clear(&m);
 	return r;
-}
-
-static int
-ticket_ok(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = t[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("._:/#-", c) != NULL))
-			return 0;
-	}
-	return 1;
 }
 
 /* Asks "Ticket: " on the engineer's terminal (cooked mode, as it is). */
@@ -840,14 +824,83 @@ attest_crosscheck(struct sess *s)
 		    pol_mfa_name(s->att.mfa));
 }
 
+/* The detector, for gw_decide: the spec it was given is the one to report. */
+static enum gw_detect_action
+decide_ask_detector(void *ctx, const struct gw_target_spec *spec, int allowed, int window,
+    char *words, size_t wlen)
+{
+	struct sess *s = ctx;
+
+	s->spec = *spec;
+	return ask_detector(s, allowed, window, words, wlen);
+}
+
+/*
+ * May this session start? gw_decide() decides; this carries out what it
+ * says: asks the engineer for a fresh code or a ticket and decides again,
+ * or refuses. Returns 0 (allowed: *d, rule, s->spec, s->mfa_used are set)
+ * or 1 (refused, audited, the engineer told).
+ */
+static int
+decide(struct sess *s, struct pol_decision *d, char *rule, size_t rulelen)
+{
+	struct gw_decide_req rq = { 0 };
+	struct gw_verdict v;
+	enum gw_fresh *f;
+	char rwhy[300];
+
+	if (s->open.ticket != NULL && s->open.ticket[0] != '\0')
+		snprintf(s->ticket, sizeof(s->ticket), "%s", s->open.ticket);
+	rq.target = s->open.target;
+	rq.ticket = s->ticket;
+	rq.tty = (s->open.flags & GW_F_TTY) != 0;
+	rq.attested = s->attested;
+	rq.att_why = s->att_why;
+	rq.engineer = s->engineer;
+	rq.att = &s->att;
+	rq.source = s->source;
+	rq.ask_detector = decide_ask_detector;
+	rq.ask_ctx = s;
+	if (s->attested)
+		attest_crosscheck(s);
+	for (;;) {
+		gw_decide(s->ctx->pol, &rq, &v);
+		s->spec = v.spec;
+		s->mfa_used = v.mfa_used;
+		switch (v.kind) {
+		case GW_VERDICT_ALLOW:
+			*d = v.d;
+			snprintf(rule, rulelen, "%s", v.rule);
+			return 0;
+		case GW_VERDICT_ASK_CODE:
+			/* Each code is asked once: a second ask would be a loop. */
+			f = v.code_for == GW_CODE_LOGIN_AGE ? &rq.login_age_code : &rq.detector_code;
+			if (*f != GW_FRESH_NONE)
+				return deny(s, "a fresh code was asked for twice", NULL, NULL);
+			*f = reauth(s, v.ask_words, v.tell, REAUTH_TIMEOUT_MS, rwhy,
+			    sizeof(rwhy)) == 0 ? GW_FRESH_OK : GW_FRESH_FAILED;
+			rq.login_age_at = mg_clock_now();
+			continue;
+		case GW_VERDICT_ASK_TICKET:
+			if (rq.ticket_asked || ask_ticket(s) != 0)
+				s->ticket[0] = '\0';
+			rq.ticket_asked = 1;
+			continue;
+		case GW_VERDICT_DENY:
+		default:
+			/* A ticket that was not accepted is not the session's. */
+			if (rq.ticket_asked && !gw_ticket_ok(s->ticket))
+				s->ticket[0] = '\0';
+			return deny(s, v.reason, v.rule[0] ? v.rule : NULL, v.tell);
+		}
+	}
+}
+
 static int
 run_session(struct sess *s)
 {
 	const struct pol *p = s->ctx->pol;
 	const struct pol_gateway *gw = &p->gateway;
-	const struct pol_engineer *e;
-	const struct pol_tenant *tn;
-	struct pol_request req = { 0 };
 	struct pol_decision d;
 	struct rec_audit_event ev;
 	struct rec_meta meta = { 0 };
@@ -856,7 +909,7 @@ run_session(struct sess *s)
 	struct gw_relay_result res;
 	enum gw_ssh_fail why;
 	ssh_key cred = NULL;
-	char err[512], msg[768], rule[300], fp[MG_SSHKEY_FP_LEN], e1[300], path[4096];
+	char err[512], msg[768], rule[300], fp[MG_SSHKEY_FP_LEN], path[4096];
 	const char *text;
 	int pty, r, rc = 1;
 	time_t t0, ended;
@@ -865,130 +918,8 @@ run_session(struct sess *s)
 	if (s->nfds != 3)
 		return deny(s, "mspgate-shell sent no terminal or pipes", NULL,
 		    "internal error: no session descriptors");
-	if (s->open.target[0] == '\0')
-		return deny(s, "no target given", NULL, "no target given: set "
-		    "MSPGATE_TARGET=tenant/target (ssh -o SetEnv=MSPGATE_TARGET=...) or "
-		    "run 'ssh -t GATEWAY tenant/target'");
-	if (gw_target_spec_parse(s->open.target, &s->spec) != 0) {
-		/* Whatever was sent, escaped and cut: probing is what audit is for. */
-		snprintf(msg, sizeof(msg), "malformed target '%s' (want tenant/target)",
-		    esc(s->open.target, e1, sizeof(e1)));
-		return deny(s, msg, NULL, "malformed target: use tenant/target or "
-		    "login@tenant/target");
-	}
-	if (s->open.ticket != NULL && s->open.ticket[0] != '\0') {
-		if (!ticket_ok(s->open.ticket))
-			return deny(s, "malformed ticket", NULL, "malformed ticket "
-			    "(letters, digits and ._:/#- only, at most 64)");
-		snprintf(s->ticket, sizeof(s->ticket), "%s", s->open.ticket);
-	}
-	/* Invariant 9: no attested login, no session, whatever the shell says. */
-	if (!s->attested) {
-		snprintf(msg, sizeof(msg), "login not attested: %s", s->att_why);
-		return deny(s, msg, NULL, "not permitted: login not attested (connect "
-		    "through the gateway's ssh service)");
-	}
-	attest_crosscheck(s);
-	if ((e = pol_engineer_find(p, s->engineer)) == NULL)
-		return deny(s, "not an engineer in the policy", NULL,
-		    "not permitted: you are not an engineer in the gateway policy");
-	if ((tn = pol_tenant_find(p, s->spec.tenant)) == NULL ||
-	    pol_target_find(tn, s->spec.target) == NULL) {
-		snprintf(msg, sizeof(msg), "unknown target %s/%s", s->spec.tenant,
-		    s->spec.target);
-		return deny(s, msg, NULL, NULL);
-	}
-	/* Per channel: a lockout or un-enrolment since the login stops it. */
-	if (mfa_txn_standing(p, e, s->att.mfa, s->att.fido, mg_clock_now(), &s->mfa_used,
-	    err, sizeof(err)) != 0) {
-		snprintf(msg, sizeof(msg), "the login no longer stands: %s", err);
-		return deny(s, msg, NULL, "not permitted: your login no longer stands "
-		    "(locked out or no longer enrolled); log in again");
-	}
-	req.engineer = s->engineer;
-	req.tenant = s->spec.tenant;
-	req.target = s->spec.target;
-	req.login = s->spec.login[0] ? s->spec.login : NULL;
-	req.mfa_used = s->mfa_used;
-	req.source = s->source;
-	req.login_time = s->att.login;
-	if (pol_decide(p, &req, &d) != 0)
-		return deny(s, "bad request", NULL, NULL);
-	/*
-	 * A login too old for the grant (max_login_age): on a terminal, and
-	 * when the grant asks for TOTP alone (a code can be checked here, a
-	 * security key cannot), a fresh code renews it for this session.
-	 */
-	if (!d.allow && d.login_too_old && (s->open.flags & GW_F_TTY) &&
-	    d.mfa_required == POL_MFA_TOTP) {
-		char prompt[300], rwhy[300];
-
-		snprintf(prompt, sizeof(prompt), "mspgate: your login is older than this "
-		    "grant allows (max_login_age): a fresh TOTP code is required\r\n"
-		    "TOTP code: ");
-		if (reauth(s, "login age", prompt, REAUTH_TIMEOUT_MS, rwhy,
-		    sizeof(rwhy)) == 0) {
-			req.login_time = mg_clock_now();
-			if (pol_decide(p, &req, &d) != 0)
-				return deny(s, "bad request", NULL, NULL);
-		} else {
-			snprintf(d.reason, sizeof(d.reason), "the login is older than the "
-			    "grant's max_login_age and the fresh TOTP code was not "
-			    "accepted: log in again");
-		}
-	}
-	snprintf(rule, sizeof(rule), "%s:%d", d.rule.file ? d.rule.file : "-", d.rule.line);
-	if (!d.allow) {
-		char words[128];
-
-		/* Refused attempts count too (off-hours pressure); refused anyway. */
-		(void)ask_detector(s, 0, d.next_open != 0 || strstr(d.reason, "window") != NULL,
-		    words, sizeof(words));
-		snprintf(msg, sizeof(msg), "not permitted: %s", d.reason);
-		return deny(s, d.reason, rule, msg);
-	}
-	{
-		enum gw_detect_action act;
-		char words[128], dwhy[300];
-
-		act = ask_detector(s, 1, 0, words, sizeof(words));
-		snprintf(dwhy, sizeof(dwhy), "unusual activity (%s): refused by the detector",
-		    words);
-		snprintf(msg, sizeof(msg), GW_DETECT_REFUSED_FMT, words);
-		if (act == GW_DETECT_DENY)
-			return deny(s, dwhy, "alerts", msg);
-		if (act == GW_DETECT_REAUTH) {
-			if (!(s->open.flags & GW_F_TTY)) {
-				snprintf(msg, sizeof(msg), "refused: unusual activity (%s): a "
-				    "fresh MFA code is required and this session has no "
-				    "terminal (ssh -t)", words);
-				return deny(s, dwhy, "alerts", msg);
-			}
-			char prompt[400], rwhy[300];
-
-			snprintf(prompt, sizeof(prompt), "mspgate: unusual activity (%s): a "
-			    "fresh TOTP code is required\r\nTOTP code: ", words);
-			if (reauth(s, words, prompt, REAUTH_TIMEOUT_MS, rwhy, sizeof(rwhy)) != 0) {
-				snprintf(dwhy, sizeof(dwhy), "unusual activity (%s): the fresh MFA "
-				    "code was not accepted", words);
-				snprintf(msg, sizeof(msg), "refused: unusual activity (%s): the "
-				    "fresh MFA code was not accepted; your MSP's security team "
-				    "has been alerted", words);
-				return deny(s, dwhy, "alerts", msg);
-			}
-		}
-	}
-	snprintf(s->spec.login, sizeof(s->spec.login), "%s", d.login);
-	if (d.ticket_required && s->ticket[0] == '\0') {
-		if (!(s->open.flags & GW_F_TTY))
-			return deny(s, "a ticket is required", rule, "not permitted: a ticket "
-			    "is required: set MSPGATE_TICKET (ssh -o SetEnv=MSPGATE_TICKET=...)");
-		if (ask_ticket(s) != 0 || !ticket_ok(s->ticket)) {
-			s->ticket[0] = '\0';
-			return deny(s, "no valid ticket given", rule,
-			    "not permitted: a valid ticket is required");
-		}
-	}
+	if (decide(s, &d, rule, sizeof(rule)) != 0)
+		return 1;
 
 	/* The credential, then the target: nothing is recorded for a target
 	 * that cannot be reached or is not the pinned host. */
