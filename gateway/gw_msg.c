@@ -73,15 +73,28 @@ str_slot(struct gw_msg *m, int tag)
 	}
 }
 
-struct wbuf {
-	uint8_t *p;
-	size_t cap, len;
-};
-
-static int
-put_field(struct wbuf *w, int tag, const void *v, size_t n)
+int
+gw_msg_begin(struct gw_msg_writer *w, uint8_t *buf, size_t cap, int type)
 {
-	if (n > 0xffff || w->cap - w->len < 3 + n)
+	w->p = buf;
+	w->cap = cap < GW_MSG_MAX ? cap : GW_MSG_MAX;
+	w->len = 0;
+	if (type < 1 || type > 0xff)
+		return MG_ERR_INVAL;
+	if (w->cap < 4)
+		return MG_ERR_TOOBIG;
+	buf[0] = 'M';
+	buf[1] = 'G';
+	buf[2] = GW_MSG_VERSION;
+	buf[3] = (uint8_t)type;
+	w->len = 4;
+	return 0;
+}
+
+int
+gw_msg_put(struct gw_msg_writer *w, int tag, const void *v, size_t n)
+{
+	if (n > 0xffff || w->cap - w->len < 3 || w->cap - w->len - 3 < n)
 		return MG_ERR_TOOBIG;
 	w->p[w->len++] = (uint8_t)tag;
 	w->p[w->len++] = (uint8_t)(n >> 8);
@@ -92,8 +105,41 @@ put_field(struct wbuf *w, int tag, const void *v, size_t n)
 	return 0;
 }
 
+int
+gw_msg_open(struct gw_msg_reader *r, const uint8_t *buf, size_t len, int *type)
+{
+	r->p = buf;
+	r->len = len;
+	r->off = 4;
+	*type = 0;
+	if (len < 4 || len > GW_MSG_MAX || buf[0] != 'M' || buf[1] != 'G' ||
+	    buf[2] != GW_MSG_VERSION)
+		return MG_ERR_PARSE;
+	*type = buf[3];
+	return 0;
+}
+
+int
+gw_msg_next(struct gw_msg_reader *r, int *tag, const uint8_t **v, size_t *n)
+{
+	size_t k;
+
+	if (r->off >= r->len)
+		return 0;
+	if (r->len - r->off < 3)
+		return MG_ERR_PARSE;
+	k = (size_t)r->p[r->off + 1] << 8 | r->p[r->off + 2];
+	if (k > r->len - r->off - 3)
+		return MG_ERR_PARSE;
+	*tag = r->p[r->off];
+	*v = r->p + r->off + 3;
+	*n = k;
+	r->off += 3 + k;
+	return 1;
+}
+
 static int
-put_str(struct wbuf *w, int tag, const char *s)
+put_str(struct gw_msg_writer *w, int tag, const char *s)
 {
 	size_t n;
 
@@ -102,13 +148,13 @@ put_str(struct wbuf *w, int tag, const char *s)
 	n = strlen(s);
 	if (n > tag_max(tag))
 		return MG_ERR_TOOBIG;
-	return put_field(w, tag, s, n);
+	return gw_msg_put(w, tag, s, n);
 }
 
 int
 gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	struct wbuf w = { buf, cap < GW_MSG_MAX ? cap : GW_MSG_MAX, 0 };
+	struct gw_msg_writer w;
 	uint8_t v[5];
 	size_t i;
 	int r;
@@ -116,13 +162,8 @@ gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 	*len = 0;
 	if (type_index(m->type) < 0)
 		return MG_ERR_INVAL;
-	if (w.cap < 4)
-		return MG_ERR_TOOBIG;
-	buf[0] = 'M';
-	buf[1] = 'G';
-	buf[2] = GW_MSG_VERSION;
-	buf[3] = (uint8_t)m->type;
-	w.len = 4;
+	if ((r = gw_msg_begin(&w, buf, cap, m->type)) != 0)
+		return r;
 	if ((r = put_str(&w, GW_TAG_TARGET, m->target)) != 0 ||
 	    (r = put_str(&w, GW_TAG_COMMAND, m->command)) != 0 ||
 	    (r = put_str(&w, GW_TAG_SUBSYSTEM, m->subsystem)) != 0 ||
@@ -137,7 +178,7 @@ gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 		v[1] = (uint8_t)(m->flags >> 16);
 		v[2] = (uint8_t)(m->flags >> 8);
 		v[3] = (uint8_t)m->flags;
-		if ((r = put_field(&w, GW_TAG_FLAGS, v, 4)) != 0)
+		if ((r = gw_msg_put(&w, GW_TAG_FLAGS, v, 4)) != 0)
 			return r;
 	}
 	if (m->has_winsize) {
@@ -147,7 +188,7 @@ gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 		v[1] = (uint8_t)m->cols;
 		v[2] = (uint8_t)(m->rows >> 8);
 		v[3] = (uint8_t)m->rows;
-		if ((r = put_field(&w, GW_TAG_WINSIZE, v, 4)) != 0)
+		if ((r = gw_msg_put(&w, GW_TAG_WINSIZE, v, 4)) != 0)
 			return r;
 	}
 	if (m->has_status) {
@@ -160,7 +201,7 @@ gw_msg_encode(const struct gw_msg *m, uint8_t *buf, size_t cap, size_t *len)
 		v[2] = (uint8_t)(c >> 16);
 		v[3] = (uint8_t)(c >> 8);
 		v[4] = (uint8_t)c;
-		if ((r = put_field(&w, GW_TAG_STATUS, v, 5)) != 0)
+		if ((r = gw_msg_put(&w, GW_TAG_STATUS, v, 5)) != 0)
 			return r;
 	}
 	if (m->nitems > GW_MSG_MAX_ITEMS)
@@ -193,32 +234,24 @@ dup_value(const uint8_t *p, size_t n)
 int
 gw_msg_decode(const uint8_t *buf, size_t len, struct gw_msg *m)
 {
+	struct gw_msg_reader rd;
 	unsigned seen = 0;
-	size_t off = 4;
-	int ti, r = MG_ERR_PARSE;
+	int ti, type, k, r = MG_ERR_PARSE;
 
 	memset(m, 0, sizeof(*m));
-	if (len < 4 || len > GW_MSG_MAX || buf[0] != 'M' || buf[1] != 'G' ||
-	    buf[2] != GW_MSG_VERSION)
+	if (gw_msg_open(&rd, buf, len, &type) != 0 || (ti = type_index(type)) < 0)
 		return MG_ERR_PARSE;
-	if ((ti = type_index(buf[3])) < 0)
-		return MG_ERR_PARSE;
-	m->type = buf[3];
-	while (off < len) {
+	m->type = type;
+	for (;;) {
 		const uint8_t *v;
 		size_t n;
 		int tag;
 		char **slot;
 
-		if (len - off < 3)
+		if ((k = gw_msg_next(&rd, &tag, &v, &n)) == 0)
+			break;
+		if (k < 0 || tag < 1 || tag > GW_TAG_ITEM)
 			goto fail;
-		tag = buf[off];
-		n = (size_t)buf[off + 1] << 8 | buf[off + 2];
-		off += 3;
-		if (n > len - off || tag < 1 || tag > GW_TAG_ITEM)
-			goto fail;
-		v = buf + off;
-		off += n;
 		if (!(type_rules[ti].allowed & TAGBIT(tag)))
 			goto fail;
 		if (tag != GW_TAG_ITEM && (seen & TAGBIT(tag)))

@@ -95,6 +95,33 @@ void gw_msg_clear(struct gw_msg *m);
 int gw_msg_add_item(struct gw_msg *m, const char *item);
 
 /*
+ * The framing alone, for another family of messages on the same wire
+ * format (gw_child.h: mspgated and its session processes). The writer
+ * puts the header and then fields; the reader checks the header and walks
+ * the fields. Neither knows which tags a type allows: the family does.
+ */
+struct gw_msg_writer {
+	uint8_t *p;
+	size_t cap, len;
+};
+/* Starts a packet of type (1..255) in buf; cap is cut to GW_MSG_MAX. MG_ERR_TOOBIG, MG_ERR_INVAL. */
+int gw_msg_begin(struct gw_msg_writer *w, uint8_t *buf, size_t cap, int type);
+/* Appends one field; MG_ERR_TOOBIG when it does not fit (or n > 65535). */
+int gw_msg_put(struct gw_msg_writer *w, int tag, const void *v, size_t n);
+
+struct gw_msg_reader {
+	const uint8_t *p;
+	size_t len, off;
+};
+/* Checks magic and version (not the type): 0 and *type, or MG_ERR_PARSE. */
+int gw_msg_open(struct gw_msg_reader *r, const uint8_t *buf, size_t len, int *type);
+/*
+ * The next field: 1 with *tag, *v (inside the packet) and *n; 0 at the end
+ * of the packet; MG_ERR_PARSE when a field is cut short.
+ */
+int gw_msg_next(struct gw_msg_reader *r, int *tag, const uint8_t **v, size_t *n);
+
+/*
  * Sends m as one packet, with nfds descriptors attached (0..3).
  * Returns 0, MG_ERR_SYSTEM (errno kept) or an encode error.
  */
