@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* One brokered session: who asks, may they, the vaulted login, the recording, the relay. */
 #include <errno.h>
-#include <stdarg.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "gw_attest.h"
+#include "gw_child.h"
 #include "gw_decide.h"
 #include "gw_deadline.h"
 #include "gw_detect.h"
@@ -37,8 +37,7 @@
 #define VERDICT_TIMEOUT_MS 5000
 #define REAUTH_TIMEOUT_MS 120000
 #define HOLD_TIMEOUT_MS 60000	/* a session held for a fresh code mid-session */
-#define INPUT_LINE_MAX 512
-#define COMMAND_REPORT_MAX 32768
+#define INPUT_LINE_MAX GW_CHILD_INPUT_MAX
 
 /* Everything one session holds; freed in one place. */
 struct sess {
@@ -81,6 +80,7 @@ struct sess {
 	/* The detector: what ended the session, the typed line so far. */
 	char denied_by[128];
 	char held_why[300];	/* a hold for a fresh code ended the session: why */
+	int proto_failed;	/* mspgated sent what this process cannot take */
 	char line[INPUT_LINE_MAX];
 	size_t linelen;
 	struct gw_relay *relay;	/* while the relay runs: output goes through it */
@@ -124,6 +124,8 @@ audit(struct sess *s, struct rec_audit_event *ev)
 		    s->audit ? rec_audit_errmsg(s->audit) : "not open");
 }
 
+static void tell_refused(struct sess *s);
+
 /* Refuses: audit "denied", log, and one line for the engineer. */
 static int
 deny(struct sess *s, const char *reason, const char *rule, const char *tell)
@@ -138,9 +140,7 @@ deny(struct sess *s, const char *reason, const char *rule, const char *tell)
 	/* Over this account's rate limit: syslog only, and mspgated counts it. */
 	if (!s->ctx->quiet_refusals)
 		audit(s, &ev);
-	if (s->ctx->parent >= 0)
-		(void)send(s->ctx->parent, s->ctx->quiet_refusals ? "X\t0" : "X\t1", 3,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	tell_refused(s);
 	mg_log(LOG_NOTICE, "denied %s -> %s/%s from %s: %s", s->engineer,
 	    esc(s->spec.tenant, e1, sizeof(e1)), esc(s->spec.target, e2, sizeof(e2)),
 	    s->source[0] ? s->source : "unknown", reason);
@@ -309,6 +309,8 @@ end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, siz
 	case GW_RELAY_REVOKED:
 		return "session ended: access withdrawn by a policy reload";
 	case GW_RELAY_DENIED:
+		if (s->proto_failed)
+			return "session ended: an internal error in the gateway (see its log)";
 		if (s->held_why[0] != '\0') {
 			snprintf(buf, len, "session ended: unusual activity (%s): %s; your MSP's "
 			    "security team has been alerted", s->denied_by, s->held_why);
@@ -341,36 +343,81 @@ end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, siz
 	return "session ended";
 }
 
-/* Reports to mspgated's session table; a lost report costs a table row, no more. */
-static void
-report(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void
-report(struct sess *s, const char *fmt, ...)
+/*
+ * To mspgated (gw_child.h). flags 0 waits for room (the detector's
+ * question, a command it must see), MSG_DONTWAIT does not: a lost report
+ * costs a table row or a detector event, never the relay.
+ */
+static int
+tell_parent(struct sess *s, const struct gw_child_msg *m, int flags)
 {
-	char buf[1024];
-	va_list ap;
-	int n;
+	int r;
 
 	if (s->ctx->parent < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof(buf))
-		(void)send(s->ctx->parent, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return 0;
+	r = gw_child_send(s->ctx->parent, m, flags);
+	/* Full or gone is the parent's business; an unencodable report is a bug here. */
+	if (r != 0 && r != MG_ERR_SYSTEM)
+		mg_log(LOG_ERR, "session %s: %s report not sent: %s", s->id,
+		    gw_child_type_name(m->type), mg_strerror(r));
+	return r;
 }
 
-/* Tabs and newlines would break a report line: the table shows them as '?'. */
-static const char *
-field(const char *v, char *buf, size_t len)
+/* A refusal, for mspgated's per-account rate limit. */
+static void
+tell_refused(struct sess *s)
 {
-	size_t i;
+	struct gw_child_msg m;
 
-	snprintf(buf, len, "%s", v != NULL && v[0] ? v : "-");
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	return buf;
+	m.type = GW_CHILD_REFUSED;
+	memset(&m.u.refused, 0, sizeof(m.u.refused));
+	m.u.refused.audited = !s->ctx->quiet_refusals;
+	(void)tell_parent(s, &m, MSG_DONTWAIT);
+}
+
+/* The session's row in mspgated's table, and the detector's START. */
+static void
+tell_start(struct sess *s, const char *login, time_t t0, unsigned kind)
+{
+	struct gw_child_msg m;
+	struct gw_child_start *st = &m.u.start;
+
+	m.type = GW_CHILD_START;
+	memset(st, 0, sizeof(*st));
+	gw_child_copy(st->id, sizeof(st->id), s->id);
+	gw_child_copy(st->engineer, sizeof(st->engineer), s->engineer);
+	gw_child_copy(st->tenant, sizeof(st->tenant), s->spec.tenant);
+	gw_child_copy(st->target, sizeof(st->target), s->spec.target);
+	gw_child_copy(st->login, sizeof(st->login), login);
+	gw_child_copy(st->source, sizeof(st->source), s->source);
+	st->kind = kind;
+	st->start = t0;
+	st->end_by = s->d.end_by;
+	st->window_close = s->d.window_close;
+	st->mfa = s->mfa_used & GW_CHILD_MFA_MASK;
+	(void)tell_parent(s, &m, MSG_DONTWAIT);
+}
+
+/*
+ * The exec command, for the detector's sensitive_commands: cut to
+ * GW_CHILD_COMMAND_MAX, control characters as spaces (as a typed line).
+ */
+static void
+tell_command(struct sess *s, const char *cmd)
+{
+	struct gw_child_msg m;
+	struct gw_child_text *tx = &m.u.text;
+	size_t k;
+
+	m.type = GW_CHILD_COMMAND;
+	tx->len = strnlen(cmd, GW_CHILD_COMMAND_MAX);
+	for (k = 0; k < tx->len; k++) {
+		unsigned char ch = (unsigned char)cmd[k];
+
+		tx->text[k] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	tx->text[tx->len] = '\0';
+	(void)tell_parent(s, &m, 0);
 }
 
 /* A file the protocol showed: audited and marked in the recording. */
@@ -407,14 +454,17 @@ on_xfer(const struct gw_xfer_event *x, void *ctx)
 static void
 send_line(struct sess *s)
 {
-	char pkt[INPUT_LINE_MAX + 2];
+	struct gw_child_msg m;
 
 	if (s->linelen == 0 || s->ctx->parent < 0)
 		return;
-	pkt[0] = 'I';
-	pkt[1] = '\t';
-	memcpy(pkt + 2, s->line, s->linelen);
-	(void)send(s->ctx->parent, pkt, s->linelen + 2, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* on_relayed made it: no control characters, at most GW_CHILD_INPUT_MAX. */
+	m.type = GW_CHILD_INPUT;
+	m.u.text.len = s->linelen;
+	memcpy(m.u.text.text, s->line, s->linelen);
+	m.u.text.text[s->linelen] = '\0';
+	(void)tell_parent(s, &m, MSG_DONTWAIT);
+	explicit_bzero(m.u.text.text, s->linelen);
 	explicit_bzero(s->line, s->linelen);
 	s->linelen = 0;
 }
@@ -528,67 +578,104 @@ hold(struct sess *s, const char *words)
 	return 0;
 }
 
+/*
+ * mspgated sent what this process cannot take (malformed, or not what
+ * this point of the session expects): the two disagree on where they are,
+ * so the session ends (fail closed) and says so.
+ */
+static int
+proto_error(struct sess *s, const char *what)
+{
+	mg_log(LOG_ERR, "session %s: %s from mspgated: the session ends", s->id, what);
+	s->proto_failed = 1;
+	snprintf(s->denied_by, sizeof(s->denied_by), "an internal error in the gateway");
+	return GW_RELAY_DENIED;
+}
+
 /* One request from mspgated: 0, or the gw_relay_end that ends the session. */
 static int
-parent_request(struct sess *s, char *msg, int *held)
+parent_request(struct sess *s, const struct gw_child_msg *m, int *held)
 {
-	char *f[3] = { NULL, NULL, NULL }, *p = msg;
-	size_t n = 0;
-
-	while (n < 3 && p != NULL) {
-		f[n++] = p;
-		if ((p = strchr(p, '\t')) != NULL)
-			*p++ = '\0';
-	}
-	if (strcmp(f[0], "D") == 0) {
-		snprintf(s->denied_by, sizeof(s->denied_by), "%s", f[1] ? f[1] : "detector");
+	switch (m->type) {
+	case GW_CHILD_DENY:
+		snprintf(s->denied_by, sizeof(s->denied_by), "%s", m->u.verdict.words);
 		return GW_RELAY_DENIED;
-	}
-	if (strcmp(f[0], "M") == 0) {
+	case GW_CHILD_REAUTH:
 		/* Asked again within one batch: one code covers what came before it. */
 		if (*held)
 			return 0;
 		*held = 1;
-		return hold(s, f[1] != NULL ? f[1] : "detector");
-	}
-	if (strcmp(f[0], "K") == 0) {
-		snprintf(s->killed_by, sizeof(s->killed_by), "%s", f[1] ? f[1] : "unknown");
+		return hold(s, m->u.verdict.words);
+	case GW_CHILD_KILL:
+		snprintf(s->killed_by, sizeof(s->killed_by), "%s", m->u.kill.who);
 		return GW_RELAY_KILLED;
-	}
-	if (strcmp(f[0], "R") == 0 && f[1] != NULL) {
-		time_t end_by = (time_t)strtoll(f[1], NULL, 10);
+	case GW_CHILD_REVOKE: {
 		char text[400];
 
-		if (end_by <= 0)
-			return GW_RELAY_REVOKED;
-		snprintf(s->revoke_why, sizeof(s->revoke_why), "%s", f[2] ? f[2] : "");
+		snprintf(s->revoke_why, sizeof(s->revoke_why), "%s", m->u.revoke.why);
 		snprintf(text, sizeof(text), "access withdrawn by a policy reload: %s",
 		    s->revoke_why);
 		rec_writer_marker(s->rec, REC_NOW, text);
 		/* An end already sooner stays, with its own warnings and reason. */
-		if (s->dl.end_by == 0 || end_by < s->dl.end_by) {
+		if (s->dl.end_by == 0 || m->u.revoke.end_by < (int64_t)s->dl.end_by) {
 			s->revoked = 1;
-			gw_deadline_set(&s->dl, end_by);
+			gw_deadline_set(&s->dl, (time_t)m->u.revoke.end_by);
 		}
+		return 0;
+	}
+	default:
+		/* A verdict nobody is waiting for. */
+		return proto_error(s, "an unexpected message");
+	}
+}
+
+/*
+ * Everything mspgated sent so far, in order: 0, or the gw_relay_end that
+ * ends the session (the rest stays unread: the session is over).
+ */
+static int
+parent_drain(struct sess *s, int *held)
+{
+	struct gw_child_msg m;
+	int r, end;
+
+	while (s->ctx->parent >= 0) {
+		r = gw_child_recv(s->ctx->parent, GW_CHILD_FROM_DAEMON, &m, MSG_DONTWAIT);
+		if (r == MG_ERR_PARSE)
+			return proto_error(s, "a malformed message");
+		/* Nothing more (or mspgated gone: it ends sessions with SIGTERM). */
+		if (r != 0)
+			break;
+		if ((end = parent_request(s, &m, held)) != 0)
+			return end;
 	}
 	return 0;
+}
+
+/* The relay's counters, for mspgated's table and the detector's egress rule. */
+static void
+tell_usage(struct sess *s, const struct gw_relay *r)
+{
+	struct gw_child_msg m;
+
+	m.type = GW_CHILD_USAGE;
+	memset(&m.u.usage, 0, sizeof(m.u.usage));
+	m.u.usage.bytes_in = r->bytes_in;
+	m.u.usage.bytes_out = r->bytes_out;
+	m.u.usage.last = r->last_activity > 0 ? r->last_activity : 0;
+	m.u.usage.end_by = r->end_by > 0 ? r->end_by : 0;
+	(void)tell_parent(s, &m, MSG_DONTWAIT);
 }
 
 static int
 session_tick(struct gw_relay *r, time_t now, void *ctx)
 {
 	struct sess *s = ctx;
-	char msg[600];
-	ssize_t n;
 	int64_t left;
 	int end, held = 0;
 
-	while (s->ctx->parent >= 0 &&
-	    (n = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
-		msg[n] = '\0';
-		if ((end = parent_request(s, msg, &held)) != 0)
-			return end;
-	}
+	if ((end = parent_drain(s, &held)) != 0)
+		return end;
 	if ((left = gw_deadline_warn(&s->dl, now)) > 0)
 		warn_end(s, r, left);
 	r->end_by = s->dl.end_by;
@@ -598,9 +685,7 @@ session_tick(struct gw_relay *r, time_t now, void *ctx)
 		s->rep_out = r->bytes_out;
 		s->rep_last = r->last_activity;
 		s->rep_end_by = r->end_by;
-		report(s, "U\t%llu\t%llu\t%lld\t%lld", (unsigned long long)r->bytes_in,
-		    (unsigned long long)r->bytes_out, (long long)r->last_activity,
-		    (long long)r->end_by);
+		tell_usage(s, r);
 	}
 	return 0;
 }
@@ -613,46 +698,60 @@ session_tick(struct gw_relay *r, time_t now, void *ctx)
 static enum gw_detect_action
 ask_detector(struct sess *s, int allowed, int window, char *words, size_t wlen)
 {
-	char msg[600], f[4][300];
+	struct gw_child_msg m;
+	struct gw_child_attempt *a = &m.u.attempt;
 	struct pollfd pf;
-	int n, waited = 0;
+	int r, waited = 0;
 
 	snprintf(words, wlen, "detector unavailable");
 	if (s->ctx->parent < 0)
 		return GW_DETECT_NONE;
-	n = snprintf(msg, sizeof(msg), "A\t%s\t%s\t%s\t%s\t%d\t%s",
-	    field(s->engineer, f[0], sizeof(f[0])), field(s->spec.tenant, f[1], sizeof(f[1])),
-	    field(s->spec.target, f[2], sizeof(f[2])), field(s->source, f[3], sizeof(f[3])),
-	    allowed, window ? "window" : "other");
-	if (n < 0 || (size_t)n >= sizeof(msg) ||
-	    send(s->ctx->parent, msg, (size_t)n, MSG_NOSIGNAL) != n)
+	m.type = GW_CHILD_ATTEMPT;
+	memset(a, 0, sizeof(*a));
+	gw_child_copy(a->engineer, sizeof(a->engineer), s->engineer);
+	gw_child_copy(a->tenant, sizeof(a->tenant), s->spec.tenant);
+	gw_child_copy(a->target, sizeof(a->target), s->spec.target);
+	gw_child_copy(a->source, sizeof(a->source), s->source);
+	a->outcome = allowed ? GW_CHILD_ALLOWED :
+	    window ? GW_CHILD_REFUSED_WINDOW : GW_CHILD_REFUSED_OTHER;
+	if (tell_parent(s, &m, 0) != 0)
 		return GW_DETECT_DENY;
 	pf.fd = s->ctx->parent;
 	pf.events = POLLIN;
 	while (waited < VERDICT_TIMEOUT_MS) {
-		ssize_t r;
-		char *act, *w;
-
 		if (poll(&pf, 1, 200) <= 0) {
 			waited += 200;
 			continue;
 		}
-		if ((r = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) <= 0)
-			break;
-		msg[r] = '\0';
-		/* Only the verdict is expected now; anything else is not for us yet. */
-		if (strncmp(msg, "V\t", 2) != 0 || (w = strchr(msg + 2, '\t')) == NULL)
+		r = gw_child_recv(s->ctx->parent, GW_CHILD_FROM_DAEMON, &m, MSG_DONTWAIT);
+		if (r == MG_ERR_SYSTEM && (errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
-		*w++ = '\0';
-		act = msg + 2;
-		snprintf(words, wlen, "%s", w);
-		if (strcmp(act, "none") == 0)
+		if (r != 0) {
+			mg_log(LOG_ERR, "session %s: %s from the detector: refused", s->id,
+			    r == MG_ERR_PARSE ? "a malformed verdict" : "no verdict");
+			return GW_DETECT_DENY;
+		}
+		/* DENY in place of a verdict: mspgated could not read the question. */
+		if (m.type == GW_CHILD_DENY) {
+			snprintf(words, wlen, "%s", m.u.verdict.words);
+			return GW_DETECT_DENY;
+		}
+		if (m.type != GW_CHILD_VERDICT) {
+			mg_log(LOG_ERR, "session %s: a %s message in place of the detector's "
+			    "verdict: refused", s->id, gw_child_type_name(m.type));
+			return GW_DETECT_DENY;
+		}
+		snprintf(words, wlen, "%s", m.u.verdict.words);
+		switch (m.u.verdict.action) {
+		case GW_CHILD_ACT_NONE:
 			return GW_DETECT_NONE;
-		if (strcmp(act, "alert") == 0)
+		case GW_CHILD_ACT_ALERT:
 			return GW_DETECT_ALERT;
-		if (strcmp(act, "reauth") == 0)
+		case GW_CHILD_ACT_REAUTH:
 			return GW_DETECT_REAUTH;
-		return GW_DETECT_DENY;
+		default:
+			return GW_DETECT_DENY;
+		}
 	}
 	mg_log(LOG_ERR, "session %s: no verdict from the detector: refused", s->id);
 	return GW_DETECT_DENY;
@@ -671,17 +770,11 @@ ask_detector(struct sess *s, int allowed, int window, char *words, size_t wlen)
 static int
 held_interrupt(struct sess *s)
 {
-	char msg[600];
-	ssize_t n;
 	int end, held = 1;
 
-	while (s->ctx->parent >= 0 &&
-	    (n = recv(s->ctx->parent, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
-		msg[n] = '\0';
-		/* held = 1: a second "require MFA again" is covered by this one. */
-		if ((end = parent_request(s, msg, &held)) != 0)
-			return end;
-	}
+	/* held = 1: a second "require MFA again" is covered by this one. */
+	if ((end = parent_drain(s, &held)) != 0)
+		return end;
 	if (s->dl.end_by != 0 && mg_clock_now() >= s->dl.end_by)
 		return GW_RELAY_TIME;
 	return 0;
@@ -1042,37 +1135,11 @@ run_session(struct sess *s)
 		relay.observe_ctx = s;
 	}
 	t0 = mg_clock_now();
-	{
-		char f[6][300];
-
-		report(s, "S\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%u\t%s\t%s", s->id,
-		    field(s->engineer, f[0], sizeof(f[0])),
-		    field(s->spec.tenant, f[1], sizeof(f[1])),
-		    field(s->spec.target, f[2], sizeof(f[2])),
-		    field(d.login, f[3], sizeof(f[3])), (long long)t0, (long long)d.end_by,
-		    (long long)d.window_close, s->mfa_used,
-		    field(s->source, f[4], sizeof(f[4])),
-		    s->open.subsystem ? "sftp" : s->xfer ? "scp" : pty ? "shell" : "exec");
-	}
+	tell_start(s, d.login, t0, s->open.subsystem ? GW_CHILD_SFTP : s->xfer ? GW_CHILD_SCP :
+	    pty ? GW_CHILD_SHELL : GW_CHILD_EXEC);
 	/* The exec command, for the detector's sensitive_commands. */
-	if (s->open.command != NULL && s->ctx->parent >= 0) {
-		char *pkt;
-		size_t k, cl = strlen(s->open.command);
-
-		if (cl > COMMAND_REPORT_MAX)
-			cl = COMMAND_REPORT_MAX;
-		if ((pkt = malloc(cl + 2)) != NULL) {
-			pkt[0] = 'C';
-			pkt[1] = '\t';
-			for (k = 0; k < cl; k++) {
-				unsigned char ch = (unsigned char)s->open.command[k];
-
-				pkt[k + 2] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-			}
-			(void)send(s->ctx->parent, pkt, cl + 2, MSG_NOSIGNAL);
-			free(pkt);
-		}
-	}
+	if (s->open.command != NULL)
+		tell_command(s, s->open.command);
 	s->relay = &relay;
 	gw_relay_run(&relay, &res);
 	s->relay = NULL;

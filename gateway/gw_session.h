@@ -13,32 +13,14 @@ struct gw_ctx {
 	volatile sig_atomic_t *stop;	/* set on SIGTERM: end the session cleanly */
 	long connect_timeout;		/* seconds, per step of the target login */
 	/*
-	 * A SOCK_SEQPACKET socket to mspgated (-1: none). The session reports
-	 * on it, tab-separated text, one message a packet:
-	 *   S id engineer tenant target login start end_by window_close mfa source kind
-	 *   U bytes_in bytes_out last_activity end_by
-	 *   A engineer tenant target source allowed(1|0) refusal(window|other)
-	 *                  the detector's ATTEMPT: the session waits for V
-	 *   C text         an exec command (the rest of the packet, control
-	 *                  characters as spaces, at most 32768 bytes)
-	 *   I text         a line typed on a pty session (at most 512 bytes)
-	 * S is the detector's START, U its BYTES (bytes_out), and the end of
-	 * the process its END. The session reads from it:
-	 *   V action words the verdict on A: none, alert, reauth or deny, and
-	 *                  the rule in words ("tenant fan-out")
-	 *   D words        the detector ended the session
-	 *   K who          an operator ended the session (mspgatectl kill)
-	 *   R end_by why   a reload withdrew the grant: end by end_by, warned
-	 *   M words        the detector requires MFA again on the running
-	 *                  session (reauth): a pty session is held, nothing
-	 *                  relayed, until a fresh TOTP code is typed (60 s);
-	 *                  a wrong code, none, or no terminal ends it
+	 * A SOCK_SEQPACKET socket to mspgated (-1: none): the session reports
+	 * on it and takes mspgated's requests from it, as gw_child.h says.
 	 */
 	int parent;
 	/*
 	 * This account's refusals are over its rate limit (mspgated's
 	 * gw_ratelim): a refusal goes to syslog, not the audit log. Each
-	 * refusal is reported as "X\t1" (audited) or "X\t0" (not).
+	 * refusal is reported (GW_CHILD_REFUSED, audited or not).
 	 */
 	int quiet_refusals;
 	/* gw_attest_ticks_now() when mspgated accepted the connection (0: now). */

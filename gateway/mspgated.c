@@ -21,6 +21,7 @@
 
 #include "gw_attest.h"
 #include "gw_audq.h"
+#include "gw_child.h"
 #include "gw_detect.h"
 #include "gw_msg.h"
 #include "gw_ratelim.h"
@@ -40,8 +41,6 @@
 /* A notification command gets this long, then SIGKILL. */
 #define NOTIFY_TIMEOUT_SECS 10
 #define MAX_NOTIFIERS 16
-/* Session reports: an exec command is at most 32768 bytes (gw_msg.h). */
-#define REPORT_MAX (32768 + 64)
 /* Audit-log lines longer than this are not auth failures we can read. */
 #define AUDIT_LINE_MAX 8192
 #define AUDIT_READ_MAX (256 * 1024)
@@ -50,7 +49,7 @@ static volatile sig_atomic_t got_stop, got_hup, got_chld;
 
 /*
  * The live session table: one row per session process, filled in from
- * what the process reports over its socketpair (see gw_session.h). A
+ * what the process reports over its socketpair (gw_child.h). A
  * process that has not reported yet (still deciding) has an empty id.
  */
 struct live {
@@ -58,8 +57,11 @@ struct live {
 	uid_t uid;		/* the engineer's account (SO_PEERCRED) */
 	int is_open;		/* a session (OPEN): takes a gateway slot */
 	int fd;
-	char id[64], engineer[64], tenant[64], target[64], login[64], source[64];
-	char kind[8];
+	char id[GW_CHILD_ID_MAX + 1];
+	char engineer[GW_CHILD_NAME_MAX + 1], tenant[GW_CHILD_NAME_MAX + 1];
+	char target[GW_CHILD_NAME_MAX + 1], login[GW_CHILD_NAME_MAX + 1];
+	char source[GW_CHILD_SOURCE_MAX + 1];	/* "": unknown */
+	unsigned kind;		/* enum gw_child_kind */
 	unsigned mfa;
 	long long start, end_by, window_close, last;
 	unsigned long long bin, bout;
@@ -67,6 +69,7 @@ struct live {
 	int started;		/* START sent to the detector: END is due */
 	int denied;		/* the detector ended it already */
 	int egress_held;	/* held once for a fresh code on egress (reauth) */
+	int malformed;		/* it sent a report that did not read (logged once) */
 };
 static struct live *live;	/* grown as needed up to gateway.max_sessions */
 static size_t nchildren, live_cap;
@@ -440,14 +443,52 @@ say(FILE *f, const char *fmt, ...)
 	fwrite(buf, 1, (size_t)n, f);
 }
 
+/* To a session process (gw_child.h), without waiting: 0, or -1 when it cannot be told. */
+static int
+tell_child(struct live *l, const struct gw_child_msg *m)
+{
+	return l->fd >= 0 && gw_child_send(l->fd, m, MSG_DONTWAIT) == 0 ? 0 : -1;
+}
+
+/* DENY, REAUTH or VERDICT (action) with the detector's words. */
+static int
+tell_words(struct live *l, int type, unsigned action, const char *words)
+{
+	struct gw_child_msg m;
+
+	m.type = type;
+	memset(&m.u.verdict, 0, sizeof(m.u.verdict));
+	m.u.verdict.action = action;
+	gw_child_copy(m.u.verdict.words, sizeof(m.u.verdict.words), words);
+	return tell_child(l, &m);
+}
+
+/* The detector's action in the session protocol's values. */
+static unsigned
+wire_action(enum gw_detect_action a)
+{
+	switch (a) {
+	case GW_DETECT_NONE:
+		return GW_CHILD_ACT_NONE;
+	case GW_DETECT_ALERT:
+		return GW_CHILD_ACT_ALERT;
+	case GW_DETECT_REAUTH:
+		return GW_CHILD_ACT_REAUTH;
+	default:
+		return GW_CHILD_ACT_DENY;
+	}
+}
+
 /* Asks a session process to end: it audits who asked and tells the engineer. */
 static void
 ask_end(struct live *l, const char *who)
 {
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "K\t%s", who);
+	struct gw_child_msg m;
 
-	if (l->fd < 0 || n < 0 || send(l->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	m.type = GW_CHILD_KILL;
+	memset(&m.u.kill, 0, sizeof(m.u.kill));
+	gw_child_copy(m.u.kill.who, sizeof(m.u.kill.who), who);
+	if (tell_child(l, &m) != 0)
 		kill(l->pid, SIGTERM);	/* no channel: it still ends cleanly */
 }
 
@@ -537,7 +578,8 @@ ctl_request(const char *req, const char *who, FILE *fd)
 			say(fd, "%s\t%s\t%s/%s\t%s\t%lld\t%lld\t%llu\t%llu\t%lld\t%lld\t%d\t%s\t%s\n",
 			    l->id, l->engineer, l->tenant, l->target, l->login, l->start,
 			    (long long)now - (l->last ? l->last : l->start), l->bin, l->bout,
-			    l->window_close, l->end_by, (int)l->pid, l->kind, l->source);
+			    l->window_close, l->end_by, (int)l->pid, gw_child_kind_name(l->kind),
+			    l->source[0] ? l->source : "-");
 		}
 		return;
 	}
@@ -634,21 +676,6 @@ ctl_expire(void)
 		close(ctlp[i].fd);
 		ctlp[i] = ctlp[--nctlp];
 	}
-}
-
-/* Tab-separated fields of a report, bounded copies. */
-static size_t
-split(char *msg, char **f, size_t max)
-{
-	size_t n = 0;
-	char *p = msg;
-
-	while (n < max && p != NULL) {
-		f[n++] = p;
-		if ((p = strchr(p, '\t')) != NULL)
-			*p++ = '\0';
-	}
-	return n;
 }
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
@@ -890,14 +917,10 @@ end_row(struct live *l)
 static void
 deny_live(struct live *l, const struct gw_detect_result *res)
 {
-	char msg[200];
-	int n;
-
 	if (l->denied)
 		return;
 	l->denied = 1;
-	n = snprintf(msg, sizeof(msg), "D\t%s", result_words(res));
-	if (l->fd < 0 || n < 0 || send(l->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (tell_words(l, GW_CHILD_DENY, 0, result_words(res)) != 0)
 		kill(l->pid, SIGTERM);
 }
 
@@ -909,13 +932,9 @@ deny_live(struct live *l, const struct gw_detect_result *res)
 static void
 reauth_live(struct live *l, const struct gw_detect_result *res)
 {
-	char msg[200];
-	int n;
-
 	if (l->denied)
 		return;
-	n = snprintf(msg, sizeof(msg), "M\t%s", result_words(res));
-	if (l->fd < 0 || n < 0 || send(l->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+	if (tell_words(l, GW_CHILD_REAUTH, 0, result_words(res)) != 0) {
 		l->denied = 1;
 		kill(l->pid, SIGTERM);
 	}
@@ -1138,127 +1157,183 @@ ctl_alerts(FILE *fd, long long since)
 
 
 /*
- * A report from a session process (our own code, still bounded; see
- * gw_session.h for the messages). The detector's questions are answered
- * here, at once: the session waits for the verdict.
+ * A report that does not read (gw_child.h): refused whole, never half
+ * used. The session process is our own code, so this is a bug or worse:
+ * it is told to end, which also refuses an ATTEMPT it waits on (fail
+ * closed), and killed if it cannot be told. Logged once per session.
+ */
+static void
+child_malformed(struct live *l)
+{
+	if (!l->malformed)
+		mg_log(LOG_ERR, "session process %d (%s): a malformed report: refused; "
+		    "the session is ended", (int)l->pid, l->id[0] ? l->id : "not started");
+	l->malformed = 1;
+	if (l->denied)
+		return;
+	l->denied = 1;
+	if (tell_words(l, GW_CHILD_DENY, 0, "an internal error in the gateway") != 0)
+		kill(l->pid, SIGTERM);
+}
+
+/* The detector's ATTEMPT, and its verdict at once: the session waits for it. */
+static void
+child_attempt(struct live *l, const struct gw_child_attempt *a)
+{
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+
+	COPY(l->engineer, a->engineer);
+	COPY(l->tenant, a->tenant);
+	COPY(l->target, a->target);
+	COPY(l->source, a->source);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = GW_DETECT_ATTEMPT;
+	ev.engineer = l->engineer;
+	ev.tenant = l->tenant;
+	ev.target = l->target;
+	ev.source = l->source[0] ? l->source : NULL;
+	ev.allowed = a->outcome == GW_CHILD_ALLOWED;
+	ev.refusal = a->outcome == GW_CHILD_REFUSED_WINDOW ? GW_DETECT_REFUSED_WINDOW :
+	    GW_DETECT_REFUSED_OTHER;
+	judge(&ev, &res);
+	/*
+	 * A stolen identity keeps what it already has open unless the policy
+	 * says a deny ends that too.
+	 */
+	if (res.action == GW_DETECT_DENY && deny_ends_sessions())
+		deny_engineer(l->engineer, l, &res);
+	/* No answer: the session refuses (it waits for one). */
+	(void)tell_words(l, GW_CHILD_VERDICT, wire_action(res.action), result_words(&res));
+}
+
+/* The session is open: its row in the table, and the detector's START once. */
+static void
+child_start(struct live *l, const struct gw_child_start *st)
+{
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+
+	COPY(l->id, st->id);
+	COPY(l->engineer, st->engineer);
+	COPY(l->tenant, st->tenant);
+	COPY(l->target, st->target);
+	COPY(l->login, st->login);
+	COPY(l->source, st->source);
+	l->start = st->start;
+	l->end_by = st->end_by;
+	l->window_close = st->window_close;
+	l->mfa = st->mfa;
+	l->kind = st->kind;
+	l->last = l->start;
+	if (l->started)
+		return;
+	l->started = 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = GW_DETECT_START;
+	ev.engineer = l->engineer;
+	ev.tenant = l->tenant;
+	ev.target = l->target;
+	ev.source = l->source[0] ? l->source : NULL;
+	ev.session = l->id;
+	if (judge(&ev, &res) == GW_DETECT_DENY)
+		deny_live(l, &res);
+}
+
+/* The relay's counters; more bytes out is the detector's BYTES (egress). */
+static void
+child_usage(struct live *l, const struct gw_child_usage *u)
+{
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+	int more = u->bytes_out != l->bout;
+
+	l->bin = u->bytes_in;
+	l->bout = u->bytes_out;
+	l->last = u->last;
+	l->end_by = u->end_by;
+	if (!more || !l->started)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = GW_DETECT_BYTES;
+	ev.engineer = l->engineer;
+	ev.tenant = l->tenant;
+	ev.target = l->target;
+	ev.session = l->id;
+	ev.bytes_out = l->bout;
+	judge(&ev, &res);
+	/* Over a daily limit every report would ask again: a session is held for egress once. */
+	if (res.action == GW_DETECT_REAUTH && l->egress_held)
+		return;
+	if (res.action == GW_DETECT_REAUTH)
+		l->egress_held = 1;
+	act_live(l, &res);
+}
+
+/* An exec command or a typed line, for sensitive_commands. */
+static void
+child_text(struct live *l, int type, const struct gw_child_text *t)
+{
+	struct gw_detect_event ev;
+	struct gw_detect_result res;
+
+	if (!l->started)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = type == GW_CHILD_COMMAND ? GW_DETECT_COMMAND : GW_DETECT_INPUT;
+	ev.engineer = l->engineer;
+	ev.tenant = l->tenant;
+	ev.target = l->target;
+	ev.source = l->source[0] ? l->source : NULL;
+	ev.session = l->id;
+	ev.text = t->text;
+	ev.text_len = t->len;
+	judge(&ev, &res);
+	act_live(l, &res);
+}
+
+/*
+ * What a session process reported (gw_child.h), read until nothing more
+ * waits. The detector's questions are answered here, at once.
  */
 static void
 child_report(struct live *l)
 {
-	static char msg[REPORT_MAX + 1];
-	struct gw_detect_event ev;
-	struct gw_detect_result res;
-	char *f[12];
-	ssize_t r;
-	size_t n;
+	/* 33 KiB (an exec command): kept off the main loop's stack. */
+	static struct gw_child_msg m;
+	int r;
 
-	while ((r = recv(l->fd, msg, REPORT_MAX, MSG_DONTWAIT)) > 0) {
-		msg[r] = '\0';
-		memset(&ev, 0, sizeof(ev));
-		if (msg[0] == 'C' || msg[0] == 'I') {
-			/* The text is the rest of the packet, tabs and all. */
-			if (r < 2 || msg[1] != '\t' || !l->started)
-				continue;
-			ev.kind = msg[0] == 'C' ? GW_DETECT_COMMAND : GW_DETECT_INPUT;
-			ev.engineer = l->engineer;
-			ev.tenant = l->tenant;
-			ev.target = l->target;
-			ev.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
-			ev.session = l->id;
-			ev.text = msg + 2;
-			ev.text_len = (size_t)r - 2;
-			judge(&ev, &res);
-			act_live(l, &res);
+	for (;;) {
+		r = gw_child_recv(l->fd, GW_CHILD_FROM_SESSION, &m, MSG_DONTWAIT);
+		if (r == MG_ERR_PARSE) {
+			child_malformed(l);
 			continue;
 		}
-		n = split(msg, f, 12);
-		if (n == 2 && strcmp(f[0], "X") == 0) {
+		if (r != 0)
+			break;
+		switch (m.type) {
+		case GW_CHILD_ATTEMPT:
+			child_attempt(l, &m.u.attempt);
+			break;
+		case GW_CHILD_START:
+			child_start(l, &m.u.start);
+			break;
+		case GW_CHILD_USAGE:
+			child_usage(l, &m.u.usage);
+			break;
+		case GW_CHILD_COMMAND:
+		case GW_CHILD_INPUT:
+			child_text(l, m.type, &m.u.text);
+			break;
+		case GW_CHILD_REFUSED:
 			/* A refusal, audited by the session or not: it counts. */
 			gw_ratelim_count(&refusals, l->uid, NULL, time(NULL),
-			    strcmp(f[1], "1") == 0, refusals_summary, (void *)cur_pol);
-			continue;
-		}
-		if (n == 7 && strcmp(f[0], "A") == 0) {
-			char ans[200];
-			int k;
-
-			COPY(l->engineer, f[1]);
-			COPY(l->tenant, f[2]);
-			COPY(l->target, f[3]);
-			COPY(l->source, f[4]);
-			ev.kind = GW_DETECT_ATTEMPT;
-			ev.engineer = l->engineer;
-			ev.tenant = l->tenant;
-			ev.target = l->target;
-			ev.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
-			ev.allowed = strcmp(f[5], "1") == 0;
-			ev.refusal = strcmp(f[6], "window") == 0 ? GW_DETECT_REFUSED_WINDOW :
-			    GW_DETECT_REFUSED_OTHER;
-			judge(&ev, &res);
-			/*
-			 * A stolen identity keeps what it already has open unless
-			 * the policy says a deny ends that too.
-			 */
-			if (res.action == GW_DETECT_DENY && deny_ends_sessions())
-				deny_engineer(l->engineer, l, &res);
-			k = snprintf(ans, sizeof(ans), "V\t%s\t%s",
-			    gw_detect_action_name(res.action), result_words(&res));
-			/* No answer: the session refuses (it waits for one). */
-			if (k > 0 && (size_t)k < sizeof(ans))
-				(void)send(l->fd, ans, (size_t)k, MSG_NOSIGNAL | MSG_DONTWAIT);
-		} else if (n == 12 && strcmp(f[0], "S") == 0) {
-			COPY(l->id, f[1]);
-			COPY(l->engineer, f[2]);
-			COPY(l->tenant, f[3]);
-			COPY(l->target, f[4]);
-			COPY(l->login, f[5]);
-			l->start = strtoll(f[6], NULL, 10);
-			l->end_by = strtoll(f[7], NULL, 10);
-			l->window_close = strtoll(f[8], NULL, 10);
-			l->mfa = (unsigned)strtoul(f[9], NULL, 10);
-			COPY(l->source, f[10]);
-			COPY(l->kind, f[11]);
-			l->last = l->start;
-			if (l->started)
-				continue;
-			l->started = 1;
-			ev.kind = GW_DETECT_START;
-			ev.engineer = l->engineer;
-			ev.tenant = l->tenant;
-			ev.target = l->target;
-			ev.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
-			ev.session = l->id;
-			if (judge(&ev, &res) == GW_DETECT_DENY)
-				deny_live(l, &res);
-		} else if (n == 5 && strcmp(f[0], "U") == 0) {
-			unsigned long long bout = strtoull(f[2], NULL, 10);
-			int more = bout != l->bout;
-
-			l->bin = strtoull(f[1], NULL, 10);
-			l->bout = bout;
-			l->last = strtoll(f[3], NULL, 10);
-			l->end_by = strtoll(f[4], NULL, 10);
-			if (!more || !l->started)
-				continue;
-			ev.kind = GW_DETECT_BYTES;
-			ev.engineer = l->engineer;
-			ev.tenant = l->tenant;
-			ev.target = l->target;
-			ev.session = l->id;
-			ev.bytes_out = l->bout;
-			judge(&ev, &res);
-			/*
-			 * Over a daily limit every report would ask again: a
-			 * session is held for egress once.
-			 */
-			if (res.action == GW_DETECT_REAUTH && l->egress_held)
-				continue;
-			if (res.action == GW_DETECT_REAUTH)
-				l->egress_held = 1;
-			act_live(l, &res);
+			    m.u.refused.audited, refusals_summary, (void *)cur_pol);
+			break;
 		}
 	}
-	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+	if (r == MG_ERR_NOENT ||
+	    (r == MG_ERR_SYSTEM && errno != EAGAIN && errno != EWOULDBLOCK)) {
 		close(l->fd);
 		l->fd = -1;
 	}
@@ -1313,8 +1388,7 @@ reload(const char *path, struct pol **pol)
 		struct live *l = &live[i];
 		struct pol_request req = { 0 };
 		struct pol_decision d;
-		char msg[700];
-		int n;
+		struct gw_child_msg m;
 
 		if (l->id[0] == '\0' || l->withdrawn)
 			continue;
@@ -1323,7 +1397,7 @@ reload(const char *path, struct pol **pol)
 		req.target = l->target;
 		req.login = l->login;
 		req.mfa_used = l->mfa;
-		req.source = strcmp(l->source, "-") == 0 ? NULL : l->source;
+		req.source = l->source[0] ? l->source : NULL;
 		if (pol_decide(np, &req, &d) == 0 && d.allow)
 			continue;
 		withdrawn++;
@@ -1335,10 +1409,11 @@ reload(const char *path, struct pol **pol)
 		l->withdrawn = 1;
 		mg_log(LOG_NOTICE, "session %s: no longer granted (%s); ends in %llds", l->id,
 		    d.reason, (long long)np->gateway.reload_grace);
-		n = snprintf(msg, sizeof(msg), "R\t%lld\t%s",
-		    (long long)(now + np->gateway.reload_grace), d.reason);
-		if (l->fd < 0 || n < 0 || send(l->fd, msg, (size_t)n < sizeof(msg) ?
-		    (size_t)n : sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		m.type = GW_CHILD_REVOKE;
+		memset(&m.u.revoke, 0, sizeof(m.u.revoke));
+		m.u.revoke.end_by = now + np->gateway.reload_grace;
+		gw_child_copy(m.u.revoke.why, sizeof(m.u.revoke.why), d.reason);
+		if (tell_child(l, &m) != 0)
 			kill(l->pid, SIGTERM);
 	}
 	snprintf(reason, sizeof(reason), "policy reloaded; %zu live session(s) no longer "
