@@ -447,7 +447,15 @@ say(FILE *f, const char *fmt, ...)
 static int
 tell_child(struct live *l, const struct gw_child_msg *m)
 {
-	return l->fd >= 0 && gw_child_send(l->fd, m, MSG_DONTWAIT) == 0 ? 0 : -1;
+	int r;
+
+	if (l->fd < 0)
+		return -1;
+	/* Full or gone: the caller falls back on SIGTERM. Unencodable: a bug here. */
+	if ((r = gw_child_send(l->fd, m, MSG_DONTWAIT)) != 0 && r != MG_ERR_SYSTEM)
+		mg_log(LOG_ERR, "session process %d: %s not sent: %s", (int)l->pid,
+		    gw_child_type_name(m->type), mg_strerror(r));
+	return r == 0 ? 0 : -1;
 }
 
 /* DENY, REAUTH or VERDICT (action) with the detector's words. */
@@ -459,7 +467,9 @@ tell_words(struct live *l, int type, unsigned action, const char *words)
 	m.type = type;
 	memset(&m.u.verdict, 0, sizeof(m.u.verdict));
 	m.u.verdict.action = action;
-	gw_child_copy(m.u.verdict.words, sizeof(m.u.verdict.words), words);
+	/* Words are required on the wire: a rule without any still says who decided. */
+	gw_child_copy(m.u.verdict.words, sizeof(m.u.verdict.words),
+	    words != NULL && words[0] != '\0' ? words : "detector");
 	return tell_child(l, &m);
 }
 
@@ -487,7 +497,8 @@ ask_end(struct live *l, const char *who)
 
 	m.type = GW_CHILD_KILL;
 	memset(&m.u.kill, 0, sizeof(m.u.kill));
-	gw_child_copy(m.u.kill.who, sizeof(m.u.kill.who), who);
+	gw_child_copy(m.u.kill.who, sizeof(m.u.kill.who),
+	    who != NULL && who[0] != '\0' ? who : "unknown");
 	if (tell_child(l, &m) != 0)
 		kill(l->pid, SIGTERM);	/* no channel: it still ends cleanly */
 }
