@@ -144,9 +144,9 @@ check_policy(const struct pol *p, struct gw_decide_req *rq, struct gw_verdict *v
 	 */
 	if (d->login_too_old && rq->tty && d->mfa_required == POL_MFA_TOTP) {
 		if (rq->login_age_code == GW_FRESH_NONE)
-			return ask_code(v, GW_CODE_LOGIN_AGE, "login age", "mspgate: your login is older than "
-			    "this grant allows (max_login_age): a fresh TOTP code is "
-			    "required\r\nTOTP code: "), -1;
+			return ask_code(v, GW_CODE_LOGIN_AGE, "login age", "mspgate: "
+			    "your login is older than this grant allows (max_login_age): "
+			    "a fresh TOTP code is required\r\nTOTP code: "), -1;
 		if (rq->login_age_code == GW_FRESH_FAILED)
 			snprintf(d->reason, sizeof(d->reason), "the login is older than the "
 			    "grant's max_login_age and the fresh TOTP code was not "

@@ -989,40 +989,27 @@ decide(struct sess *s, struct pol_decision *d, char *rule, size_t rulelen)
 	}
 }
 
+/*
+ * The credential, then the target: nothing is recorded for a target that
+ * cannot be reached or is not the pinned host. Returns 0, or 1 (refused).
+ */
 static int
-run_session(struct sess *s)
+connect_target(struct sess *s, const char *rule)
 {
-	const struct pol *p = s->ctx->pol;
-	const struct pol_gateway *gw = &p->gateway;
-	struct pol_decision d;
+	const struct pol_gateway *gw = &s->ctx->pol->gateway;
 	struct rec_audit_event ev;
-	struct rec_meta meta = { 0 };
-	struct rec_seal seal;
-	struct gw_relay relay;
-	struct gw_relay_result res;
 	enum gw_ssh_fail why;
 	ssh_key cred = NULL;
-	char err[512], msg[768], rule[300], fp[MG_SSHKEY_FP_LEN], path[4096];
-	const char *text;
-	int pty, r, rc = 1;
-	time_t t0, ended;
+	char err[512], msg[768], fp[MG_SSHKEY_FP_LEN];
+	int r;
 
-	make_id(s);
-	if (s->nfds != 3)
-		return deny(s, "mspgate-shell sent no terminal or pipes", NULL,
-		    "internal error: no session descriptors");
-	if (decide(s, &d, rule, sizeof(rule)) != 0)
-		return 1;
-
-	/* The credential, then the target: nothing is recorded for a target
-	 * that cannot be reached or is not the pinned host. */
-	if ((r = gw_vault_load(gw->vault, d.target->credential, &cred, err, sizeof(err))) != 0) {
+	if ((r = gw_vault_load(gw->vault, s->d.target->credential, &cred, err, sizeof(err))) != 0) {
 		mg_log(LOG_ERR, "session %s: vault: %s", s->id, err);
-		snprintf(msg, sizeof(msg), "credential %s unavailable", d.target->credential);
+		snprintf(msg, sizeof(msg), "credential %s unavailable", s->d.target->credential);
 		return deny(s, msg, rule, "the credential for this target is unavailable "
 		    "(see the gateway's log)");
 	}
-	r = gw_ssh_connect(d.target, d.login, cred, s->ctx->connect_timeout, &s->ssh, &why,
+	r = gw_ssh_connect(s->d.target, s->d.login, cred, s->ctx->connect_timeout, &s->ssh, &why,
 	    fp, sizeof(fp), err, sizeof(err));
 	ssh_key_free(cred);
 	cred = NULL;
@@ -1034,7 +1021,7 @@ run_session(struct sess *s)
 			ev.result = "failure";
 			ev.reason = err;
 			ev.rule = rule;
-			ev.login = d.login;
+			ev.login = s->d.login;
 			audit(s, &ev);
 			mg_log(LOG_ALERT, "session %s: %s/%s: %s", s->id, s->spec.tenant,
 			    s->spec.target, err);
@@ -1044,7 +1031,7 @@ run_session(struct sess *s)
 			return deny(s, err, rule, msg);
 		case GW_SSH_AUTH:
 			snprintf(msg, sizeof(msg), "target refused the gateway's login as %s",
-			    d.login);
+			    s->d.login);
 			return deny(s, err, rule, msg);
 		default:
 			snprintf(msg, sizeof(msg), "target unreachable: %s/%s (%s)",
@@ -1052,9 +1039,23 @@ run_session(struct sess *s)
 			return deny(s, err, rule, msg);
 		}
 	}
+	return 0;
+}
 
-	/* Fail closed: no recording, no session. */
-	pty = (s->open.flags & GW_F_TTY) && s->open.subsystem == NULL;
+/*
+ * Fail closed: no recording, no session. Opens the recording, then the
+ * channel, and audits the start. Returns 0, or 1 (refused).
+ */
+static int
+open_recording(struct sess *s, int pty, const char *rule)
+{
+	const struct pol_gateway *gw = &s->ctx->pol->gateway;
+	struct rec_audit_event ev;
+	struct rec_meta meta = { 0 };
+	struct rec_seal seal;
+	char err[512], msg[768], path[4096];
+	int r;
+
 	if ((r = rec_key_load_private(gw->signing_key, &s->key, err, sizeof(err))) != 0 ||
 	    (size_t)snprintf(path, sizeof(path), "%s/%s", gw->recordings, s->recname) >=
 	    sizeof(path)) {
@@ -1066,7 +1067,7 @@ run_session(struct sess *s)
 	meta.engineer = s->engineer;
 	meta.tenant = s->spec.tenant;
 	meta.target = s->spec.target;
-	meta.login = d.login;
+	meta.login = s->d.login;
 	meta.mfa = s->mfa_used ? pol_mfa_name(s->mfa_used) : "none";
 	meta.source = s->source[0] ? s->source : NULL;
 	meta.ticket = s->ticket[0] ? s->ticket : NULL;
@@ -1087,15 +1088,25 @@ run_session(struct sess *s)
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.type = REC_AUDIT_SESSION_START;
-	ev.login = d.login;
+	ev.login = s->d.login;
 	ev.rule = rule;
 	ev.recording = s->recname;
 	ev.reason = meta.command;
 	audit(s, &ev);
 	mg_log(LOG_INFO, "session %s: %s -> %s@%s/%s from %s, mfa %s%s%s: started", s->id,
-	    s->engineer, d.login, s->spec.tenant, s->spec.target,
+	    s->engineer, s->d.login, s->spec.tenant, s->spec.target,
 	    s->source[0] ? s->source : "unknown", meta.mfa,
 	    s->ticket[0] ? ", ticket " : "", s->ticket);
+	return 0;
+}
+
+/* The relay, with the live state mspgated and the detector follow. */
+static void
+relay_session(struct sess *s, int pty, struct gw_relay_result *res, time_t *t0,
+    time_t *ended)
+{
+	const struct pol_gateway *gw = &s->ctx->pol->gateway;
+	struct gw_relay relay;
 
 	if (pty && tcgetattr(s->fds[0], &s->saved_tio) == 0) {
 		struct termios raw = s->saved_tio;
@@ -1117,13 +1128,12 @@ run_session(struct sess *s)
 	relay.channel = s->ch;
 	relay.early = &s->exitwatch.res;
 	relay.rec = s->rec;
-	relay.end_by = d.end_by;
+	relay.end_by = s->d.end_by;
 	relay.idle_timeout = gw->idle_timeout;
 	relay.stop = s->ctx->stop;
 	/* Live state: the deadline, transfers seen, the row in mspgated's table. */
-	s->d = d;
 	s->pty = pty;
-	gw_deadline_set(&s->dl, d.end_by);
+	gw_deadline_set(&s->dl, s->d.end_by);
 	if (s->open.subsystem != NULL)
 		s->xfer = gw_xfer_new(GW_XFER_SFTP, NULL, on_xfer, s);
 	else if (s->open.command != NULL)
@@ -1134,25 +1144,38 @@ run_session(struct sess *s)
 		relay.observe = on_relayed;
 		relay.observe_ctx = s;
 	}
-	t0 = mg_clock_now();
-	tell_start(s, d.login, t0, s->open.subsystem ? GW_CHILD_SFTP : s->xfer ? GW_CHILD_SCP :
+	*t0 = mg_clock_now();
+	tell_start(s, s->d.login, *t0, s->open.subsystem ? GW_CHILD_SFTP : s->xfer ? GW_CHILD_SCP :
 	    pty ? GW_CHILD_SHELL : GW_CHILD_EXEC);
 	/* The exec command, for the detector's sensitive_commands. */
 	if (s->open.command != NULL)
 		tell_command(s, s->open.command);
 	s->relay = &relay;
-	gw_relay_run(&relay, &res);
+	gw_relay_run(&relay, res);
 	s->relay = NULL;
 	/*
 	 * The session ended now: the events below carry this time, however
 	 * long a busy disk takes to seal the recording and write them.
 	 */
-	ended = mg_clock_now();
+	*ended = mg_clock_now();
 	restore_tty(s);
 	/* Files still open are audited as cut off, before the recording is sealed. */
 	gw_xfer_free(s->xfer);
 	s->xfer = NULL;
-	if (res.end == GW_RELAY_KILLED) {
+}
+
+/* Audits how the session ended, seals the recording, tells mspgate-shell. */
+static int
+end_session(struct sess *s, const struct gw_relay_result *res, const char *rule,
+    time_t t0, time_t ended)
+{
+	struct rec_audit_event ev;
+	struct rec_seal seal;
+	char err[512], msg[768];
+	const char *text;
+	int r;
+
+	if (res->end == GW_RELAY_KILLED) {
 		char who[300];
 
 		memset(&ev, 0, sizeof(ev));
@@ -1161,21 +1184,21 @@ run_session(struct sess *s)
 		ev.result = "terminated";
 		snprintf(who, sizeof(who), "ended by operator %s", s->killed_by);
 		ev.reason = who;
-		ev.login = d.login;
+		ev.login = s->d.login;
 		ev.recording = s->recname;
 		audit(s, &ev);
 		rec_writer_marker(s->rec, REC_NOW, who);
 		mg_log(LOG_NOTICE, "session %s: %s", s->id, who);
 	}
 
-	text = end_text(s, &res, err, sizeof(err));
+	text = end_text(s, res, err, sizeof(err));
 	if (text != NULL)
 		rec_writer_marker(s->rec, REC_NOW, text);
-	else if (res.exit_signal) {
-		snprintf(msg, sizeof(msg), "killed by signal %s", res.signame);
+	else if (res->exit_signal) {
+		snprintf(msg, sizeof(msg), "killed by signal %s", res->signame);
 		rec_writer_marker(s->rec, REC_NOW, msg);
 	} else {
-		snprintf(msg, sizeof(msg), "exit status %d", res.exit_status);
+		snprintf(msg, sizeof(msg), "exit status %d", res->exit_status);
 		rec_writer_marker(s->rec, REC_NOW, msg);
 	}
 	memset(&seal, 0, sizeof(seal));
@@ -1186,34 +1209,54 @@ run_session(struct sess *s)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = REC_AUDIT_SESSION_END;
 	ev.time = ended;
-	ev.login = d.login;
+	ev.login = s->d.login;
 	ev.rule = rule;
-	ev.result = res.end == GW_RELAY_REMOTE && res.has_status ? "success" : "terminated";
+	ev.result = res->end == GW_RELAY_REMOTE && res->has_status ? "success" : "terminated";
 	ev.reason = text;
 	ev.has_stats = 1;
-	ev.bytes_in = res.bytes_in;
-	ev.bytes_out = res.bytes_out;
+	ev.bytes_in = res->bytes_in;
+	ev.bytes_out = res->bytes_out;
 	ev.duration = (int64_t)(ended - t0);
-	if (res.has_status) {
+	if (res->has_status) {
 		ev.has_exit = 1;
-		ev.exit_status = res.exit_signal ? 128 + res.exit_signal : res.exit_status;
+		ev.exit_status = res->exit_signal ? 128 + res->exit_signal : res->exit_status;
 	}
 	ev.recording = s->recname;
 	ev.seal = r == 0 ? seal.hash : NULL;
 	audit(s, &ev);
 	mg_log(LOG_INFO, "session %s: ended: %s; %llu bytes in, %llu out, seal %s", s->id,
 	    text ? text : "remote command finished",
-	    (unsigned long long)res.bytes_in, (unsigned long long)res.bytes_out,
+	    (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out,
 	    r == 0 ? seal.hash : "none");
 
 	if (text != NULL)
 		send_end(s, GW_END_ERROR, 255, text);
-	else if (res.exit_signal)
-		send_end(s, GW_END_SIGNAL, res.exit_signal, NULL);
+	else if (res->exit_signal)
+		send_end(s, GW_END_SIGNAL, res->exit_signal, NULL);
 	else
-		send_end(s, GW_END_EXIT, res.exit_status, NULL);
-	rc = text == NULL ? 0 : 1;
-	return rc;
+		send_end(s, GW_END_EXIT, res->exit_status, NULL);
+	return text == NULL ? 0 : 1;
+}
+
+static int
+run_session(struct sess *s)
+{
+	struct gw_relay_result res;
+	char rule[300];
+	time_t t0, ended;
+	int pty;
+
+	make_id(s);
+	if (s->nfds != 3)
+		return deny(s, "mspgate-shell sent no terminal or pipes", NULL,
+		    "internal error: no session descriptors");
+	if (decide(s, &s->d, rule, sizeof(rule)) != 0 || connect_target(s, rule) != 0)
+		return 1;
+	pty = (s->open.flags & GW_F_TTY) && s->open.subsystem == NULL;
+	if (open_recording(s, pty, rule) != 0)
+		return 1;
+	relay_session(s, pty, &res, &t0, &ended);
+	return end_session(s, &res, rule, t0, ended);
 }
 
 int
