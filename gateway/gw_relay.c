@@ -113,15 +113,12 @@ struct gw_outq {
 		char *buf;
 		size_t len;
 		int which;		/* 0: out, 1: err */
-		int unrec;		/* output of the target not yet recorded */
 	} slot[NSLOT];
 	unsigned head, n;
 	int fd[2];			/* the writer's own copies (dup) */
 	int gone[2];			/* a write failed: that reader is gone */
 	int quit;
 	int wake;			/* eventfd: the writer freed a slot */
-	struct rec_writer *rec;		/* records an unrec slot before writing it */
-	int rec_failed;			/* it could not: nothing more is shown */
 	pthread_t th;
 	int running;
 };
@@ -152,7 +149,7 @@ writer_main(void *arg)
 	for (;;) {
 		size_t off = 0, len;
 		const char *buf;
-		int which, quit = 0, wake, unrec;
+		int which, quit = 0, wake;
 
 		pthread_mutex_lock(&q->mu);
 		while (!q->quit && q->n == 0)
@@ -164,23 +161,8 @@ writer_main(void *arg)
 		buf = q->slot[q->head].buf;
 		len = q->slot[q->head].len;
 		which = q->slot[q->head].which;
-		unrec = q->slot[q->head].unrec;
-		pthread_mutex_unlock(&q->mu);
-		/*
-		 * Recorded before shown, here rather than in the relay: the
-		 * relay reads the next slot from the target while this one is
-		 * recorded. A failure shows nothing more and ends the session.
-		 */
-		if (unrec && rec_writer_output(q->rec, REC_NOW, buf, len) != 0) {
-			pthread_mutex_lock(&q->mu);
-			q->rec_failed = 1;
-			pthread_mutex_unlock(&q->mu);
-			(void)!write(q->wake, &one, sizeof(one));
-		}
-		pthread_mutex_lock(&q->mu);
-		q->slot[q->head].unrec = 0;
-		if (q->gone[which] || q->rec_failed)
-			off = len;	/* nobody reads it, or unrecorded: not shown */
+		if (q->gone[which])
+			off = len;	/* nobody reads it: dropped (it is recorded) */
 		pthread_mutex_unlock(&q->mu);
 		while (off < len) {
 			ssize_t w = write(q->fd[which], buf + off, len - off);
@@ -240,17 +222,14 @@ outq_free(struct gw_outq *q)
 	free(q);
 }
 
-/*
- * Stops the writer, even one blocked in write(2). Returns 0, or -1 when it
- * would not stop (the queue is then the thread's: do not free it).
- */
-static int
-outq_halt(struct gw_outq *q)
+/* Stops the writer, even one blocked in write(2), and frees the queue. */
+static void
+outq_stop(struct gw_outq *q)
 {
 	int i;
 
 	if (q == NULL)
-		return 0;
+		return;
 	if (q->running) {
 		pthread_mutex_lock(&q->mu);
 		q->quit = 1;
@@ -278,45 +257,14 @@ outq_halt(struct gw_outq *q)
 			 * session process exits.
 			 */
 			pthread_detach(q->th);
-			return -1;
+			return;
 		}
 	}
-	return 0;
-}
-
-/*
- * After outq_halt: what the target sent that is still queued, unshown, goes
- * on file in its order (the writer records a slot only as it takes it).
- * Returns 0, or -1 when the recording failed.
- */
-static int
-outq_record_rest(struct gw_outq *q)
-{
-	unsigned k;
-	int r = 0;
-
-	if (q == NULL || q->running)
-		return 0;
-	for (k = 0; k < q->n; k++) {
-		unsigned i = (q->head + k) % NSLOT;
-
-		if (q->slot[i].unrec && r == 0)
-			r = rec_writer_output(q->rec, REC_NOW, q->slot[i].buf, q->slot[i].len);
-		q->slot[i].unrec = 0;
-	}
-	return r != 0 || q->rec_failed ? -1 : 0;
-}
-
-/* Stops the writer and frees the queue (what was queued is not recorded). */
-static void
-outq_stop(struct gw_outq *q)
-{
-	if (outq_halt(q) == 0)
-		outq_free(q);
+	outq_free(q);
 }
 
 static struct gw_outq *
-outq_start(int out, int err, struct rec_writer *rec)
+outq_start(int out, int err)
 {
 	struct gw_outq *q;
 	struct sigaction sa;
@@ -326,7 +274,6 @@ outq_start(int out, int err, struct rec_writer *rec)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
 	q->fd[0] = q->fd[1] = q->wake = -1;
-	q->rec = rec;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	for (i = 0; i < NSLOT; i++)
@@ -386,7 +333,7 @@ outq_room(struct gw_outq *q, char **buf)
 }
 
 static void
-outq_push(struct gw_outq *q, size_t len, int which, int unrec)
+outq_push(struct gw_outq *q, size_t len, int which)
 {
 	unsigned i;
 
@@ -394,14 +341,13 @@ outq_push(struct gw_outq *q, size_t len, int which, int unrec)
 	i = (q->head + q->n) % NSLOT;
 	q->slot[i].len = len;
 	q->slot[i].which = which;
-	q->slot[i].unrec = unrec;
 	q->n++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }
 
 static unsigned
-outq_queued(struct gw_outq *q, int *gone_out, int *rec_failed)
+outq_queued(struct gw_outq *q, int *gone_out)
 {
 	unsigned n;
 
@@ -409,8 +355,6 @@ outq_queued(struct gw_outq *q, int *gone_out, int *rec_failed)
 	n = q->n;
 	if (gone_out != NULL)
 		*gone_out = q->gone[0];
-	if (rec_failed != NULL)
-		*rec_failed = q->rec_failed;
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }
@@ -424,18 +368,16 @@ gw_relay_say(struct gw_relay *r, const char *text, size_t len)
 	    outq_room(r->outq, &buf) == NULL)
 		return -1;
 	memcpy(buf, text, len);
-	outq_push(r->outq, len, 0, 0);	/* the gateway's own words: not output */
+	outq_push(r->outq, len, 0);
 	return 0;
 }
 
 /*
- * buf is the next free slot's buffer (outq_room), holding n bytes the
- * target sent: queued for the writer thread, which records them and then
- * shows them; or, when that cannot hold up the relay (see DIRECT_MAX),
- * recorded and written here, and what a cut-short write left is queued.
- * Returns 0, or -1 when the recording failed (nothing was shown).
+ * buf is the next free slot's buffer (outq_room), holding n bytes for the
+ * engineer: written here when that cannot hold up the relay (see
+ * DIRECT_MAX), else queued; what a cut-short write left is queued.
  */
-static int
+static void
 queue_or_write(struct gw_relay *r, char *buf, size_t n, int which)
 {
 	struct gw_outq *q = r->outq;
@@ -447,19 +389,16 @@ queue_or_write(struct gw_relay *r, char *buf, size_t n, int which)
 	pf.fd = which ? r->err : r->out;
 	pf.events = POLLOUT;
 	pf.revents = 0;
-	if (n > DIRECT_MAX || outq_queued(q, NULL, NULL) != 0 || poll(&pf, 1, 0) != 1 ||
+	if (n > DIRECT_MAX || outq_queued(q, NULL) != 0 || poll(&pf, 1, 0) != 1 ||
 	    (pf.revents & (POLLERR | POLLHUP | POLLNVAL)) || !(pf.revents & POLLOUT)) {
-		outq_push(q, n, which, 1);
-		return 0;
+		outq_push(q, n, which);
+		return;
 	}
-	/* Nothing queued: everything before it is on file and shown. */
-	if (rec_writer_output(r->rec, REC_NOW, buf, n) != 0)
-		return -1;
 	pthread_mutex_lock(&q->mu);
 	gone = q->gone[which];
 	pthread_mutex_unlock(&q->mu);
 	if (gone)
-		return 0;	/* nobody reads it: dropped (it is recorded) */
+		return;		/* nobody reads it: dropped (it is recorded) */
 	setitimer(ITIMER_REAL, &on, NULL);
 	w = write(pf.fd, buf, n);
 	setitimer(ITIMER_REAL, &off, NULL);
@@ -468,15 +407,14 @@ queue_or_write(struct gw_relay *r, char *buf, size_t n, int which)
 		pthread_mutex_lock(&q->mu);
 		q->gone[which] = 1;
 		pthread_mutex_unlock(&q->mu);
-		return 0;
+		return;
 	}
 	if (w < 0)
 		w = 0;
 	if ((size_t)w < n) {
 		memmove(buf, buf + w, n - (size_t)w);
-		outq_push(q, n - (size_t)w, which, 0);
+		outq_push(q, n - (size_t)w, which);
 	}
-	return 0;
 }
 
 /*
@@ -525,17 +463,13 @@ drain_channel(struct gw_relay *r, struct gw_relay_result *res, int show, time_t 
 			moved = 1;
 			*last = mg_clock_now();
 			res->bytes_out += (uint64_t)n;
+			/* Recorded before shown: what the engineer saw is on file. */
+			if (rec_writer_output(r->rec, REC_NOW, buf, (size_t)n) != 0)
+				return -1;
 			if (r->observe != NULL)
 				r->observe(r->observe_ctx, 1, buf, (size_t)n);
-			/*
-			 * Recorded before shown: what the engineer saw is on
-			 * file (by the writer thread for a queued slot).
-			 */
-			if (!show) {
-				if (rec_writer_output(r->rec, REC_NOW, buf, (size_t)n) != 0)
-					return -1;
-			} else if (queue_or_write(r, buf, (size_t)n, stream == 1 && !r->pty) != 0)
-				return -1;
+			if (show)
+				queue_or_write(r, buf, (size_t)n, stream == 1 && !r->pty);
 		}
 	} while (moved);
 	*empty = 1;
@@ -669,7 +603,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 	ssh_event ev = NULL;
 	char *inbuf = NULL;
 	size_t inlen = 0, inoff = 0;
-	int in_open = 1, eof_due = 0, rc, empty = 0, gone = 0, rec_failed = 0;
+	int in_open = 1, eof_due = 0, rc, empty = 0, gone = 0;
 	time_t last, now, last_tick = 0, out_gone = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -686,7 +620,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 	 * socket for ever: an event context processes whatever arrives.
 	 */
 	if ((inbuf = malloc(RELAY_BUF)) == NULL ||
-	    (r->outq = outq_start(r->out, r->err, r->rec)) == NULL ||
+	    (r->outq = outq_start(r->out, r->err)) == NULL ||
 	    (ev = ssh_event_new()) == NULL || ssh_event_add_session(ev, r->session) != SSH_OK) {
 		snprintf(res->err, sizeof(res->err), "out of memory");
 		ssh_event_free(ev);
@@ -722,11 +656,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			snprintf(res->err, sizeof(res->err), "%s", ssh_get_error(r->session));
 			break;
 		}
-		(void)outq_queued(r->outq, &gone, &rec_failed);
-		if (rec_failed) {
-			res->end = GW_RELAY_RECORDING;
-			break;
-		}
+		(void)outq_queued(r->outq, &gone);
 		if (gone && r->pty) {
 			res->end = GW_RELAY_ENGINEER;
 			break;
@@ -752,7 +682,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			eof_due = 0;
 			ssh_channel_send_eof(r->channel);
 		}
-		queued = outq_queued(r->outq, NULL, NULL);
+		queued = outq_queued(r->outq, NULL);
 		/* The remote is done once all it sent has reached the engineer. */
 		if (empty && (ssh_channel_is_closed(r->channel) ||
 		    (ssh_channel_is_eof(r->channel) && res->has_status)) &&
@@ -908,24 +838,14 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			res->exit_status = st;
 		}
 	}
-	/*
-	 * The writer stops at once (a blocked write is interrupted); what it
-	 * had not taken yet is recorded now, before anything stop_remote
-	 * reads, so the recording keeps the target's order.
-	 */
-	if (outq_halt(r->outq) == 0) {
-		if (outq_record_rest(r->outq) != 0 && res->end != GW_RELAY_RECORDING) {
-			res->end = GW_RELAY_RECORDING;
-		}
-		outq_free(r->outq);
-	}
-	r->outq = NULL;
 	if (res->end == GW_RELAY_RECORDING)
 		snprintf(res->err, sizeof(res->err), "%s",
 		    mg_strerror(rec_writer_error(r->rec)));
-	/* Then the target: nothing the engineer does holds up its end. */
+	/* The target first: nothing the engineer does holds up its end. */
 	if (res->end != GW_RELAY_REMOTE)
 		stop_remote(r, res);
+	outq_stop(r->outq);
+	r->outq = NULL;
 	ssh_remove_channel_callbacks(r->channel, &cb);
 	free(inbuf);
 	return 0;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -65,13 +64,6 @@ struct rec_writer {
 	uint64_t hidden;	/* bytes hidden in the current run */
 	int err;		/* first error; sticky */
 	int closed;
-	/*
-	 * One lock for all of the above: mspgated's relay records what the
-	 * engineer types while its writer thread records what it shows
-	 * (gateway/gw_relay.c). Taken by every public call that changes the
-	 * recording; uncontended it costs a few nanoseconds a call.
-	 */
-	pthread_mutex_t mu;
 };
 
 int
@@ -110,13 +102,7 @@ rec_writer_now(const struct rec_writer *w)
 int
 rec_writer_error(const struct rec_writer *w)
 {
-	struct rec_writer *m = (struct rec_writer *)w;	/* the lock only */
-	int r;
-
-	pthread_mutex_lock(&m->mu);
-	r = w->err;
-	pthread_mutex_unlock(&m->mu);
-	return r;
+	return w->err;
 }
 
 static int
@@ -463,8 +449,8 @@ prompt_may_end(const struct rec_writer *w)
 	return i > 0 && (w->tail[i - 1] == ':' || w->tail[i - 1] == '?');
 }
 
-static int
-output_locked(struct rec_writer *w, int64_t t, const void *buf, size_t len)
+int
+rec_writer_output(struct rec_writer *w, int64_t t, const void *buf, size_t len)
 {
 	int r;
 
@@ -485,8 +471,8 @@ output_locked(struct rec_writer *w, int64_t t, const void *buf, size_t len)
 	return 0;
 }
 
-static int
-input_locked(struct rec_writer *w, int64_t t, const void *buf, size_t len)
+int
+rec_writer_input(struct rec_writer *w, int64_t t, const void *buf, size_t len)
 {
 	const uint8_t *s = buf;
 	size_t i;
@@ -527,8 +513,8 @@ input_locked(struct rec_writer *w, int64_t t, const void *buf, size_t len)
 	return stream_bytes(w, 1, s, len);
 }
 
-static int
-set_echo_locked(struct rec_writer *w, int64_t t, int echo_on, int canonical)
+int
+rec_writer_set_echo(struct rec_writer *w, int64_t t, int echo_on, int canonical)
 {
 	int hide;
 
@@ -546,8 +532,8 @@ set_echo_locked(struct rec_writer *w, int64_t t, int echo_on, int canonical)
 	return 0;
 }
 
-static int
-resize_locked(struct rec_writer *w, int64_t t, int cols, int rows)
+int
+rec_writer_resize(struct rec_writer *w, int64_t t, int cols, int rows)
 {
 	char sz[32];
 
@@ -560,8 +546,8 @@ resize_locked(struct rec_writer *w, int64_t t, int cols, int rows)
 	return emit_str(w, "r", sz, strlen(sz));
 }
 
-static int
-marker_locked(struct rec_writer *w, int64_t t, const char *label)
+int
+rec_writer_marker(struct rec_writer *w, int64_t t, const char *label)
 {
 	int r;
 
@@ -580,8 +566,8 @@ marker_locked(struct rec_writer *w, int64_t t, const char *label)
 	return maybe_flush(w);
 }
 
-static int
-tick_locked(struct rec_writer *w)
+int
+rec_writer_tick(struct rec_writer *w)
 {
 	int64_t now;
 
@@ -884,7 +870,6 @@ rec_writer_open_sink(const struct rec_sink_type *sink, const char *name, void *a
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return MG_ERR_NOMEM;
-	pthread_mutex_init(&w->mu, NULL);
 	w->sink = sink;
 	w->key = key;
 	clock_gettime(CLOCK_MONOTONIC, &w->t0);
@@ -946,8 +931,8 @@ rec_writer_open(const char *path, const struct rec_meta *m, const struct rec_key
 	return rec_writer_open_sink(&rec_sink_file, path, NULL, m, key, o, out, err, errlen);
 }
 
-static int
-close_locked(struct rec_writer *w, struct rec_seal *seal)
+int
+rec_writer_close(struct rec_writer *w, struct rec_seal *seal)
 {
 	struct rec_buf hx = { 0 };
 	int r;
@@ -981,84 +966,6 @@ close_locked(struct rec_writer *w, struct rec_seal *seal)
 	return 0;
 }
 
-/* The public calls: each under the writer's lock. */
-int
-rec_writer_output(struct rec_writer *w, int64_t t, const void *buf, size_t len)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = output_locked(w, t, buf, len);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-int
-rec_writer_input(struct rec_writer *w, int64_t t, const void *buf, size_t len)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = input_locked(w, t, buf, len);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-int
-rec_writer_set_echo(struct rec_writer *w, int64_t t, int echo_on, int canonical)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = set_echo_locked(w, t, echo_on, canonical);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-int
-rec_writer_resize(struct rec_writer *w, int64_t t, int cols, int rows)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = resize_locked(w, t, cols, rows);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-int
-rec_writer_marker(struct rec_writer *w, int64_t t, const char *label)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = marker_locked(w, t, label);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-int
-rec_writer_tick(struct rec_writer *w)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = tick_locked(w);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-int
-rec_writer_close(struct rec_writer *w, struct rec_seal *seal)
-{
-	int r;
-
-	pthread_mutex_lock(&w->mu);
-	r = close_locked(w, seal);
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
 void
 rec_writer_free(struct rec_writer *w)
 {
@@ -1080,6 +987,5 @@ rec_writer_free(struct rec_writer *w)
 	rec_buf_free(&w->join);
 	explicit_bzero(w->tail, sizeof(w->tail));
 	free(w->session);
-	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

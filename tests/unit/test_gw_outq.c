@@ -84,7 +84,7 @@ test_queue_keeps_order_under_a_fast_writer(void **state)
 	memset(&rd, 0, sizeof(rd));
 	rd.fd = p[0];
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
-	assert_non_null(q = outq_start(p[1], devnull, NULL));
+	assert_non_null(q = outq_start(p[1], devnull));
 	close(p[1]);
 	while (sent < TOTAL) {
 		char *buf;
@@ -106,11 +106,11 @@ test_queue_keeps_order_under_a_fast_writer(void **state)
 			n = (size_t)(TOTAL - sent);
 		for (i = 0; i < n; i++)
 			buf[i] = (char)seq_byte(sent + i);
-		outq_push(q, n, 0, 0);
+		outq_push(q, n, 0);
 		sent += n;
 	}
 	/* The writer drains what is queued, then stops; the reader sees EOF. */
-	while (outq_queued(q, NULL, NULL) != 0)
+	while (outq_queued(q, NULL) != 0)
 		usleep(1000);
 	outq_stop(q);
 	close(devnull);
