@@ -729,8 +729,15 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			}
 		}
 
+		/*
+		 * A full queue reads nothing more from the target (its window
+		 * and TCP hold it back): waiting on its socket then would wake
+		 * at once, every turn, and spin beside the writer thread,
+		 * which is what empties the queue. The writer's wake (a slot
+		 * freed) and the clock still come through.
+		 */
 		pf[npf].fd = ssh_get_fd(r->session);
-		pf[npf++].events = POLLIN;
+		pf[npf++].events = queued >= NSLOT ? 0 : POLLIN;
 		/* Read the engineer only when the last input has gone on. */
 		if (in_open && inoff == inlen) {
 			i_in = npf;
