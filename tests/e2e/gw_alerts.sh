@@ -50,11 +50,11 @@ check_exit 0 "fan-out: the third tenant is refused" test $? -eq 255
 check_grep "fan-out: one clear line for the engineer" \
 	"^mspgate: refused: unusual activity (tenant fan-out); your MSP's security team has been alerted$" "$T/f3"
 check "fan-out: nothing reached the target" sh -c "! grep -q three '$T/f3'"
-check_grep "fan-out: an alert in the audit log" \
+check_grep_soon "fan-out: an alert in the audit log" \
 	'"event":"alert".*"tenant":"t4".*"result":"deny","reason":"alert: 3 distinct tenants' "$GW_AUDIT"
-check_grep "fan-out: the refusal is audited" '"event":"denied".*"tenant":"t4".*tenant fan-out' \
+check_grep_soon "fan-out: the refusal is audited" '"event":"denied".*"tenant":"t4".*tenant fan-out' \
 	"$GW_AUDIT"
-check_grep "fan-out: a syslog line" "alert: rule=fanout action=deny severity=alert engineer=$GW_ENG tenant=t4" \
+check_grep_soon "fan-out: a syslog line" "alert: rule=fanout action=deny severity=alert engineer=$GW_ENG tenant=t4" \
 	"$T/mspgated.log"
 gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='echo again' </dev/null >"$T/f4" 2>&1
 check_exit 0 "fan-out: a tenant already reached is still allowed" test $? -eq 0
@@ -138,13 +138,13 @@ else
 		"$T/as-engineer" MSPGATE_TARGET=t4/box SSH_ORIGINAL_COMMAND='echo reauth-ok' \
 		>"$T/r2" 2>&1
 	check_exit 0 "reauth: the right code lets the session go on" test $? -eq 0
-	check_grep "reauth: audited" '"event":"auth_success".*fresh TOTP code accepted' "$GW_AUDIT"
+	check_grep_soon "reauth: audited" '"event":"auth_success".*fresh TOTP code accepted' "$GW_AUDIT"
 	gw_pty 'expect:TOTP code: ' "send:$code\\r" 'expect:not accepted' -- \
 		"$T/as-engineer" MSPGATE_TARGET=t1/badkey SSH_ORIGINAL_COMMAND='echo replay' \
 		>"$T/r3" 2>&1
 	check_exit 0 "reauth: the same code twice is refused (replay)" test $? -eq 255
 fi
-check_grep "reauth: the first access alert says reauth" \
+check_grep_soon "reauth: the first access alert says reauth" \
 	'"event":"alert".*"result":"reauth","reason":"warning: tenant t5 not reached' "$GW_AUDIT"
 
 # ---- require MFA again during a session: a sensitive command typed ---------
@@ -193,10 +193,10 @@ else
 	rec=$(gw_last_recording)
 	check_grep "hold: the recording marks the accepted code" \
 		"fresh verification code (sensitive command) accepted" "$rec"
-	check_grep "hold: audited" \
+	check_grep_soon "hold: audited" \
 		'"event":"auth_success".*fresh TOTP code for unusual activity (sensitive command)' "$GW_AUDIT"
 fi
-check_grep "hold: the sensitive command alert says reauth" \
+check_grep_soon "hold: the sensitive command alert says reauth" \
 	'"event":"alert".*"result":"reauth".*rclone' "$GW_AUDIT"
 
 gw_verify_recordings

@@ -51,4 +51,9 @@ tap_wait() {
 	done
 	return 0
 }
+# check_grep_soon DESC PATTERN FILE: check_grep once PATTERN is in FILE
+# (waiting up to 30 s): for what another process writes after the event the
+# test caused (mspgated's syslog lines, the audit log, which its own writer
+# process appends), on a machine that may be slow (valgrind, a busy CI).
+check_grep_soon() { tap_wait 30 grep -q -e "$2" "$3"; check_grep "$@"; }
 tap_done() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
