@@ -16,6 +16,7 @@
 #include "mg_diag.h"
 #include "mg_time.h"
 #include "../lib/testkeys.h"
+#include "../lib/testtotp.h"
 
 #define NOW 1795000000
 
@@ -88,15 +89,7 @@ setup(void **state)
 	/* alice is enrolled; carol is not (her TOTP login no longer stands). */
 	if (mfa_state_init(&st, pol) != 0)
 		return -1;
-	memset(&s, 0, sizeof(s));
-	s.status = MFA_ACTIVE;
-	s.alg = MFA_SHA1;
-	s.digits = 6;
-	s.period = 30;
-	s.keylen = MFA_KEY_LEN;
-	memset(s.key, 'k', s.keylen);
-	s.last_step = -1;
-	s.created = 1;
+	tt_secret(&s);
 	if (mfa_secret_save(&st, "alice", &s, err, sizeof(err)) != 0) {
 		print_error("%s\n", err);
 		return -1;

@@ -20,6 +20,7 @@
 #include "mfa_totp.h"
 #include "mfa_txn.h"
 #include "../lib/testkeys.h"
+#include "../lib/testtotp.h"
 
 #define FP "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define GOOD "mspgate-attestation 1\nengineer alice\nuid 1001\npid 4242\n" \
@@ -207,15 +208,7 @@ test_txn_success_clears_failures(void **state)
 	snprintf(dir, sizeof(dir), "%s/state", base);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(mfa_state_init(&st, p), 0);
-	memset(&s, 0, sizeof(s));
-	s.status = MFA_ACTIVE;
-	s.alg = MFA_SHA1;
-	s.digits = 6;
-	s.period = 30;
-	s.keylen = MFA_KEY_LEN;
-	memset(s.key, 'k', s.keylen);
-	s.last_step = -1;
-	s.created = 1;
+	tt_secret(&s);
 	assert_int_equal(mfa_secret_save(&st, "alice", &s, err, sizeof(err)), 0);
 
 	/* Two wrong codes count... */
