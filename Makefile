@@ -339,14 +339,17 @@ $(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(PA
 # builds are) and run; any race report fails the run. test_gw_outq: the
 # relay's engineer-bound queue against its writer thread (gw_relay.c).
 # test_gw_audq: the daemon's audit queue (gw_audq.c; a writer process
-# today, no thread, so a thread added there is checked too). pam/'s
+# today, no thread, so a thread added there is checked too).
+# test_recorder_async: the recording's own thread (rec_writer.c, async),
+# which hashes and writes a session's recording beside its relay. pam/'s
 # caches (mfa_keycache.c, mfa_polcache.c) hold a mutex but have no test
 # that runs threads. Not part of make check: the tests take about 5 s,
 # but the third tree of objects costs about 30 s on 2 cores (more on a
-# busy machine); run it after touching gw_relay.c or gw_audq.c. gcc's
+# busy machine); run it after touching gw_relay.c, gw_audq.c or the
+# writer's thread in rec_writer.c. gcc's
 # -Wmaybe-uninitialized gives false positives at -O1 with TSan's
 # instrumentation, so here it warns without failing the build.
-TSAN_TESTS := unit/test_gw_outq unit/test_gw_audq
+TSAN_TESTS := unit/test_gw_outq unit/test_gw_audq unit/test_recorder_async
 .PHONY: tsan
 tsan:
 	@$(MAKE) --no-print-directory SAN=thread BUILD=build/tsan \

@@ -1052,6 +1052,7 @@ open_recording(struct sess *s, int pty, const char *rule)
 	const struct pol_gateway *gw = &s->ctx->pol->gateway;
 	struct rec_audit_event ev;
 	struct rec_meta meta = { 0 };
+	struct rec_writer_opts wo = { 0 };
 	struct rec_seal seal;
 	char err[512], msg[768], path[4096];
 	int r;
@@ -1075,7 +1076,9 @@ open_recording(struct sess *s, int pty, const char *rule)
 	meta.command = s->open.subsystem ? "subsystem sftp" : s->open.command;
 	meta.cols = pty && s->open.cols ? (int)s->open.cols : 80;
 	meta.rows = pty && s->open.rows ? (int)s->open.rows : 24;
-	if ((r = rec_writer_open(path, &meta, s->key, NULL, &s->rec, err, sizeof(err))) != 0) {
+	/* Hashed and written beside the relay, on the other core (bounded: rec_writer.h). */
+	wo.async = 1;
+	if ((r = rec_writer_open(path, &meta, s->key, &wo, &s->rec, err, sizeof(err))) != 0) {
 		mg_log(LOG_ERR, "session %s: recording: %s", s->id, err);
 		return deny(s, "recording unavailable", rule,
 		    "recording unavailable: the session cannot start");

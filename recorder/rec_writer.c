@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,21 @@
 #define TAIL_MAX 256
 /* Bytes of valid UTF-8 that end a binary run (shorter ones stay inside it). */
 #define REC_TEXT_RUN 32
+/* Batches an async writer's thread holds: the one it writes and one queued. */
+#define QDEPTH 2
+/*
+ * In a batch, where a checkpoint goes: this byte (no line begins with it)
+ * and a struct cp_mark. The chain is where the lines are hashed, so the
+ * checkpoint's line is made there (consume).
+ */
+#define CP_MARK 0x01
+
+struct cp_mark {
+	uint64_t seq;
+	uint64_t lines;		/* lines before the checkpoint's own */
+	int64_t t;
+	uint64_t final;
+};
 
 struct rec_writer {
 	const struct rec_sink_type *sink;	/* where the lines go */
@@ -64,6 +81,23 @@ struct rec_writer {
 	uint64_t hidden;	/* bytes hidden in the current run */
 	int err;		/* first error; sticky */
 	int closed;
+	/*
+	 * Behind the line builder: the batches of lines are hashed into the
+	 * chain and handed to the sink by consume(), at once or, async, by
+	 * the writer's thread. The chain, key, sink, cpl, msg and tmp are
+	 * then the thread's alone; the rest below is under mu.
+	 */
+	struct rec_buf cpl;	/* a checkpoint line */
+	int async;
+	int thread_on;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work;	/* a batch was queued, or stop */
+	pthread_cond_t room;	/* a batch was done */
+	struct rec_buf q[QDEPTH];	/* queued batches from qhead, qlen of them */
+	unsigned qhead, qlen;
+	int stop;
+	int aerr;		/* the thread's first error; later batches are dropped */
 };
 
 int
@@ -113,32 +147,202 @@ fail(struct rec_writer *w, int r)
 	return w->err;
 }
 
-/* Hands everything buffered to the sink. An error stops the recording. */
+static int
+put_prefix(struct rec_buf *b, int64_t t, const char *code);
+
+/* A checkpoint's line for the chain as it stands, hashed, into w->cpl. */
+static int
+cp_line(struct rec_writer *w, const struct cp_mark *m)
+{
+	struct rec_cp cp = { 0 };
+	int r;
+
+	cp.seq = m->seq;
+	cp.lines = m->lines;
+	cp.final = m->final != 0;
+	memcpy(cp.hash, w->chain.h, REC_HASH_LEN);
+	rec_buf_reset(&w->tmp);
+	rec_buf_reset(&w->cpl);
+	if ((r = rec_cp_message(&w->msg, w->session, w->chain.h0, &cp)) != 0 ||
+	    (r = rec_key_sign(w->key, w->msg.p, w->msg.len, cp.sig)) != 0 ||
+	    (r = rec_cp_format(&w->tmp, &cp)) != 0 ||
+	    (r = put_prefix(&w->cpl, m->t, "c")) != 0 ||
+	    (r = rec_buf_json_str(&w->cpl, w->tmp.p, w->tmp.len)) != 0 ||
+	    (r = rec_buf_addc(&w->cpl, ']')) != 0 ||
+	    (r = rec_chain_add(&w->chain, w->cpl.p, w->cpl.len)) != 0)
+		return r;
+	return rec_buf_addc(&w->cpl, '\n');
+}
+
+/*
+ * One batch of lines, in order, into the hash chain and then the sink; a
+ * checkpoint mark becomes its signed line here, where the chain is.
+ */
+static int
+consume(struct rec_writer *w, const uint8_t *p, size_t n)
+{
+	size_t i = 0, seg = 0;
+	int r;
+
+	while (i < n) {
+		const uint8_t *e;
+		struct cp_mark m;
+
+		if (p[i] == CP_MARK) {
+			if (n - i < 1 + sizeof(m))
+				return MG_ERR_INTERNAL;
+			memcpy(&m, p + i + 1, sizeof(m));
+			if (i > seg && (r = w->sink->write(w->sink_state, p + seg, i - seg)) != 0)
+				return r;
+			if ((r = cp_line(w, &m)) != 0 ||
+			    (r = w->sink->write(w->sink_state, w->cpl.p, w->cpl.len)) != 0)
+				return r;
+			i += 1 + sizeof(m);
+			seg = i;
+			continue;
+		}
+		if ((e = memchr(p + i, '\n', n - i)) == NULL)
+			return MG_ERR_INTERNAL;
+		if ((r = rec_chain_add(&w->chain, p + i, (size_t)(e - (p + i)))) != 0)
+			return r;
+		i = (size_t)(e - p) + 1;
+	}
+	if (n > seg)
+		return w->sink->write(w->sink_state, p + seg, n - seg);
+	return 0;
+}
+
+/* The writer's thread: consumes the queued batches in order until told to stop and none is left. */
+static void *
+drain_main(void *arg)
+{
+	struct rec_writer *w = arg;
+	struct rec_buf cur = { 0 }, t;
+	int r, skip;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->qlen == 0 && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->qlen == 0)
+			break;
+		/* Take the batch; its slot keeps an empty buffer for the builder. */
+		t = w->q[w->qhead];
+		w->q[w->qhead] = cur;
+		cur = t;
+		skip = w->aerr != 0;
+		pthread_mutex_unlock(&w->mu);
+		r = skip ? 0 : consume(w, cur.p, cur.len);
+		rec_buf_reset(&cur);
+		pthread_mutex_lock(&w->mu);
+		w->qhead = (w->qhead + 1) % QDEPTH;
+		w->qlen--;
+		if (r != 0 && w->aerr == 0)
+			w->aerr = r;
+		pthread_cond_broadcast(&w->room);
+	}
+	pthread_mutex_unlock(&w->mu);
+	rec_buf_free(&cur);
+	return NULL;
+}
+
+/* Queues w->out for the thread, waiting while the queue is full; the thread's error, if any. */
+static int
+hand_over(struct rec_writer *w)
+{
+	struct rec_buf t;
+	unsigned k;
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->qlen == QDEPTH && w->aerr == 0)
+		pthread_cond_wait(&w->room, &w->mu);
+	if ((r = w->aerr) == 0) {
+		k = (w->qhead + w->qlen) % QDEPTH;
+		t = w->q[k];
+		w->q[k] = w->out;
+		w->out = t;
+		w->qlen++;
+		pthread_cond_signal(&w->work);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* Lets the thread finish what is queued, and joins it; its error, if any. */
+static int
+stop_thread(struct rec_writer *w)
+{
+	if (!w->thread_on)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->thread_on = 0;
+	return w->aerr;
+}
+
+static int
+start_thread(struct rec_writer *w)
+{
+	sigset_t all, old;
+	int r;
+
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		return MG_ERR_SYSTEM;
+	if (pthread_cond_init(&w->work, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		return MG_ERR_SYSTEM;
+	}
+	if (pthread_cond_init(&w->room, NULL) != 0) {
+		pthread_cond_destroy(&w->work);
+		pthread_mutex_destroy(&w->mu);
+		return MG_ERR_SYSTEM;
+	}
+	w->async = 1;
+	/* Signals are the session's, never this thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&w->thread, NULL, drain_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return MG_ERR_SYSTEM;
+	w->thread_on = 1;
+	return 0;
+}
+
+/*
+ * Hands everything buffered on: consumed now, or queued for the thread.
+ * An error stops the recording; fail closed: the caller ends the session
+ * on it.
+ */
 static int
 flush_out(struct rec_writer *w)
 {
 	int r;
 
-	/* Fail closed: the caller ends the session on this. */
-	if (w->out.len > 0 && (r = w->sink->write(w->sink_state, w->out.p, w->out.len)) != 0)
-		return fail(w, r);
+	if (w->out.len > 0) {
+		r = w->thread_on ? hand_over(w) : consume(w, w->out.p, w->out.len);
+		if (r != 0)
+			return fail(w, r);
+	}
 	rec_buf_reset(&w->out);
 	w->last_flush = mono_us(w);
 	return 0;
 }
 
 /*
- * Lines are built in place at the end of the output buffer: no copy, and
- * the chain hashes the line where it will be written from.
+ * Lines are built in place at the end of the output buffer: no copy; the
+ * chain hashes them from there when the batch is consumed.
  */
 static int
 commit_line(struct rec_writer *w)
 {
 	int r;
 
-	if ((r = rec_chain_add(&w->chain, w->out.p + w->line_start,
-	    w->out.len - w->line_start)) != 0 ||
-	    (r = rec_buf_addc(&w->out, '\n')) != 0) {
+	if ((r = rec_buf_addc(&w->out, '\n')) != 0) {
 		w->out.len = w->line_start;
 		return fail(w, r);
 	}
@@ -155,15 +359,14 @@ abort_line(struct rec_writer *w)
 		w->out.p[w->out.len] = '\0';
 }
 
-/* Starts "[SECONDS.MICROS, "CODE", " (t >= 0) without printf: this runs per event. */
+/* Appends "[SECONDS.MICROS, "CODE", " (t >= 0) without printf: this runs per event. */
 static int
-begin_line(struct rec_writer *w, int64_t t, const char *code)
+put_prefix(struct rec_buf *b, int64_t t, const char *code)
 {
 	char tmp[48], *p = tmp + 24, *q = tmp + 24;
 	uint64_t secs = (uint64_t)t / 1000000, us = (uint64_t)t % 1000000;
 	int i;
 
-	w->line_start = w->out.len;
 	*q++ = '.';
 	for (i = 5; i >= 0; i--) {
 		q[i] = (char)('0' + us % 10);
@@ -180,31 +383,36 @@ begin_line(struct rec_writer *w, int64_t t, const char *code)
 	*q++ = code[0];
 	memcpy(q, "\", ", 3);
 	q += 3;
-	return rec_buf_add(&w->out, p, (size_t)(q - p));
+	return rec_buf_add(b, p, (size_t)(q - p));
 }
 
+/* Starts an event line at the end of the output buffer. */
+static int
+begin_line(struct rec_writer *w, int64_t t, const char *code)
+{
+	w->line_start = w->out.len;
+	return put_prefix(&w->out, t, code);
+}
+
+/* A signed checkpoint after the lines so far: its mark, made into a line by consume. */
 static int
 checkpoint(struct rec_writer *w, int final)
 {
-	struct rec_cp cp = { 0 };
+	struct cp_mark m;
 	int r;
 
-	cp.seq = ++w->cp_seq;
-	cp.lines = w->lines;
-	cp.final = final;
-	memcpy(cp.hash, w->chain.h, REC_HASH_LEN);
-	rec_buf_reset(&w->tmp);
-	if ((r = rec_cp_message(&w->msg, w->session, w->chain.h0, &cp)) != 0 ||
-	    (r = rec_key_sign(w->key, w->msg.p, w->msg.len, cp.sig)) != 0 ||
-	    (r = rec_cp_format(&w->tmp, &cp)) != 0 ||
-	    (r = begin_line(w, w->last_t, "c")) != 0 ||
-	    (r = rec_buf_json_str(&w->out, w->tmp.p, w->tmp.len)) != 0 ||
-	    (r = rec_buf_addc(&w->out, ']')) != 0) {
+	memset(&m, 0, sizeof(m));
+	m.seq = ++w->cp_seq;
+	m.lines = w->lines;
+	m.t = w->last_t;
+	m.final = final != 0;
+	w->line_start = w->out.len;
+	if ((r = rec_buf_addc(&w->out, CP_MARK)) != 0 ||
+	    (r = rec_buf_add(&w->out, &m, sizeof(m))) != 0) {
 		abort_line(w);
 		return fail(w, r);
 	}
-	if ((r = commit_line(w)) != 0)
-		return r;
+	w->lines++;
 	w->events_since_cp = 0;
 	w->last_cp = mono_us(w);
 	return flush_out(w);
@@ -900,13 +1108,21 @@ rec_writer_open_sink(const struct rec_sink_type *sink, const char *name, void *a
 		goto out;
 	if ((r = rec_chain_start(&w->chain, w->line.p, w->line.len)) != 0)
 		goto out;
-	if ((r = rec_buf_add(&w->out, w->line.p, w->line.len)) != 0 ||
-	    (r = rec_buf_addc(&w->out, '\n')) != 0)
+	if ((r = rec_buf_add(&w->line, "\n", 1)) != 0)
 		goto out;
 	w->lines = 1;
-	/* The header reaches the disk before the session starts (fail closed). */
-	if ((r = flush_out(w)) != 0) {
+	/*
+	 * The header reaches the disk before the session starts (fail
+	 * closed); it is the chain's start (h0), not one of its lines.
+	 */
+	if ((r = sink->write(w->sink_state, w->line.p, w->line.len)) != 0) {
 		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "%s: write failed", name);
+		goto out;
+	}
+	w->last_flush = mono_us(w);
+	if (o != NULL && o->async && (r = start_thread(w)) != 0) {
+		snprintf(err ? err : (char[1]){0}, err ? errlen : 1, "cannot start the "
+		    "recording's thread");
 		goto out;
 	}
 	*out = w;
@@ -947,6 +1163,9 @@ rec_writer_close(struct rec_writer *w, struct rec_seal *seal)
 	if ((r = flush_carry(w, 0)) != 0 || (r = flush_carry(w, 1)) != 0 ||
 	    (r = end_hidden(w)) != 0 || (r = checkpoint(w, 1)) != 0)
 		return r;
+	/* Everything consumed before the file is closed and the seal read. */
+	if ((r = stop_thread(w)) != 0)
+		return fail(w, r);
 	if ((r = w->sink->close(w->sink_state)) != 0)
 		return fail(w, r);
 	w->closed = 1;
@@ -969,14 +1188,25 @@ rec_writer_close(struct rec_writer *w, struct rec_seal *seal)
 void
 rec_writer_free(struct rec_writer *w)
 {
+	unsigned i;
+
 	if (w == NULL)
 		return;
 	if (w->sink_state != NULL) {
 		/* Best effort: whatever was buffered is still worth keeping. */
 		if (!w->closed && w->err == 0)
 			flush_out(w);
+		(void)stop_thread(w);
 		w->sink->free(w->sink_state, 0);
 	}
+	if (w->async) {
+		pthread_cond_destroy(&w->room);
+		pthread_cond_destroy(&w->work);
+		pthread_mutex_destroy(&w->mu);
+	}
+	for (i = 0; i < QDEPTH; i++)
+		rec_buf_free(&w->q[i]);
+	rec_buf_free(&w->cpl);
 	if (w->have_prompt)
 		regfree(&w->prompt);
 	rec_chain_free(&w->chain);

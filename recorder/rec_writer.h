@@ -45,7 +45,24 @@ struct rec_writer_opts {
 	const char *prompt_regex;	/* password prompt (POSIX ERE, case-insensitive);
 					   NULL: REC_PROMPT_REGEX_DEFAULT, "": off */
 	int record_passwords;		/* 1: do not mask input at prompts (not advised) */
+	/*
+	 * 1: hash and write in a thread of the writer's own, so a busy
+	 * session's recording runs beside it on another core. The calls
+	 * below still take each event into the writer's memory before they
+	 * return (recorded before shown); what waits for the thread is
+	 * bounded (REC_WRITER_BACKLOG): beyond it they block, and a write
+	 * error in the thread is returned by the next call that reaches it.
+	 */
+	int async;
 };
+
+/*
+ * Bytes of lines an async writer holds beyond what the sink has taken, at
+ * most: the batch being filled, one queued and the one being written. A
+ * batch is handed over at the first event that takes it past 64 KiB, and
+ * an event line is under 24 KiB.
+ */
+#define REC_WRITER_BACKLOG	(3 * 88 * 1024)
 
 #define REC_PROMPT_REGEX_DEFAULT \
 	"(^|[^[:alpha:]])(password|passphrase|pass phrase|passcode|pin|" \
