@@ -121,12 +121,14 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/seedr
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o $(LIBS) $(PKG_LIBS)
 
-# The attestation reader lives in pam/ (the MFA library that writes the format).
+# The attestation reader lives in pam/ (the MFA library that writes the
+# format), and reads each factor's evidence through pam/'s factor table.
+# Its $(PAM_LIB_OBJ) prerequisite is added under pam/ below, where that is set.
 $(BUILD)/tests/fuzz/fuzz_attest: $(BUILD)/obj/tests/fuzz/fuzz_attest.o $(BUILD)/obj/tests/fuzz/seedrun.o \
-		$(BUILD)/obj/pam/mfa_attest.o $(LIBS)
+		$(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o \
-		$(BUILD)/obj/pam/mfa_attest.o $(LIBS) $(PKG_LIBS)
+		$(PAM_LIB_OBJ) $(LIBS) $(PKG_LIBS) -loath
 $(BUILD)/obj/tests/fuzz/fuzz_attest.o: private override CFLAGS += -Ipam
 
 $(BUILD)/obj/tests/fuzz/seedrun.o: tests/lib/seedrun.c $(BUILD)/.flags
@@ -156,9 +158,9 @@ $(LOGSHIM): tests/lib/logshim/logshim.c $(BUILD)/.flags
 # without sshd; never installed.
 ATTEST_RUN := $(BUILD)/tests/lib/attest-run
 TEST_LIBS += $(ATTEST_RUN)
-$(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(BUILD)/obj/pam/mfa_attest.o $(LIBS)
+$(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/pam/mfa_attest.o $(LIBS) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) $(PKG_LIBS) -loath
 $(BUILD)/obj/tests/lib/attest-run.o: private override CFLAGS += -Ipam
 check: $(TEST_LIBS)
 
@@ -173,10 +175,10 @@ fuzz:
 		echo clang ... -o build/fuzz/$$n; \
 		clang -g -O1 -fsanitize=address,undefined,fuzzer $(INC) -Ipam \
 		-D_GNU_SOURCE $(PKG_CFLAGS) -o build/fuzz/$$n $$f \
-		$$([ $$n = fuzz_attest ] && echo pam/mfa_attest.c) \
+		$$([ $$n = fuzz_attest ] && echo $(PAM_LIB_SRC)) \
 		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmgpol.a \
 		build/fuzzobj/lib/libmgcore.a \
-		$(PKG_LIBS) || exit 1; done
+		$(PKG_LIBS) $$([ $$n = fuzz_attest ] && echo -loath) || exit 1; done
 
 .PHONY: all-libs-only
 all-libs-only: $(LIBS)
@@ -262,6 +264,8 @@ $(BUILD)/tests/unit/test_pam_%: $(BUILD)/obj/tests/unit/test_pam_%.o $(PAM_LIB_O
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) \
 		$(PKG_LIBS) $(PAM_MODLIBS) $(CMOCKA_LIBS)
 $(BUILD)/obj/tests/unit/test_pam_%.o: private override CFLAGS += -Ipam
+# The attestation's readers outside pam/ link its objects too (see above).
+$(BUILD)/tests/fuzz/fuzz_attest $(ATTEST_RUN): $(PAM_LIB_OBJ)
 
 $(PAM_DRIVER): $(BUILD)/obj/tests/pam/mgpam.o
 	@mkdir -p $(@D)

@@ -186,7 +186,7 @@ answer_list(struct sess *s, const struct gw_msg *q)
 		unsigned mfa = 0;
 		char why[300];
 
-		if (mfa_txn_standing(p, e, s->att.mfa, s->att.fido, mg_clock_now(), &mfa,
+		if (mfa_txn_standing(p, e, &s->att, mg_clock_now(), &mfa,
 		    why, sizeof(why)) != 0)
 			e = NULL;
 

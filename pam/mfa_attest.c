@@ -2,7 +2,7 @@
 /* Login attestations: the format, its one reader, the writer (root) and /proc lookups. */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,39 @@
 #include "mg_util.h"
 #include "pol.h"
 #include "mfa_attest.h"
+#include "mfa_factor.h"
 
 #define MAGIC "mspgate-attestation"
+#define VERSION "2"
 
 void
 mfa_attest_init(struct mfa_attest *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->totp_step = -1;
+}
+
+int
+mfa_attest_set(struct mfa_attest *a, unsigned bit, const char *ev)
+{
+	size_t i;
+
+	if (mfa_factor_find(bit, &i) == NULL)
+		return MG_ERR_INVAL;
+	if (strlen(ev) >= sizeof(a->evidence[i]))
+		return MG_ERR_TOOBIG;
+	snprintf(a->evidence[i], sizeof(a->evidence[i]), "%s", ev);
+	a->mfa |= bit;
+	return 0;
+}
+
+const char *
+mfa_attest_evidence(const struct mfa_attest *a, unsigned bit)
+{
+	size_t i;
+
+	if (!(a->mfa & bit) || mfa_factor_find(bit, &i) == NULL)
+		return NULL;
+	return a->evidence[i];
 }
 
 static int
@@ -55,24 +80,34 @@ addr_ok(const char *s)
 	return 1;
 }
 
+/*
+ * Evidence the format can carry whatever the factor: printable, no ';'
+ * (the PAM environment's line separator), no leading or trailing space.
+ */
 static int
-fp_ok(const char *s)
+evidence_text_ok(const char *s)
 {
 	size_t i, n = strlen(s);
 
-	if (n != MG_SSHKEY_FP_LEN - 1 || strncmp(s, "SHA256:", 7) != 0)
+	if (n == 0 || n >= MFA_EVIDENCE_MAX || s[0] == ' ' || s[n - 1] == ' ')
 		return 0;
-	for (i = 7; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
+	for (i = 0; i < n; i++)
+		if (s[i] < ' ' || s[i] > '~' || s[i] == ';')
 			return 0;
 	return 1;
 }
 
-/* The checks the reader makes on a whole record (also before writing one). */
+/*
+ * The checks the reader makes on a whole record (also before writing one);
+ * the name of the field at fault, else NULL. buf holds a name made up.
+ */
 static const char *
-record_problem(const struct mfa_attest *a)
+record_problem(const struct mfa_attest *a, char *buf, size_t len)
 {
+	const struct mfa_factor *f;
+	const char *bad;
+	size_t i;
+
 	if (!name_ok(a->engineer))
 		return "engineer";
 	if (a->pid < 0)
@@ -81,44 +116,71 @@ record_problem(const struct mfa_attest *a)
 		return "source";
 	if (a->port < 0 || a->port > 65535)
 		return "port";
+	if (a->login < 0)
+		return "login";
 	if (a->mfa & ~POL_MFA_ALL)
 		return "mfa";
-	if (a->fido[0] != '\0' && !fp_ok(a->fido))
-		return "fido";
-	/* The factors named must be the ones recorded, both ways. */
-	if (!!(a->mfa & POL_MFA_FIDO) != (a->fido[0] != '\0'))
-		return "mfa (fido)";
-	if (!!(a->mfa & POL_MFA_TOTP) != (a->totp_step >= 0))
-		return "mfa (totp_step)";
-	if (a->totp_step < -1 || a->fido_until < 0 || a->login < 0)
-		return "totp_step";
+	for (i = 0; i < MFA_ATTEST_FACTORS; i++) {
+		if (i >= mfa_nfactors) {
+			if (a->evidence[i][0] != '\0')
+				return "evidence";
+			continue;
+		}
+		f = &mfa_factors[i];
+		/* The factors named must be the ones with evidence, both ways. */
+		if (!!(a->mfa & f->bit) != (a->evidence[i][0] != '\0')) {
+			snprintf(buf, len, "mfa (%s)", pol_mfa_name(f->bit));
+			return buf;
+		}
+		if (a->evidence[i][0] == '\0')
+			continue;
+		if (!evidence_text_ok(a->evidence[i]))
+			bad = "evidence";
+		else if ((bad = f->evidence_check(a->evidence[i])) == NULL)
+			continue;
+		snprintf(buf, len, "%s %s", pol_mfa_name(f->bit), bad);
+		return buf;
+	}
+	/* A bit of POL_MFA_ALL without a factor in the table: nothing verifies it. */
+	for (i = 1; i <= POL_MFA_ALL; i <<= 1)
+		if ((a->mfa & i) && mfa_factor_find((unsigned)i, NULL) == NULL)
+			return "mfa";
 	return NULL;
 }
 
 int
 mfa_attest_format(const struct mfa_attest *a, char sep, char *buf, size_t len)
 {
+	char tmp[64];
+	size_t i, o;
 	int n;
 
-	if (record_problem(a) != NULL)
+	if (record_problem(a, tmp, sizeof(tmp)) != NULL)
 		return MG_ERR_INVAL;
-	n = snprintf(buf, len, MAGIC " 1%c" "engineer %s%c" "uid %lu%c" "pid %ld%c"
-	    "start %llu%c" "login %lld%c" "source %s%c" "port %d%c" "mfa %s%c"
-	    "fido %s%c" "fido_until %lld%c" "totp_step %" PRId64 "%c",
+	n = snprintf(buf, len, MAGIC " " VERSION "%c" "engineer %s%c" "uid %lu%c"
+	    "pid %ld%c" "start %llu%c" "login %lld%c" "source %s%c" "port %d%c"
+	    "mfa %s%c",
 	    sep, a->engineer, sep, (unsigned long)a->uid, sep, (long)a->pid, sep,
 	    a->start, sep, (long long)a->login, sep,
 	    a->source[0] ? a->source : "-", sep, a->port, sep,
-	    a->mfa ? pol_mfa_name(a->mfa) : "none", sep,
-	    a->fido[0] ? a->fido : "-", sep, (long long)a->fido_until, sep,
-	    a->totp_step, sep);
+	    a->mfa ? pol_mfa_name(a->mfa) : "none", sep);
 	if (n < 0 || (size_t)n >= len)
 		return MG_ERR_TOOBIG;
+	o = (size_t)n;
+	for (i = 0; i < mfa_nfactors; i++) {
+		if (!(a->mfa & mfa_factors[i].bit))
+			continue;
+		n = snprintf(buf + o, len - o, "factor %s %s%c",
+		    pol_mfa_name(mfa_factors[i].bit), a->evidence[i], sep);
+		if (n < 0 || (size_t)n >= len - o)
+			return MG_ERR_TOOBIG;
+		o += (size_t)n;
+	}
 	return 0;
 }
 
-/* A decimal in [min, max]; 0 or -1. */
-static int
-num(const char *s, long long min, long long max, long long *out)
+int
+mfa_attest_num(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
 	long long v;
@@ -149,7 +211,6 @@ unum(const char *s, unsigned long long *out)
 
 static const char *const keys[] = {
 	MAGIC, "engineer", "uid", "pid", "start", "login", "source", "port", "mfa",
-	"fido", "fido_until", "totp_step",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -162,19 +223,20 @@ set_field(struct mfa_attest *a, size_t k, const char *v)
 
 	switch (k) {
 	case 0:
-		return strcmp(v, "1") == 0 ? NULL : "version";
+		/* Version 1's fixed fido/totp_step fields are not read any more. */
+		return strcmp(v, VERSION) == 0 ? NULL : "version (want " VERSION ")";
 	case 1:
 		if (!name_ok(v))
 			return "engineer";
 		snprintf(a->engineer, sizeof(a->engineer), "%s", v);
 		return NULL;
 	case 2:
-		if (num(v, 0, (long long)UINT32_MAX - 1, &n) != 0)
+		if (mfa_attest_num(v, 0, (long long)UINT32_MAX - 1, &n) != 0)
 			return "uid";
 		a->uid = (uid_t)n;
 		return NULL;
 	case 3:
-		if (num(v, 0, INT32_MAX, &n) != 0)
+		if (mfa_attest_num(v, 0, INT32_MAX, &n) != 0)
 			return "pid";
 		a->pid = (pid_t)n;
 		return NULL;
@@ -184,7 +246,7 @@ set_field(struct mfa_attest *a, size_t k, const char *v)
 		a->start = u;
 		return NULL;
 	case 5:
-		if (num(v, 0, INT64_MAX / 2, &n) != 0)
+		if (mfa_attest_num(v, 0, INT64_MAX / 2, &n) != 0)
 			return "login";
 		a->login = (time_t)n;
 		return NULL;
@@ -196,7 +258,7 @@ set_field(struct mfa_attest *a, size_t k, const char *v)
 		snprintf(a->source, sizeof(a->source), "%s", v);
 		return NULL;
 	case 7:
-		if (num(v, 0, 65535, &n) != 0)
+		if (mfa_attest_num(v, 0, 65535, &n) != 0)
 			return "port";
 		a->port = (int)n;
 		return NULL;
@@ -207,25 +269,61 @@ set_field(struct mfa_attest *a, size_t k, const char *v)
 		    strcmp(v, pol_mfa_name(a->mfa)) != 0)
 			return "mfa";	/* one spelling per value */
 		return NULL;
-	case 9:
-		if (strcmp(v, "-") == 0)
-			return NULL;
-		if (!fp_ok(v))
-			return "fido";
-		snprintf(a->fido, sizeof(a->fido), "%s", v);
-		return NULL;
-	case 10:
-		if (num(v, 0, INT64_MAX / 2, &n) != 0)
-			return "fido_until";
-		a->fido_until = (time_t)n;
-		return NULL;
-	case 11:
-		if (num(v, -1, INT64_MAX / 2, &n) != 0)
-			return "totp_step";
-		a->totp_step = n;
-		return NULL;
 	}
 	return "key";
+}
+
+/*
+ * One "factor NAME EVIDENCE" line (v is what follows "factor ") into a;
+ * *next is the index in mfa_factors the next line must come after. 0, or
+ * -1 with err saying what is wrong on line ln.
+ */
+static int
+set_factor(struct mfa_attest *a, size_t ln, char *v, size_t *next, char *err,
+    size_t errlen)
+{
+	const struct mfa_factor *f;
+	const char *bad;
+	char *ev = strchr(v, ' ');
+	unsigned bit = 0;
+	size_t i;
+
+	if (ev == NULL || ev == v || ev[1] == '\0') {
+		mg_seterr(err, errlen, "line %zu: want 'factor NAME EVIDENCE'", ln);
+		return -1;
+	}
+	*ev++ = '\0';
+	/* One factor by its one spelling, with a line of its own. */
+	if (pol_mfa_parse(v, &bit) != 0 || (bit & (bit - 1)) != 0 ||
+	    strcmp(v, pol_mfa_name(bit)) != 0 || (f = mfa_factor_find(bit, &i)) == NULL) {
+		mg_seterr(err, errlen, "line %zu: unknown factor", ln);
+		return -1;
+	}
+	if (a->evidence[i][0] != '\0') {
+		mg_seterr(err, errlen, "line %zu: factor %s twice", ln, pol_mfa_name(bit));
+		return -1;
+	}
+	if (i < *next) {
+		mg_seterr(err, errlen, "line %zu: factor %s out of order", ln,
+		    pol_mfa_name(bit));
+		return -1;
+	}
+	if (!(a->mfa & bit)) {
+		mg_seterr(err, errlen, "line %zu: factor %s is not in mfa", ln,
+		    pol_mfa_name(bit));
+		return -1;
+	}
+	if (!evidence_text_ok(ev))
+		bad = "evidence";
+	else
+		bad = f->evidence_check(ev);
+	if (bad != NULL) {
+		mg_seterr(err, errlen, "line %zu: bad %s %s", ln, pol_mfa_name(bit), bad);
+		return -1;
+	}
+	snprintf(a->evidence[i], sizeof(a->evidence[i]), "%s", ev);
+	*next = i + 1;
+	return 0;
 }
 
 int
@@ -234,8 +332,8 @@ mfa_attest_parse(const char *buf, size_t len, char sep, struct mfa_attest *out,
 {
 	struct mfa_attest a;
 	const char *p = buf, *end = buf + len, *bad;
-	char line[160];
-	size_t k;
+	char line[160], tmp[64];
+	size_t k, next = 0, i;
 
 	mfa_attest_init(out);
 	mfa_attest_init(&a);
@@ -243,12 +341,17 @@ mfa_attest_parse(const char *buf, size_t len, char sep, struct mfa_attest *out,
 		mg_seterr(err, errlen, "attestation longer than %d bytes", MFA_ATTEST_MAX);
 		return MG_ERR_PARSE;
 	}
-	for (k = 0; k < NKEYS; k++) {
+	for (k = 0; p < end || k < NKEYS; k++) {
 		const char *e = memchr(p, sep, (size_t)(end - p));
-		size_t n, kl = strlen(keys[k]);
+		size_t n, kl = strlen(k < NKEYS ? keys[k] : "factor");
 
-		if (e == NULL) {
+		if (e == NULL && k < NKEYS) {
 			mg_seterr(err, errlen, "line %zu: missing (want '%s')", k + 1, keys[k]);
+			return MG_ERR_PARSE;
+		}
+		if (e == NULL) {
+			mg_seterr(err, errlen, "line %zu: trailing data (no end of line)",
+			    k + 1);
 			return MG_ERR_PARSE;
 		}
 		n = (size_t)(e - p);
@@ -258,6 +361,17 @@ mfa_attest_parse(const char *buf, size_t len, char sep, struct mfa_attest *out,
 		}
 		memcpy(line, p, n);
 		line[n] = '\0';
+		p = e + 1;
+		if (k >= NKEYS) {
+			if (strncmp(line, "factor ", 7) != 0) {
+				mg_seterr(err, errlen, "line %zu: trailing data (want "
+				    "'factor NAME EVIDENCE')", k + 1);
+				return MG_ERR_PARSE;
+			}
+			if (set_factor(&a, k + 1, line + 7, &next, err, errlen) != 0)
+				return MG_ERR_PARSE;
+			continue;
+		}
 		if (n <= kl + 1 || strncmp(line, keys[k], kl) != 0 || line[kl] != ' ') {
 			mg_seterr(err, errlen, "line %zu: want '%s VALUE'", k + 1, keys[k]);
 			return MG_ERR_PARSE;
@@ -266,13 +380,15 @@ mfa_attest_parse(const char *buf, size_t len, char sep, struct mfa_attest *out,
 			mg_seterr(err, errlen, "line %zu: bad %s", k + 1, bad);
 			return MG_ERR_PARSE;
 		}
-		p = e + 1;
 	}
-	if (p != end) {
-		mg_seterr(err, errlen, "line %zu: trailing data", NKEYS + 1);
-		return MG_ERR_PARSE;
-	}
-	if ((bad = record_problem(&a)) != NULL) {
+	/* Every factor named in mfa has its line. */
+	for (i = 0; i < mfa_nfactors; i++)
+		if ((a.mfa & mfa_factors[i].bit) && a.evidence[i][0] == '\0') {
+			mg_seterr(err, errlen, "line %zu: missing factor %s (mfa names it)",
+			    k + 1, pol_mfa_name(mfa_factors[i].bit));
+			return MG_ERR_PARSE;
+		}
+	if ((bad = record_problem(&a, tmp, sizeof(tmp))) != NULL) {
 		mg_seterr(err, errlen, "inconsistent %s", bad);
 		return MG_ERR_PARSE;
 	}

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The FIDO first factor: which key sshd's publickey method accepted (SSH_AUTH_INFO_0). */
+/* The FIDO first factor: which key sshd's publickey method accepted (SSH_AUTH_INFO_0), its evidence and standing. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mg_err.h"
 #include "mg_sshkey.h"
+#include "mg_time.h"
+#include "mfa_attest.h"
 #include "mfa_fido.h"
 
 static int
@@ -95,4 +98,97 @@ mfa_fido_check_key(const struct pol_engineer *e, const char *authinfo, time_t no
 	else
 		snprintf(why, whylen, "the publickey method did not use a security key");
 	return MG_ERR_DENIED;
+}
+
+int
+mfa_fido_login(struct mfa_login *l, int need, char *ev, size_t evlen)
+{
+	const struct pol_key *key = NULL;
+	char why[256] = "", fp[MG_SSHKEY_FP_LEN];
+
+	ev[0] = '\0';
+	if (!need) {
+		/* Not required, but verified when used: the attestation says so. */
+		if (mfa_fido_check_key(l->e, l->authinfo, mg_clock_now(), &key, NULL, 0) != 0)
+			return MG_ERR_NOENT;
+	} else if (mfa_fido_check_key(l->e, l->authinfo, mg_clock_now(), &key, why,
+	    sizeof(why)) != 0) {
+		snprintf(l->why, l->whylen, "FIDO required: %s", why);
+		l->say(l, "This account must log in with its registered FIDO security key.");
+		return MG_ERR_DENIED;
+	} else {
+		snprintf(l->why, l->whylen, "%s", why);
+	}
+	/* No fingerprint, no evidence: the attestation then refuses the login. */
+	if (mg_sshkey_fingerprint(key->key, fp, sizeof(fp)) == 0)
+		snprintf(ev, evlen, "%s %lld", fp, (long long)key->valid_until);
+	return 0;
+}
+
+static int
+fp_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != MG_SSHKEY_FP_LEN - 1 || strncmp(s, "SHA256:", 7) != 0)
+		return 0;
+	for (i = 7; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
+			return 0;
+	return 1;
+}
+
+/* "FP UNTIL" into fp (MG_SSHKEY_FP_LEN bytes) and *until; NULL, or the bad field. */
+static const char *
+evidence_parse(const char *ev, char *fp, time_t *until)
+{
+	const char *sp = strchr(ev, ' ');
+	long long n;
+
+	if (sp == NULL)
+		return fp_ok(ev, strlen(ev)) ? "until" : "fingerprint";
+	if (!fp_ok(ev, (size_t)(sp - ev)))
+		return "fingerprint";
+	if (mfa_attest_num(sp + 1, 0, INT64_MAX / 2, &n) != 0)
+		return "until";
+	if (fp != NULL) {
+		memcpy(fp, ev, (size_t)(sp - ev));
+		fp[sp - ev] = '\0';
+	}
+	if (until != NULL)
+		*until = (time_t)n;
+	return NULL;
+}
+
+const char *
+mfa_fido_evidence_check(const char *ev)
+{
+	return evidence_parse(ev, NULL, NULL);
+}
+
+int
+mfa_fido_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
+    time_t now, char *why, size_t whylen)
+{
+	char want[MG_SSHKEY_FP_LEN], fp[MG_SSHKEY_FP_LEN];
+	size_t i;
+
+	(void)p;
+	(void)why;
+	(void)whylen;
+	if (evidence_parse(ev, want, NULL) != NULL)
+		return MG_ERR_NOENT;
+	for (i = 0; i < e->nkeys; i++) {
+		const struct pol_key *k = &e->keys[i];
+
+		if (k->key == NULL || !mg_sshkey_is_sk(k->key) ||
+		    mg_sshkey_fingerprint(k->key, fp, sizeof(fp)) != 0 ||
+		    strcmp(fp, want) != 0)
+			continue;
+		if (key_ok(k, now))
+			return 0;
+	}
+	/* Removed from the policy or past its dates: no longer counts. */
+	return MG_ERR_NOENT;
 }

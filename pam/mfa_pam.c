@@ -21,14 +21,11 @@
 #include "pol.h"
 #include "rec_audit.h"
 #include "mfa_attest.h"
-#include "mfa_fido.h"
+#include "mfa_factor.h"
 #include "mfa_keycache.h"
 #include "mfa_pam.h"
 #include "mfa_polcache.h"
 #include "mfa_rules.h"
-#include "mfa_state.h"
-#include "mfa_totp.h"
-#include "mfa_txn.h"
 
 #define MFA_DEFAULT_CONFIG	"/etc/mspgate/mspgate.conf"
 #define MFA_DATA_POLICY		"mspgate.policy"
@@ -521,23 +518,20 @@ ask_code(struct mfa_ctx *c, char *code, size_t len)
  * modules and sshd itself (as root) write that environment.
  */
 static enum mfa_out
-auth_record(struct mfa_ctx *c, unsigned mfa, const struct pol_key *key, int64_t step)
+auth_record(struct mfa_ctx *c, unsigned mfa, char ev[][MFA_EVIDENCE_MAX])
 {
 	struct mfa_attest a, *copy;
 	char rec[MFA_ATTEST_MAX + 16];
-	size_t n;
+	size_t i, n;
 
 	/* uid, pid and source are the session stage's to fill in. */
 	mfa_attest_init(&a);
 	snprintf(a.engineer, sizeof(a.engineer), "%s", c->user);
 	a.login = mg_clock_now();
-	a.mfa = mfa;
-	if ((mfa & POL_MFA_FIDO) && key != NULL) {
-		if (mg_sshkey_fingerprint(key->key, a.fido, sizeof(a.fido)) != 0)
+	for (i = 0; i < mfa_nfactors; i++)
+		if ((mfa & mfa_factors[i].bit) &&
+		    mfa_attest_set(&a, mfa_factors[i].bit, ev[i]) != 0)
 			return OUT_DENY;
-		a.fido_until = key->valid_until;
-	}
-	a.totp_step = (mfa & POL_MFA_TOTP) ? step : -1;
 	n = strlen("MSPGATE_AUTH=");
 	memcpy(rec, "MSPGATE_AUTH=", n);
 	if (mfa_attest_format(&a, ';', rec + n, sizeof(rec) - n) != 0)
@@ -554,23 +548,52 @@ auth_record(struct mfa_ctx *c, unsigned mfa, const struct pol_key *key, int64_t 
 	return OUT_ALLOW;
 }
 
+/* The PAM stage's side of a factor's login step (struct mfa_login). */
+static int
+login_ask(struct mfa_login *l, char *code, size_t len)
+{
+	if (ask_code(l->ctx, code, len) == OUT_ALLOW)
+		return 0;
+	l->conv_failed = 1;
+	return MG_ERR_IO;
+}
+
+static void
+login_say(struct mfa_login *l, const char *msg)
+{
+	say(l->ctx, PAM_ERROR_MSG, msg);
+	l->shown = 1;
+}
+
+static int
+login_audit_ready(struct mfa_login *l)
+{
+	if (audit_open(l->ctx) == 0)
+		return 0;
+	snprintf(l->why, l->whylen, "the audit log cannot be written");
+	login_say(l, "Access denied: the login cannot be recorded.");
+	return MG_ERR_DENIED;
+}
+
 int
 mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct mfa_ctx c;
 	struct mfa_ev ev;
-	char code[32], why[640], fwhy[256] = "", *mfa_copy;
-	const char *info, *mfa_name = "none";
-	const struct pol_key *fkey = NULL;
-	struct mfa_txn_result tres;
+	struct mfa_login l;
+	char code[32], why[640], *mfa_copy;
+	char fev[MFA_ATTEST_FACTORS][MFA_EVIDENCE_MAX];
+	const char *mfa_name = "none";
 	unsigned need = 0, done_mfa = 0;
-	int locked_now = 0, ar, shown = 0;
+	int ar, shown = 0;
+	size_t i;
 	enum mfa_out o;
 
 	(void)flags;
 	code[0] = '\0';
-	memset(&tres, 0, sizeof(tres));
-	tres.step = -1;
+	why[0] = '\0';
+	memset(&l, 0, sizeof(l));
+	memset(fev, 0, sizeof(fev));
 	o = ctx_init(&c, pamh, argc, argv);
 	if (c.scope == SCOPE_BROKEN) {
 		memset(&ev, 0, sizeof(ev));
@@ -594,61 +617,39 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    "policy" : "no grant applies to this engineer");
 		goto done;
 	}
-	info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
-	if (!(need & POL_MFA_FIDO)) {
-		/* Not required, but verified when used: the attestation says so. */
-		if (mfa_fido_check_key(c.e, info, mg_clock_now(), &fkey, NULL, 0) == 0)
-			done_mfa |= POL_MFA_FIDO;
-	} else {
-		if (mfa_fido_check_key(c.e, info, mg_clock_now(), &fkey, fwhy,
-		    sizeof(fwhy)) != 0) {
-			snprintf(why, sizeof(why), "FIDO required: %s", fwhy);
-			say(&c, PAM_ERROR_MSG, "This account must log in with its "
-			    "registered FIDO security key.");
-			shown = 1;
-			o = OUT_DENY;
-			goto done;
+	l.p = c.p;
+	l.e = c.e;
+	l.user = c.user;
+	l.authinfo = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	l.ask = login_ask;
+	l.say = login_say;
+	l.audit_ready = login_audit_ready;
+	l.ctx = &c;
+	l.why = why;
+	l.whylen = sizeof(why);
+	/* Each factor in turn, required or not; the first refusal ends the login. */
+	for (i = 0; i < mfa_nfactors; i++) {
+		const struct mfa_factor *f = &mfa_factors[i];
+		int r = f->login(&l, (need & f->bit) != 0, fev[i], sizeof(fev[i]));
+
+		if (r == 0) {
+			done_mfa |= f->bit;
+			continue;
 		}
-		done_mfa |= POL_MFA_FIDO;
-	}
-	if (need & POL_MFA_TOTP) {
-		if ((o = ask_code(&c, code, sizeof(code))) != OUT_ALLOW) {
-			snprintf(why, sizeof(why), "no code entered");
-			goto done;
-		}
-		/*
-		 * The audit log is opened before the code is checked: a login
-		 * that could not be recorded is denied anyway (fail closed), and
-		 * then without using up the engineer's code. It also keeps the
-		 * key loading out of the time the user's lock is held.
-		 */
-		if (audit_open(&c) != 0) {
-			o = OUT_DENY;
-			snprintf(why, sizeof(why), "the audit log cannot be written");
-			say(&c, PAM_ERROR_MSG, "Access denied: the login cannot be "
-			    "recorded.");
-			shown = 1;
-			goto done;
-		}
-		ar = mfa_txn_totp(c.p, c.user, code, mg_clock_now(), &tres, why,
-		    sizeof(why));
-		locked_now = tres.locked_now;
-		if (ar != 0) {
-			o = ar == MG_ERR_NOMEM ? OUT_NOMEM : OUT_DENY;
-			goto done;
-		}
-		/* Only a code asked for and checked here is TOTP. */
-		done_mfa |= POL_MFA_TOTP;
-	} else {
-		snprintf(why, sizeof(why), "%s", fwhy);
+		/* A factor that is needed and did not pass refuses, whatever it said. */
+		if (r == MG_ERR_NOENT && !(need & f->bit))
+			continue;
+		o = l.conv_failed ? OUT_CONV : r == MG_ERR_NOMEM ? OUT_NOMEM : OUT_DENY;
+		goto done;
 	}
 	o = OUT_ALLOW;
  done:
 	explicit_bzero(code, sizeof(code));
+	shown |= l.shown;
 	memset(&ev, 0, sizeof(ev));
 	ev.mfa = mfa_name;
 	ev.reason = why;
-	if (locked_now) {
+	if (l.locked_now) {
 		char lwhy[128];
 		struct mfa_ev lev = ev;
 
@@ -676,7 +677,7 @@ mfa_pam_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    c.rhost_esc[0] ? c.rhost_esc : "-", c.service ? c.service : "?",
 	    mfa_name, why);
 	if (o == OUT_ALLOW &&
-	    (o = auth_record(&c, done_mfa, fkey, tres.step)) != OUT_ALLOW) {
+	    (o = auth_record(&c, done_mfa, fev)) != OUT_ALLOW) {
 		pam_syslog(pamh, LOG_ERR, "user '%s': cannot keep what was verified "
 		    "for the session's attestation", c.user_esc);
 		say(&c, PAM_ERROR_MSG, MFA_MSG_FAILED);

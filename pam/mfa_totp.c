@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* RFC 6238 TOTP codes through liboath, checked in constant time with replay protection. */
+/* RFC 6238 TOTP codes through liboath, checked in constant time with replay protection; the factor. */
 #include <ctype.h>
 #include <liboath/oath.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mg_err.h"
+#include "mg_time.h"
+#include "mfa_attest.h"
+#include "mfa_state.h"
 #include "mfa_totp.h"
+#include "mfa_txn.h"
 
 int64_t
 mfa_totp_step(const struct mfa_secret *s, time_t now)
@@ -80,4 +85,86 @@ mfa_totp_check(const struct mfa_secret *s, const char *code, time_t now,
 		return 0;
 	}
 	return used ? MG_ERR_EXISTS : MG_ERR_DENIED;
+}
+
+/* -------------------------------------------------------------------- */
+/* The factor */
+
+int
+mfa_totp_login(struct mfa_login *l, int need, char *ev, size_t evlen)
+{
+	struct mfa_txn_result tres;
+	char code[32];
+	int r;
+
+	ev[0] = '\0';
+	/* Only a code asked for and checked here is TOTP. */
+	if (!need)
+		return MG_ERR_NOENT;
+	if ((r = l->ask(l, code, sizeof(code))) != 0) {
+		snprintf(l->why, l->whylen, "no code entered");
+		goto out;
+	}
+	/*
+	 * The audit log is opened before the code is checked: a login that
+	 * could not be recorded is denied anyway (fail closed), and then
+	 * without using up the engineer's code. It also keeps the key
+	 * loading out of the time the user's lock is held.
+	 */
+	if ((r = l->audit_ready(l)) != 0)
+		goto out;
+	r = mfa_txn_totp(l->p, l->user, code, mg_clock_now(), &tres, l->why, l->whylen);
+	l->locked_now = tres.locked_now;
+	if (r == 0)
+		r = mfa_totp_evidence(tres.step, ev, evlen);
+ out:
+	explicit_bzero(code, sizeof(code));
+	return r;
+}
+
+int
+mfa_totp_evidence(int64_t step, char *ev, size_t evlen)
+{
+	int n = snprintf(ev, evlen, "%lld", (long long)step);
+
+	return n < 0 || (size_t)n >= evlen ? MG_ERR_TOOBIG : 0;
+}
+
+const char *
+mfa_totp_evidence_check(const char *ev)
+{
+	long long n;
+
+	return mfa_attest_num(ev, 0, INT64_MAX / 2, &n) == 0 ? NULL : "step";
+}
+
+int
+mfa_totp_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
+    time_t now, char *why, size_t whylen)
+{
+	struct mfa_state st;
+	struct mfa_secret s;
+	char err[512];
+	int r;
+
+	(void)ev;
+	(void)now;
+	memset(&s, 0, sizeof(s));
+	if ((r = mfa_state_init(&st, p)) != 0) {
+		snprintf(why, whylen, "store path too long");
+		return r;
+	}
+	r = mfa_secret_load(&st, e->name, &s, err, sizeof(err));
+	if (r == 0 && s.status != MFA_ACTIVE)
+		r = MG_ERR_NOENT;
+	mfa_secret_wipe(&s);
+	if (r == MG_ERR_NOENT) {
+		snprintf(why, whylen, "TOTP is no longer enrolled for %s", e->name);
+		return MG_ERR_DENIED;
+	}
+	if (r != 0) {
+		snprintf(why, whylen, "TOTP secret unusable: %s", err);
+		return r;
+	}
+	return 0;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* RFC 6238 TOTP codes through liboath, checked in constant time with replay protection. */
+/* RFC 6238 TOTP codes through liboath, checked in constant time with replay protection; the factor. */
 #ifndef MFA_TOTP_H
 #define MFA_TOTP_H
 
 #include <stdint.h>
 #include <time.h>
 
+#include "pol.h"
+#include "mfa_factor.h"
 #include "mfa_store.h"
 
 /* The time step (RFC 6238 T) of now for s's period. */
@@ -25,5 +27,17 @@ int mfa_totp_code(const struct mfa_secret *s, int64_t step, char *out, size_t ou
  */
 int mfa_totp_check(const struct mfa_secret *s, const char *code, time_t now,
     int skew, int64_t *step);
+
+/*
+ * Its entry in mfa_factors (pam/mfa_factor.h says what each does). Only a
+ * code asked for and checked at login (mfa_txn_totp) is TOTP; the
+ * evidence is "STEP", the step of the code accepted (mfa_totp_evidence
+ * writes it). The login stands while the secret is enrolled and active.
+ */
+int mfa_totp_login(struct mfa_login *l, int need, char *ev, size_t evlen);
+int mfa_totp_evidence(int64_t step, char *ev, size_t evlen);
+const char *mfa_totp_evidence_check(const char *ev);
+int mfa_totp_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
+    time_t now, char *why, size_t whylen);
 
 #endif

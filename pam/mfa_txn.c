@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The one TOTP transaction: lock, lockout, secret, check, replay record, unlock. */
+/* The one TOTP transaction (lock, lockout, secret, check, replay record, unlock); whether a login stands. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mg_err.h"
-#include "mg_sshkey.h"
+#include "mfa_factor.h"
 #include "mfa_state.h"
 #include "mfa_totp.h"
 #include "mfa_txn.h"
@@ -107,18 +107,16 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 }
 
 int
-mfa_txn_standing(const struct pol *p, const struct pol_engineer *e, unsigned mfa,
-    const char *fido, time_t now, unsigned *still, char *why, size_t whylen)
+mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen)
 {
 	struct mfa_state st;
-	struct mfa_secret s;
 	struct mfa_lockrec lr;
-	char err[512], fp[MG_SSHKEY_FP_LEN];
+	char err[512];
 	size_t i;
 	int r;
 
 	*still = 0;
-	memset(&s, 0, sizeof(s));
 	memset(&lr, 0, sizeof(lr));
 	if ((r = mfa_state_init(&st, p)) != 0) {
 		snprintf(why, whylen, "store path too long");
@@ -134,34 +132,19 @@ mfa_txn_standing(const struct pol *p, const struct pol_engineer *e, unsigned mfa
 		    (long long)(lr.locked_until - now));
 		return MG_ERR_DENIED;
 	}
-	if (mfa & POL_MFA_TOTP) {
-		r = mfa_secret_load(&st, e->name, &s, err, sizeof(err));
-		if (r == 0 && s.status != MFA_ACTIVE)
-			r = MG_ERR_NOENT;
-		mfa_secret_wipe(&s);
-		if (r == MG_ERR_NOENT) {
-			snprintf(why, whylen, "TOTP is no longer enrolled for %s", e->name);
-			return MG_ERR_DENIED;
-		}
-		if (r != 0) {
-			snprintf(why, whylen, "TOTP secret unusable: %s", err);
-			return r;
-		}
-		*still |= POL_MFA_TOTP;
-	}
-	if ((mfa & POL_MFA_FIDO) && fido != NULL && fido[0] != '\0') {
-		for (i = 0; i < e->nkeys; i++) {
-			const struct pol_key *k = &e->keys[i];
+	/* Each factor the login verified says whether it still counts. */
+	for (i = 0; i < mfa_nfactors; i++) {
+		const struct mfa_factor *f = &mfa_factors[i];
+		const char *ev = mfa_attest_evidence(att, f->bit);
 
-			if (k->key == NULL || !mg_sshkey_is_sk(k->key) ||
-			    mg_sshkey_fingerprint(k->key, fp, sizeof(fp)) != 0 ||
-			    strcmp(fp, fido) != 0)
-				continue;
-			if ((k->valid_from && now < k->valid_from) ||
-			    (k->valid_until && now >= k->valid_until))
-				continue;
-			*still |= POL_MFA_FIDO;
-			break;
+		if (ev == NULL)
+			continue;
+		r = f->standing(p, e, ev, now, why, whylen);
+		if (r == 0) {
+			*still |= f->bit;
+		} else if (r != MG_ERR_NOENT) {
+			*still = 0;
+			return r;
 		}
 	}
 	return 0;

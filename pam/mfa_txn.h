@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The one TOTP transaction: lock, lockout, secret, check, replay record, unlock. */
+/* The one TOTP transaction (lock, lockout, secret, check, replay record, unlock); whether a login stands. */
 #ifndef MFA_TXN_H
 #define MFA_TXN_H
 
@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "pol.h"
+#include "mfa_attest.h"
 
 struct mfa_txn_result {
 	int64_t step;		/* the step accepted (on 0) */
@@ -33,14 +34,14 @@ int mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t
 /*
  * Whether a login verified at some earlier time still stands at now, for
  * a new session on its connection (checked per channel, from the shared
- * state): the account is not locked out, and when the login used TOTP the
- * secret is still enrolled and active. A security key (fingerprint fido,
- * "" for none) still counts only while it is one of e's keys, inside its
- * dates. *still gets the factors of mfa that still count.
+ * state): the account is not locked out, and each factor of att still
+ * counts as its standing function in mfa_factors says (TOTP: the secret
+ * is still enrolled and active; a security key: still one of e's keys,
+ * inside its dates). *still gets the factors of att->mfa that still count.
  * Returns 0, or MG_ERR_DENIED (why says what), or another MG_ERR_* when
  * the state cannot be read (refused too).
  */
-int mfa_txn_standing(const struct pol *p, const struct pol_engineer *e, unsigned mfa,
-    const char *fido, time_t now, unsigned *still, char *why, size_t whylen);
+int mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen);
 
 #endif

@@ -57,7 +57,8 @@ check "one attestation for the connection" test "$(wc -l <"$T/attest.ls")" -eq 1
 A="$T/attest/$(head -1 "$T/attest.ls")"
 check_grep "attestation: the engineer" "^engineer $GW_ENG\$" "$A"
 check_grep "attestation: both factors verified" "^mfa fido+totp\$" "$A"
-check_grep "attestation: the key's fingerprint" "^fido $(ssh-keygen -lf "$T/eng_sk.pub" | cut -d' ' -f2)\$" "$A"
+check_grep "attestation: the key's fingerprint, no validity end" "^factor fido $(ssh-keygen -lf "$T/eng_sk.pub" | cut -d' ' -f2) 0\$" "$A"
+check_grep "attestation: the TOTP step accepted" "^factor totp [1-9][0-9]*\$" "$A"
 check_grep "attestation: the source as sshd saw it" "^source 127.0.0.1\$" "$A"
 check "attestation: root's, not writable by others" \
 	test "$(stat -c '%U %a' "$A")" = "root 644"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "mfa_attest.h"
+#include "mfa_totp.h"
 #include "pol.h"
 
 int
@@ -29,7 +30,8 @@ main(int argc, char **argv)
 	struct mfa_attest a;
 	struct passwd *pw;
 	const char *dir = NULL, *user = NULL, *runas = NULL, *mfa = "totp";
-	char err[512];
+	char err[512], ev[MFA_EVIDENCE_MAX];
+	unsigned bits = 0;
 	long age = 0;
 	pid_t kid;
 	int ch, st;
@@ -59,13 +61,15 @@ main(int argc, char **argv)
 	a.uid = pw->pw_uid;
 	a.pid = getpid();
 	a.login = time(NULL) - age;
-	if (strcmp(mfa, "none") != 0 && pol_mfa_parse(mfa, &a.mfa) != 0)
+	if (strcmp(mfa, "none") != 0 && pol_mfa_parse(mfa, &bits) != 0)
 		goto usage;
 	/* sk-soft keys are not in these tests' policies: TOTP only, or none. */
-	if (a.mfa & POL_MFA_FIDO)
+	if (bits & POL_MFA_FIDO)
 		goto usage;
-	if (a.mfa & POL_MFA_TOTP)
-		a.totp_step = (int64_t)(a.login / 30);
+	if ((bits & POL_MFA_TOTP) &&
+	    (mfa_totp_evidence((int64_t)(a.login / 30), ev, sizeof(ev)) != 0 ||
+	    mfa_attest_set(&a, POL_MFA_TOTP, ev) != 0))
+		goto usage;
 	if (mfa_proc_stat(getpid(), &a.start, NULL) != 0 ||
 	    mfa_attest_write(dir, &a, err, sizeof(err)) != 0) {
 		fprintf(stderr, "attest-run: %s\n", err);

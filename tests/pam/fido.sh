@@ -32,13 +32,13 @@ has "carol's sk key: PAM_SUCCESS" "auth PAM_SUCCESS" "$T/o"
 hasnt "fido only: no code is asked" "^prompt:" "$T/o"
 has "MSPGATE_MFA=fido" "env MSPGATE_MFA=fido" "$T/o"
 FPC=$(printf '%s\n' "$SK_CAROL" | ssh-keygen -lf - | cut -d' ' -f2)
-check_grep "attested: the key as checked, no TOTP step" \
-	"env MSPGATE_AUTH=.*;mfa fido;fido $FPC;fido_until 0;totp_step -1;" "$T/o"
+check_grep "attested: the key as checked and its validity end, no TOTP step" \
+	"env MSPGATE_AUTH=.*;mfa fido;factor fido $FPC 0;$" "$T/o"
 # keyboard-interactive in sshd's list, but no code asked: not TOTP (issue 14).
 run "$T/o" -s mspgate -u carol \
 	-e "SSH_AUTH_INFO_0=$(printf 'publickey %s\nkeyboard-interactive' "$SK_CAROL")" auth
 check_grep "keyboard-interactive with no code asked: attested as fido only" \
-	"env MSPGATE_AUTH=.*;mfa fido;.*;totp_step -1;" "$T/o"
+	"env MSPGATE_AUTH=.*;mfa fido;factor fido SHA256:[^;]*;$" "$T/o"
 run "$T/o" -s mspgate -u carol -e "SSH_AUTH_INFO_0=publickey $ED_CAROL" auth
 has "carol's plain ed25519 key: denied" "auth PAM_AUTH_ERR" "$T/o"
 has "the engineer is told a security key is needed" \
@@ -70,7 +70,7 @@ run "$T/o" -s mspgate -u dora -c "$(code "$D" 0)" -e "SSH_AUTH_INFO_0=publickey 
 has "fido+totp with both: PAM_SUCCESS" "auth PAM_SUCCESS" "$T/o"
 has "MSPGATE_MFA=fido+totp" "env MSPGATE_MFA=fido+totp" "$T/o"
 check_grep "attested: both factors, the step of the code" \
-	"env MSPGATE_AUTH=.*;mfa fido+totp;fido SHA256:.*;totp_step [0-9][0-9]*;" "$T/o"
+	"env MSPGATE_AUTH=.*;mfa fido+totp;factor fido SHA256:[^;]* 0;factor totp [0-9][0-9]*;$" "$T/o"
 check_grep "the audit log notes fido+totp for the gateway" \
 	'"event":"auth_success","engineer":"dora".*mfa=fido+totp' "$AUDIT"
 check_grep "and the session start carries it too" \
