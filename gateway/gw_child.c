@@ -52,6 +52,8 @@ static const struct fdef start_f[] = {
 	{ GW_CT_WINDOW_CLOSE, F_TIME, REQ, 0, AT(start.window_close) },
 	{ GW_CT_MFA, F_MASK, REQ, GW_CHILD_MFA_MASK, AT(start.mfa) },
 };
+/* An F_MASK travels as one byte: eight factors at most. */
+_Static_assert(GW_CHILD_MFA_MASK <= 0xff, "GW_CT_MFA is one byte");
 
 static const struct fdef usage_f[] = {
 	{ GW_CT_BYTES_IN, F_U64, REQ, 0, AT(usage.bytes_in) },

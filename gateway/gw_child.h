@@ -92,8 +92,11 @@
 #define GW_CHILD_WHO_MAX	159	/* the operator who ended a session */
 #define GW_CHILD_WHY_MAX	255	/* why a reload withdrew the grant */
 
-/* The MFA methods of a START: POL_MFA_* bits, nothing else. */
-#define GW_CHILD_MFA_MASK	(POL_MFA_FIDO | POL_MFA_TOTP)
+/*
+ * The MFA methods of a START: POL_MFA_* bits, nothing else (every factor
+ * the policy knows, so a new one is not dropped on the way).
+ */
+#define GW_CHILD_MFA_MASK	POL_MFA_ALL
 
 /* Types: from the session process 16..31, from mspgated 32..47. */
 enum gw_child_type {
