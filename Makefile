@@ -153,6 +153,14 @@ $(LOGSHIM): tests/lib/logshim/logshim.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -fvisibility=hidden \
 		-shared $(filter-out -fsanitize%,$(LDFLAGS)) -Wl,--no-undefined -o $@ $<
+# tests/lib/faultshim: spoils one message between mspgated and a session
+# process when a file asks, for tests/e2e/gw_child_faults.sh; never installed.
+FAULTSHIM := $(BUILD)/lib/faultshim.so
+TEST_LIBS += $(FAULTSHIM)
+$(FAULTSHIM): tests/lib/faultshim/faultshim.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -fvisibility=hidden \
+		-shared $(filter-out -fsanitize%,$(LDFLAGS)) -Wl,--no-undefined -o $@ $<
 # tests/lib/attest-run: plays sshd's monitor (a login attestation written
 # with pam_mspgate's own writer) for gateway tests that run mspgate-shell
 # without sshd; never installed.
