@@ -192,9 +192,11 @@ deny_engineer(struct gw_daemon *d, const char *engineer, const struct gw_live *e
 static void
 child_malformed(struct gw_live *l)
 {
+	/* Before a START that reads, the pid and the account (SO_PEERCRED) name it. */
 	if (!l->malformed)
-		mg_log(LOG_ERR, "session process %d (%s): a malformed report: refused; "
-		    "the session is ended", (int)l->pid, l->id[0] ? l->id : "not started");
+		mg_log(LOG_ERR, "session process %d (%s, uid %u): a malformed report: refused; "
+		    "the session is ended", (int)l->pid, l->id[0] ? l->id : "no session id yet",
+		    (unsigned)l->uid);
 	l->malformed = 1;
 	if (l->denied)
 		return;
