@@ -21,7 +21,7 @@ gw_alert_words(const struct gw_detect_result *res)
 	for (i = 0; i < res->nhits; i++)
 		if (res->hits[i].action == res->action)
 			return gw_detect_rule_words(res->hits[i].rule);
-	return "detector unavailable";
+	return GW_DETECT_NO_VERDICT;
 }
 
 /* The notify command's child: stdin from the pipe, defaults, then exec. */

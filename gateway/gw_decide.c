@@ -66,7 +66,8 @@ detector(struct gw_decide_req *rq, const struct gw_verdict *v, int allowed, int 
 {
 	if (!rq->detector_asked) {
 		rq->detector_asked = 1;
-		snprintf(rq->detector_words, sizeof(rq->detector_words), "detector unavailable");
+		snprintf(rq->detector_words, sizeof(rq->detector_words), "%s",
+		    GW_DETECT_NO_VERDICT);
 		rq->detector = rq->ask_detector == NULL ? GW_DETECT_NONE :
 		    rq->ask_detector(rq->ask_ctx, &v->spec, allowed, window,
 		    rq->detector_words, sizeof(rq->detector_words));
@@ -174,6 +175,12 @@ check_detector(struct gw_decide_req *rq, struct gw_verdict *v)
 
 	switch (act) {
 	case GW_DETECT_DENY:
+		if (strcmp(w, GW_DETECT_NO_VERDICT) == 0 || strcmp(w, GW_DETECT_INTERNAL) == 0) {
+			snprintf(tell, sizeof(tell), "refused: this session could not be "
+			    "checked (%s); try again, and tell your MSP if it goes on", w);
+			return refuse(v, "alerts", tell, "no verdict from the detector (%s): "
+			    "refused", w), -1;
+		}
 		snprintf(tell, sizeof(tell), GW_DETECT_REFUSED_FMT, w);
 		break;
 	case GW_DETECT_REAUTH:

@@ -216,6 +216,14 @@ const char *gw_detect_rule_words(enum gw_detect_rule r);
 /* The same for a running session the detector ends (egress, sensitive commands). */
 #define GW_DETECT_ENDED_FMT \
 	"session ended: unusual activity (%s); your MSP's security team has been alerted"
+/*
+ * The words a refusal carries when no verdict came (mspgated did not
+ * answer in time, or its answer did not read): refused, fail closed, but
+ * nobody was alerted, so the engineer is not told so.
+ */
+#define GW_DETECT_NO_VERDICT "detector unavailable"
+/* The same when mspgated could not read what the session process asked. */
+#define GW_DETECT_INTERNAL "an internal error in the gateway"
 /* "none", "alert", "reauth", "deny" */
 const char *gw_detect_action_name(enum gw_detect_action a);
 /* The built-in sensitive_commands patterns, NULL-terminated, and what each catches. */

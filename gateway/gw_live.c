@@ -201,7 +201,7 @@ child_malformed(struct gw_live *l)
 	if (l->denied)
 		return;
 	l->denied = 1;
-	if (tell_words(l, GW_CHILD_DENY, 0, "an internal error in the gateway") != 0)
+	if (tell_words(l, GW_CHILD_DENY, 0, GW_DETECT_INTERNAL) != 0)
 		kill(l->pid, SIGTERM);
 }
 

@@ -311,6 +311,12 @@ end_text(const struct sess *s, const struct gw_relay_result *res, char *buf, siz
 	case GW_RELAY_DENIED:
 		if (s->proto_failed)
 			return "session ended: an internal error in the gateway (see its log)";
+		/* Nobody was alerted of a failure: the engineer is not told so. */
+		if (strcmp(s->denied_by, GW_DETECT_INTERNAL) == 0 ||
+		    strcmp(s->denied_by, GW_DETECT_NO_VERDICT) == 0) {
+			snprintf(buf, len, "session ended: %s (see the gateway's log)", s->denied_by);
+			return buf;
+		}
 		if (s->held_why[0] != '\0') {
 			snprintf(buf, len, "session ended: unusual activity (%s): %s; your MSP's "
 			    "security team has been alerted", s->denied_by, s->held_why);
@@ -703,7 +709,7 @@ ask_detector(struct sess *s, int allowed, int window, char *words, size_t wlen)
 	struct pollfd pf;
 	int r, waited = 0;
 
-	snprintf(words, wlen, "detector unavailable");
+	snprintf(words, wlen, "%s", GW_DETECT_NO_VERDICT);
 	if (s->ctx->parent < 0)
 		return GW_DETECT_NONE;
 	m.type = GW_CHILD_ATTEMPT;

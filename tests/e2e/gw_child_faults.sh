@@ -101,6 +101,8 @@ refused_before() {
 	check "...the engineer's ssh fails (exit $rc)" test "$rc" -eq 255
 	check_grep "...and is told it was refused" \
 		'^mspgate: refused: .*an internal error in the gateway' "$T/e-$c"
+	check "...and not that anyone was alerted (nobody was)" \
+		sh -c "grep -q '^mspgate: refused' '$T/e-$c' && ! grep -q alerted '$T/e-$c'"
 	check "...no shell: nothing ran on the target" \
 		sh -c "! test -e '$HOME_T/mg-$c' && ! grep -q ran '$T/o-$c'"
 	check_grep_soon "...mspgated logs the malformed report, naming the session process" \
@@ -134,6 +136,8 @@ ended_running() {
 	check "...the session ends at once, the engineer's ssh fails (exit $rc)" test "$rc" -eq 255
 	check_grep "...and is told why" \
 		'^mspgate: session ended: .*an internal error in the gateway' "$T/e-$c"
+	check "...and not that anyone was alerted (nobody was)" \
+		sh -c "grep -q '^mspgate: session ended' '$T/e-$c' && ! grep -q alerted '$T/e-$c'"
 	check_grep_soon "...mspgated logs the malformed report, naming the session" \
 		"session process $pid (${named:-$sid}, uid $UID_E): a malformed report: refused; the session is ended" "$LOG"
 	check "...the audit log has the session's end" audit_has \
@@ -158,6 +162,9 @@ verdict_refused() {
 	check "$c: the fault fired (in mspgated ${pid:-none})" test -n "$pid"
 	check "...the engineer's ssh fails (exit $rc)" test "$rc" -eq 255
 	check_grep "...and is told it was refused" '^mspgate: refused' "$T/e-$c"
+	check "...that it could not be checked, not that anyone was alerted (nobody was)" \
+		sh -c "grep -q '^mspgate: refused: this session could not be checked' '$T/e-$c' &&
+		    ! grep -q alerted '$T/e-$c'"
 	check "...no shell: nothing ran on the target" \
 		sh -c "! test -e '$HOME_T/mg-$c' && ! grep -q ran '$T/o-$c'"
 	check "...the session process logs the malformed verdict" \

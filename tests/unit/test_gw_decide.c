@@ -26,6 +26,7 @@ static struct pol *pol;
 /* The detector as a test double of the parent: counts and answers. */
 static struct {
 	int calls, allowed, window;
+	int silent;		/* no verdict came (the words are left as they were) */
 	enum gw_detect_action answer;
 } det;
 
@@ -38,6 +39,8 @@ fake_detector(void *ctx, const struct gw_target_spec *spec, int allowed, int win
 	det.calls++;
 	det.allowed = allowed;
 	det.window = window;
+	if (det.silent)
+		return GW_DETECT_DENY;
 	snprintf(words, wlen, "first access");
 	return det.answer;
 }
@@ -235,6 +238,20 @@ test_detector(void **state)
 	rq.detector_code = GW_FRESH_FAILED;
 	want_deny(&rq, "the fresh MFA code was not accepted", "alerts");
 	assert_int_equal(det.calls, 1);
+
+	/*
+	 * No verdict (mspgated did not answer, or its answer did not read):
+	 * refused, and the engineer is not told of an alert nobody raised.
+	 */
+	request(&rq, "t/b", NULL, 1);
+	det.silent = 1;
+	assert_int_equal(gw_decide(pol, &rq, &v), GW_VERDICT_DENY);
+	det.silent = 0;
+	assert_non_null(strstr(v.reason, "no verdict from the detector"));
+	assert_string_equal(v.rule, "alerts");
+	assert_null(strstr(v.tell, "alerted"));
+	assert_null(strstr(v.tell, "unusual activity"));
+	assert_non_null(strstr(v.tell, "could not be checked"));
 }
 
 static void
