@@ -40,7 +40,7 @@ F="$T/fault/spec"
 # A sanitizer build: its runtime must come first in mspgated (see chain.sh).
 pre=$SHIM
 asan=$(ldd "$BIN/mspgated" 2>/dev/null | sed -n 's/.*\(libasan[^ ]*\) => \([^ ]*\).*/\2/p')
-[ -n "$asan" ] && pre="$asan $pre"
+[ -n "$asan" ] && pre="$asan:$pre"	# ":": MG_GW_WRAP is split on spaces
 MG_GW_WRAP="env LD_PRELOAD=$pre MG_FAULT_FILE=$F" start_mspgated ||
 	{ fail "mspgated starts"; tap_done; exit 1; }
 chain_start_gateway || { fail "gateway sshd starts"; tap_done; exit 1; }
