@@ -40,10 +40,16 @@
  *     the session then waits VERDICT_TIMEOUT (5 s) for GW_CHILD_VERDICT.
  *     mspgated judges it at once (GW_DETECT_ATTEMPT) and answers VERDICT.
  *     No answer, or anything else in its place, refuses the session.
+ *     One per session process, before its START: another (it would be
+ *     judged again) is refused as a malformed report is, and the session
+ *     is ended.
  * GW_CHILD_START  the session is open and relaying. ID, ENGINEER, TENANT,
  *     TARGET, LOGIN, KIND (required), START, END_BY, WINDOW_CLOSE, MFA
  *     (required), SOURCE. mspgated fills the session's row (mspgatectl
  *     list, kill, reloads) and sends GW_DETECT_START once.
+ *     Sent once, after the ATTEMPT; a second START (it would rewrite who
+ *     the session is) is refused as a malformed report is: the session
+ *     is ended.
  * GW_CHILD_USAGE  the relay's counters changed. BYTES_IN, BYTES_OUT,
  *     LAST (last activity), END_BY (required). mspgated updates the row
  *     and, when BYTES_OUT grew, sends GW_DETECT_BYTES.

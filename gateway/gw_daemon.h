@@ -64,6 +64,7 @@ struct gw_live {
 	long long start, end_by, window_close, last;
 	unsigned long long bin, bout;
 	int withdrawn;
+	int attempted;		/* its ATTEMPT came (one is all a session sends) */
 	int started;		/* START sent to the detector: END is due */
 	int denied;		/* the detector ended it already */
 	int egress_held;	/* held once for a fresh code on egress (reauth) */

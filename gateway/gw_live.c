@@ -190,13 +190,13 @@ deny_engineer(struct gw_daemon *d, const char *engineer, const struct gw_live *e
  * closed), and killed if it cannot be told. Logged once per session.
  */
 static void
-child_malformed(struct gw_live *l)
+child_malformed(struct gw_live *l, const char *what)
 {
 	/* Before a START that reads, the pid and the account (SO_PEERCRED) name it. */
 	if (!l->malformed)
-		mg_log(LOG_ERR, "session process %d (%s, uid %u): a malformed report: refused; "
+		mg_log(LOG_ERR, "session process %d (%s, uid %u): %s: refused; "
 		    "the session is ended", (int)l->pid, l->id[0] ? l->id : "no session id yet",
-		    (unsigned)l->uid);
+		    (unsigned)l->uid, what);
 	l->malformed = 1;
 	if (l->denied)
 		return;
@@ -212,6 +212,12 @@ child_attempt(struct gw_daemon *d, struct gw_live *l, const struct gw_child_atte
 	struct gw_detect_event ev;
 	struct gw_detect_result res;
 
+	/* One question, before the session starts: another is not judged again. */
+	if (l->attempted || l->started) {
+		child_malformed(l, "an ATTEMPT out of order");
+		return;
+	}
+	l->attempted = 1;
 	COPY(l->engineer, a->engineer);
 	COPY(l->tenant, a->tenant);
 	COPY(l->target, a->target);
@@ -240,6 +246,11 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 	struct gw_detect_event ev;
 	struct gw_detect_result res;
 
+	/* Once: a second START would rewrite who the session is. */
+	if (l->started) {
+		child_malformed(l, "a START out of order");
+		return;
+	}
 	COPY(l->id, st->id);
 	COPY(l->engineer, st->engineer);
 	COPY(l->tenant, st->tenant);
@@ -252,8 +263,6 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 	l->mfa = st->mfa;
 	l->kind = st->kind;
 	l->last = l->start;
-	if (l->started)
-		return;
 	l->started = 1;
 	live_event(l, GW_DETECT_START, &ev);
 	ev.source = l->source[0] ? l->source : NULL;
@@ -314,7 +323,7 @@ gw_live_report(struct gw_daemon *d, struct gw_live *l)
 	for (;;) {
 		r = gw_child_recv(l->fd, GW_CHILD_FROM_SESSION, &m, MSG_DONTWAIT);
 		if (r == MG_ERR_PARSE) {
-			child_malformed(l);
+			child_malformed(l, "a malformed report");
 			continue;
 		}
 		if (r != 0)
