@@ -19,6 +19,7 @@
 #include "mg_file.h"
 #include "mfa_state.h"
 #include "mfa_store.h"
+#include "../lib/testtotp.h"
 
 /* The stand-in for the service account: an account every Debian has. */
 #define SVC	"nobody"
@@ -96,18 +97,12 @@ state_for(struct mfa_state *st, const char *tag)
 	st->lock_for = 900;
 }
 
+/* The test secret, with a step already used. */
 static void
 secret_init(struct mfa_secret *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->status = MFA_ACTIVE;
-	s->alg = MFA_SHA1;
-	s->digits = 6;
-	s->period = 30;
-	s->keylen = MFA_KEY_LEN;
-	memset(s->key, 'k', s->keylen);
+	tt_secret(s);
 	s->last_step = 7;
-	s->created = 1;
 }
 
 /* mg_file_replace_owner: the new file is given away, atomically, 0600. */
