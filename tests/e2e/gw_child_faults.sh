@@ -23,16 +23,7 @@ SHIM=$(abs "$MG_BUILD/lib/faultshim.so")
 ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C eng -f "$T/eng_sk" 2>>"$T/keygen.log"
 skpub=$(cut -d' ' -f1-2 "$T/eng_sk.pub")
 GW_GATEWAY_EXTRA="  user = \"$GW_DAEMON\";"
-gw_write_policy "mfa: { totp: { store = \"$T/totp\"; }; };"
-python3 - "$GW_POLICY" "$GW_ENG" "$skpub" <<'EOF'
-import re, sys
-p, eng, sk = sys.argv[1:]
-s = open(p).read()
-s = re.sub(r'\{ name = "%s"; keys = \[ "[^"]*" \]; \}' % eng,
-           '{ name = "%s"; keys = [ "%s" ]; mfa = "fido"; }' % (eng, sk), s)
-s = s.replace('mfa = "totp"', 'mfa = "fido"')
-open(p, "w").write(s)
-EOF
+gw_write_policy_fido "$skpub"
 touch "$GW_AUDIT" && chown "$GW_DAEMON" "$GW_AUDIT" && chmod 0640 "$GW_AUDIT"
 # The shim's trigger: a file in a directory of mspgated's user (it renames it).
 mkdir -m 0700 "$T/fault" && chown "$GW_DAEMON" "$T/fault"

@@ -38,18 +38,7 @@ tm_grant=", { to = \"$GW_ENG\"; tenants = [ \"tm\" ]; targets = [ \"*\" ];
     logins = [ \"$GW_TUSER\" ]; mfa = \"fido\"; max_session = \"40s\"; }"
 GW_GRANTS_EXTRA=", { to = \"$GW_ENG\"; tenants = [ \"tw\" ]; targets = [ \"*\" ];
     logins = [ \"$GW_TUSER\" ]; mfa = \"fido\"; windows = [ \"soon\" ]; }$tm_grant$tr_grant"
-write_policy() {
-	gw_write_policy "mfa: { totp: { store = \"$T/totp\"; }; };"
-	python3 - "$GW_POLICY" "$GW_ENG" "$skpub" <<'EOF'
-import re, sys
-p, eng, sk = sys.argv[1:]
-s = open(p).read()
-s = re.sub(r'\{ name = "%s"; keys = \[ "[^"]*" \]; \}' % eng,
-           '{ name = "%s"; keys = [ "%s" ]; mfa = "fido"; }' % (eng, sk), s)
-s = s.replace('mfa = "totp"', 'mfa = "fido"')
-open(p, "w").write(s)
-EOF
-}
+write_policy() { gw_write_policy_fido "$skpub"; }
 write_policy
 "$BIN/mspgate-policy" check -f "$GW_POLICY" >"$T/check.out" 2>&1
 check "policy is valid" test $? -eq 0

@@ -268,6 +268,21 @@ EOF
 	chmod 0644 "$GW_POLICY"
 	[ -z "$gw_mfa" ] || [ -f "$T/totp/$GW_ENG" ] || gw_enroll_default
 }
+# gw_write_policy_fido SKPUB: the policy of gw_write_policy, with the
+# engineer signing in by the security key SKPUB alone (mfa = "fido"
+# everywhere): no TOTP code to spend, so every login is one of its own.
+gw_write_policy_fido() {
+	gw_write_policy "mfa: { totp: { store = \"$T/totp\"; }; };"
+	python3 - "$GW_POLICY" "$GW_ENG" "$1" <<'EOF'
+import re, sys
+p, eng, sk = sys.argv[1:]
+s = open(p).read()
+s = re.sub(r'\{ name = "%s"; keys = \[ "[^"]*" \]; \}' % eng,
+           '{ name = "%s"; keys = [ "%s" ]; mfa = "fido"; }' % (eng, sk), s)
+s = s.replace('mfa = "totp"', 'mfa = "fido"')
+open(p, "w").write(s)
+EOF
+}
 
 # gw_enroll_default: an active TOTP secret for $GW_ENG in $T/totp ($T/secret).
 gw_enroll_default() {
