@@ -62,6 +62,15 @@ LIBCORE := $(BUILD)/lib/libmgcore.a
 LIBPOL := $(BUILD)/lib/libmgpol.a
 LIBREC := $(BUILD)/lib/libmgrec.a
 LIBS := $(if $(RECORDER_SRC),$(LIBREC)) $(LIBPOL) $(LIBCORE)
+# state/: the shared state database (libpq), linked only by what keeps
+# shared state (pam/'s objects, mspgated, mspgate-policy's state commands),
+# never by mspgate-keys or the recorder's tools.
+STATE_SRC := $(wildcard state/*.c)
+LIBSTATE := $(BUILD)/lib/libmgstate.a
+PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
+PQ_LIBS := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
+$(BUILD)/obj/state/%.o: private INC := $(INC_CONFIG) -Istate
+$(BUILD)/obj/state/%.o: private override CFLAGS += $(PQ_CFLAGS)
 PROGS := $(addprefix $(BUILD)/bin/,$(CONFIG_PROGS) $(RECORDER_PROGS)) \
 	$(BUILD)/bin/mspgate-keys
 
@@ -99,6 +108,24 @@ $(LIBREC): $(patsubst %.c,$(BUILD)/obj/%.o,$(RECORDER_SRC))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+$(LIBSTATE): $(patsubst %.c,$(BUILD)/obj/%.o,$(STATE_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# mspgate-policy's state commands (init, migrate, check) use state/.
+$(BUILD)/bin/mspgate-policy: $(BUILD)/obj/config/mspgate-policy.o $(LIBSTATE) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBSTATE) $(LIBS) $(PKG_LIBS) $(PQ_LIBS)
+$(BUILD)/obj/config/mspgate-policy.o: private INC := $(INC_CONFIG) -Istate
+$(BUILD)/obj/config/mspgate-policy.o: private override CFLAGS += $(PQ_CFLAGS)
+
+# Unit tests of state/ (they start a throwaway PostgreSQL where they need one).
+$(BUILD)/tests/unit/test_st_%: $(BUILD)/obj/tests/unit/test_st_%.o $(LIBSTATE) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBSTATE) $(LIBS) $(PKG_LIBS) \
+		$(PQ_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/obj/tests/unit/test_st_%.o: private override CFLAGS += -Istate $(PQ_CFLAGS)
+
 $(BUILD)/bin/%: $(BUILD)/obj/config/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
@@ -125,11 +152,11 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/seedr
 # format), and reads each factor's evidence through pam/'s factor table.
 # Its $(PAM_LIB_OBJ) prerequisite is added under pam/ below, where that is set.
 $(BUILD)/tests/fuzz/fuzz_attest: $(BUILD)/obj/tests/fuzz/fuzz_attest.o $(BUILD)/obj/tests/fuzz/seedrun.o \
-		$(LIBS)
+		$(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o \
-		$(PAM_LIB_OBJ) $(LIBS) $(PKG_LIBS) -loath
-$(BUILD)/obj/tests/fuzz/fuzz_attest.o: private override CFLAGS += -Ipam
+		$(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) $(PKG_LIBS) $(PQ_LIBS) -loath
+$(BUILD)/obj/tests/fuzz/fuzz_attest.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 
 $(BUILD)/obj/tests/fuzz/seedrun.o: tests/lib/seedrun.c $(BUILD)/.flags
 	@mkdir -p $(@D)
@@ -166,10 +193,11 @@ $(FAULTSHIM): tests/lib/faultshim/faultshim.c $(BUILD)/.flags
 # without sshd; never installed.
 ATTEST_RUN := $(BUILD)/tests/lib/attest-run
 TEST_LIBS += $(ATTEST_RUN)
-$(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(LIBS)
+$(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) $(PKG_LIBS) -loath
-$(BUILD)/obj/tests/lib/attest-run.o: private override CFLAGS += -Ipam
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
+		$(PKG_LIBS) $(PQ_LIBS) -loath
+$(BUILD)/obj/tests/lib/attest-run.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 check: $(TEST_LIBS)
 
 check: all $(UNIT_TESTS) $(FUZZ_SEEDRUN)
@@ -181,12 +209,12 @@ fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo clang ... -o build/fuzz/$$n; \
-		clang -g -O1 -fsanitize=address,undefined,fuzzer $(INC) -Ipam \
-		-D_GNU_SOURCE $(PKG_CFLAGS) -o build/fuzz/$$n $$f \
-		$$([ $$n = fuzz_attest ] && echo $(PAM_LIB_SRC)) \
+		clang -g -O1 -fsanitize=address,undefined,fuzzer $(INC) -Ipam -Istate \
+		-D_GNU_SOURCE $(PKG_CFLAGS) $(PQ_CFLAGS) -o build/fuzz/$$n $$f \
+		$$([ $$n = fuzz_attest ] && echo $(PAM_LIB_SRC) $(STATE_SRC)) \
 		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmgpol.a \
 		build/fuzzobj/lib/libmgcore.a \
-		$(PKG_LIBS) $$([ $$n = fuzz_attest ] && echo -loath) || exit 1; done
+		$(PKG_LIBS) $$([ $$n = fuzz_attest ] && echo -loath $(PQ_LIBS)) || exit 1; done
 
 .PHONY: all-libs-only
 all-libs-only: $(LIBS)
@@ -246,32 +274,33 @@ PAM_LIB_SRC := $(filter-out pam/pam_mspgate.c pam/mfa_pam.c pam/mspgate-%.c,$(wi
 PAM_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(PAM_LIB_SRC))
 PAM_MODULE := $(BUILD)/lib/security/pam_mspgate.so
 PAM_ENROLL := $(BUILD)/bin/mspgate-enroll
-PAM_MODLIBS := -lpam -loath
+PAM_MODLIBS := -lpam -loath $(PQ_LIBS)
 PAM_DRIVER := $(BUILD)/tests/pam/mgpam
 PAMDIR ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security
 # A sanitizer runtime is not linked into shared objects by every compiler.
 PAM_NOUNDEF := $(if $(SAN),,-Wl,--no-undefined)
 
-$(BUILD)/obj/pam/%.o: private override CFLAGS += -fvisibility=hidden -Ipam
+$(BUILD)/obj/pam/%.o: private override CFLAGS += -fvisibility=hidden -Ipam -Istate \
+	$(PQ_CFLAGS)
 
 PAM_MOD_OBJ := $(BUILD)/obj/pam/pam_mspgate.o $(BUILD)/obj/pam/mfa_pam.o $(PAM_LIB_OBJ)
-$(PAM_MODULE): $(PAM_MOD_OBJ) $(LIBS) pam/pam_mspgate.map
+$(PAM_MODULE): $(PAM_MOD_OBJ) $(LIBSTATE) $(LIBS) pam/pam_mspgate.map
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) $(PAM_NOUNDEF) \
 		-Wl,--version-script=pam/pam_mspgate.map -Wl,-z,nodelete -o $@ \
-		$(PAM_MOD_OBJ) $(LIBS) $(PKG_LIBS) $(PAM_MODLIBS)
+		$(PAM_MOD_OBJ) $(LIBSTATE) $(LIBS) $(PKG_LIBS) $(PAM_MODLIBS)
 
-$(PAM_ENROLL): $(BUILD)/obj/pam/mspgate-enroll.o $(PAM_LIB_OBJ) $(LIBS)
+$(PAM_ENROLL): $(BUILD)/obj/pam/mspgate-enroll.o $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) \
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
 		$(PKG_LIBS) $(PAM_MODLIBS) -lqrencode
 
 # Unit tests of pam/ link its objects; the PAM driver drives the real libpam.
-$(BUILD)/tests/unit/test_pam_%: $(BUILD)/obj/tests/unit/test_pam_%.o $(PAM_LIB_OBJ) $(LIBS)
+$(BUILD)/tests/unit/test_pam_%: $(BUILD)/obj/tests/unit/test_pam_%.o $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBS) \
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
 		$(PKG_LIBS) $(PAM_MODLIBS) $(CMOCKA_LIBS)
-$(BUILD)/obj/tests/unit/test_pam_%.o: private override CFLAGS += -Ipam
+$(BUILD)/obj/tests/unit/test_pam_%.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 # The attestation's readers outside pam/ link its objects too (see above).
 $(BUILD)/tests/fuzz/fuzz_attest $(ATTEST_RUN): $(PAM_LIB_OBJ)
 
@@ -312,19 +341,19 @@ GW_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(GW_SRC))
 LIBGW := $(BUILD)/lib/libmggw.a
 GW_PROGS := $(BUILD)/bin/mspgated $(BUILD)/bin/mspgate-shell $(BUILD)/bin/mspgatectl
 GW_SSH_CFLAGS := $(shell $(PKG_CONFIG) --cflags libssh 2>/dev/null)
-GW_LIBS := $(LIBGW) $(PAM_LIB_OBJ) $(LIBS) $(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) \
-	$(PKG_LIBS) -lutil -loath
+GW_LIBS := $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
+	$(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) $(PKG_LIBS) $(PQ_LIBS) -lutil -loath
 
 # The gateway re-checks TOTP codes itself (alerts.*.action = "reauth") with
 # pam/'s store and replay logic: linked, not copied.
 $(BUILD)/obj/gateway/%.o $(BUILD)/obj/tests/unit/test_gw_%.o: \
-	private override CFLAGS += -Igateway -Ipam $(GW_SSH_CFLAGS)
+	private override CFLAGS += -Igateway -Ipam -Istate $(PQ_CFLAGS) $(GW_SSH_CFLAGS)
 
 $(LIBGW): $(GW_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
+$(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
 
@@ -342,7 +371,7 @@ $(BUILD)/bin/mspgate-shell: $(BUILD)/obj/gateway/mspgate-shell.o $(SHELL_OBJ) $(
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
+$(BUILD)/tests/unit/test_gw_%: $(BUILD)/obj/tests/unit/test_gw_%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS) $(CMOCKA_LIBS)
 
@@ -374,8 +403,8 @@ tsan:
 # The alert examples in doc/ALERTS.md and mspgate.conf(5), printed from real
 # detector runs (issue 21); tests/cli/docs.sh compares them with the docs.
 ALERT_EXAMPLES := $(BUILD)/tests/docs/alert-examples
-$(BUILD)/obj/tests/docs/%.o: private override CFLAGS += -Igateway -Ipam
-$(ALERT_EXAMPLES): $(BUILD)/obj/tests/docs/alert_examples.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBS)
+$(BUILD)/obj/tests/docs/%.o: private override CFLAGS += -Igateway -Ipam -Istate $(PQ_CFLAGS)
+$(ALERT_EXAMPLES): $(BUILD)/obj/tests/docs/alert_examples.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
 check: $(ALERT_EXAMPLES)

@@ -15,6 +15,9 @@
 #include "pol.h"
 #include "pol_accounts.h"
 #include "pol_decide.h"
+#include "st_pg.h"
+#include "st_ready.h"
+#include "st_schema.h"
 
 #define DEFAULT_POLICY	"/etc/mspgate/mspgate.conf"
 #ifndef DEFAULT_SHELL
@@ -43,6 +46,7 @@ usage(FILE *f)
 	    "       mspgate-policy report [-f FILE] [--tenant T] [--format text|csv|json]\n"
 	    "       mspgate-policy accounts sync [-f FILE] [--dry-run] [--shell PATH]\n"
 	    "                      [--home-base DIR] [--state FILE]\n"
+	    "       mspgate-policy state init|migrate|status [-f FILE]\n"
 	    "FILE defaults to " DEFAULT_POLICY ".\n", sets);
 }
 
@@ -216,6 +220,8 @@ when_text(const struct pol_grant *g, const struct pol_target *t, char *buf,
 		snprintf(buf, len, "%s", t->tenant->nwindows > 0 ? a : b);
 }
 
+static int state_ready(const char *file, const struct pol *p);
+
 static int
 cmd_check(const char *file)
 {
@@ -226,11 +232,87 @@ cmd_check(const char *file)
 		return EX_ERROR;
 	for (i = 0; i < p->ntenants; i++)
 		ntargets += p->tenants[i].ntargets;
+	/* A state database it cannot use is an error now, not at a login. */
+	if (state_ready(file, p) != 0) {
+		pol_free(p);
+		return EX_ERROR;
+	}
 	printf("%s: OK (%zu file%s, %zu engineers, %zu tenants, %zu targets, "
 	    "%zu grants, %zu windows)\n", file, p->nfiles, p->nfiles == 1 ? "" : "s",
 	    p->nengineers, p->ntenants, ntargets, p->ngrants, p->nwindows);
 	pol_free(p);
 	return EX_ALLOW;
+}
+
+/* The state section's database, reachable and usable; says why not. */
+static int
+state_ready(const char *file, const struct pol *p)
+{
+	char err[512];
+	int r;
+
+	if ((r = st_ready(p, err, sizeof(err))) != 0)
+		fprintf(stderr, "%s: state (%s:%d): %s\n", file,
+		    p->state.loc.file != NULL ? p->state.loc.file : file,
+		    p->state.loc.line, err);
+	return r;
+}
+
+/* state init|migrate|status: the state database's schema, on request only. */
+static int
+cmd_state(const char *file, int argc, char **argv)
+{
+	struct st_pg *pg = NULL;
+	struct pol *p;
+	char err[512];
+	int r = 0, from = 0, v = 0;
+
+	if (argc == 4 && strcmp(argv[2], "-f") == 0)
+		file = argv[3];
+	else if (argc != 2) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	if ((p = load(file)) == NULL)
+		return EX_ERROR;
+	if (p->state.backend != POL_STATE_POSTGRESQL) {
+		fprintf(stderr, "mspgate-policy: %s keeps its state in files "
+		    "(state.backend): there is no database to %s\n", file, argv[1]);
+		pol_free(p);
+		return EX_ERROR;
+	}
+	if (strcmp(argv[1], "status") == 0) {
+		r = state_ready(file, p);
+		if (r == 0)
+			printf("state database: schema version %d, usable by this "
+			    "gateway\n", ST_SCHEMA_VERSION);
+		pol_free(p);
+		return r == 0 ? EX_ALLOW : EX_ERROR;
+	}
+	if (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "migrate") != 0) {
+		fprintf(stderr, "mspgate-policy: state %s: unknown (init, migrate or "
+		    "status)\n", argv[1]);
+		pol_free(p);
+		return EX_ERROR;
+	}
+	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) == 0) {
+		if (strcmp(argv[1], "init") == 0)
+			r = st_schema_init(pg, err, sizeof(err));
+		else if ((r = st_schema_migrate(pg, &from, err, sizeof(err))) == 0)
+			v = from;
+	}
+	st_pg_close(pg);
+	if (r != 0)
+		fprintf(stderr, "mspgate-policy: state %s: %s\n", argv[1], err);
+	else if (strcmp(argv[1], "init") == 0)
+		printf("state database: schema version %d created\n", ST_SCHEMA_VERSION);
+	else if (v == ST_SCHEMA_VERSION)
+		printf("state database: schema version %d, up to date\n", v);
+	else
+		printf("state database: schema migrated from version %d to %d\n", v,
+		    ST_SCHEMA_VERSION);
+	pol_free(p);
+	return r == 0 ? EX_ALLOW : EX_ERROR;
 }
 
 /* The grant's login age: how long one login serves new sessions. */
@@ -735,6 +817,8 @@ main(int argc, char **argv)
 		return cmd_report(file, argc, argv);
 	if (strcmp(cmd, "accounts") == 0)
 		return cmd_accounts(file, argc, argv);
+	if (strcmp(cmd, "state") == 0 && argc >= 2)
+		return cmd_state(file, argc, argv);
 	fprintf(stderr, "mspgate-policy: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EX_ERROR;

@@ -23,6 +23,7 @@ mg_strerror(int err)
 	case MG_ERR_VERIFY:	return "integrity check failed";
 	case MG_ERR_BUSY:	return "resource busy";
 	case MG_ERR_EXISTS:	return "already exists";
+	case MG_ERR_UNAVAIL:	return "service unavailable";
 	}
 	return "unknown error";
 }

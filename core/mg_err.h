@@ -22,6 +22,7 @@ enum mg_err {
 	MG_ERR_VERIFY = -14,	/* integrity check failed */
 	MG_ERR_BUSY = -15,	/* lock held by another process */
 	MG_ERR_EXISTS = -16,	/* object already exists */
+	MG_ERR_UNAVAIL = -17,	/* a service (the state database) cannot be reached in time */
 };
 
 /* A short, static description of an MG_ERR_* code. Never NULL. */

@@ -15,6 +15,7 @@
 #include "mg_err.h"
 #include "mg_file.h"
 #include "mfa_state.h"
+#include "mfa_state_pg.h"
 
 /* The system user that owns the gateway's files, if the host has it. */
 #define MFA_OWNER_NAME	"mspgate"
@@ -37,7 +38,26 @@ mfa_state_init(struct mfa_state *st, const struct pol *p)
 	st->failures = p->mfa.lockout_failures;
 	st->within = p->mfa.lockout_within;
 	st->lock_for = p->mfa.lockout_for;
+	if (p->state.backend == POL_STATE_POSTGRESQL)
+		st->ps = &p->state;
 	return 0;
+}
+
+void
+mfa_state_fini(struct mfa_state *st)
+{
+	if (MFA_STATE_PG(st))
+		mfa_pg_fini(st);
+}
+
+/* A user name the database may hold: what the files backend may name. */
+static int
+pg_user(const char *user, char *err, size_t errlen)
+{
+	if (mfa_user_ok(user))
+		return 0;
+	snprintf(err, errlen, "invalid user name");
+	return MG_ERR_INVAL;
 }
 
 /* Who the mspgate user is, if the host has one: asked once per st. */
@@ -266,6 +286,12 @@ mfa_lock(struct mfa_state *st, const char *user, int *fdp, char *err,
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int r, fd, tries, give;
+	if (MFA_STATE_PG(st)) {
+		*fdp = -1;
+		if ((r = pg_user(user, err, errlen)) != 0)
+			return r;
+		return mfa_pg_lock(st, user, err, errlen);
+	}
 
 	*fdp = -1;
 	if ((r = user_path(path, sizeof(path), st->lockdir, user, ".lock", err,
@@ -349,11 +375,14 @@ mfa_lock(struct mfa_state *st, const char *user, int *fdp, char *err,
 	return MG_ERR_BUSY;
 }
 
-void
-mfa_unlock(int fd)
+int
+mfa_unlock(struct mfa_state *st, int fd, char *err, size_t errlen)
 {
+	if (MFA_STATE_PG(st))
+		return mfa_pg_unlock(st, err, errlen);
 	if (fd >= 0)
 		close(fd);	/* drops the flock */
+	return 0;
 }
 
 int
@@ -364,6 +393,13 @@ mfa_secret_load(struct mfa_state *st, const char *user,
 	char path[PATH_MAX], perr[256], *buf = NULL;
 	size_t len = 0;
 	int r;
+	if (MFA_STATE_PG(st)) {
+		mfa_secret_wipe(out);
+		out->last_step = -1;
+		if ((r = pg_user(user, err, errlen)) != 0)
+			return r;
+		return mfa_pg_secret_load(st, user, out, err, errlen);
+	}
 
 	mfa_secret_wipe(out);
 	out->last_step = -1;
@@ -410,6 +446,9 @@ mfa_secret_save(struct mfa_state *st, const char *user,
 	char path[PATH_MAX], *buf = NULL;
 	size_t len = 0;
 	int r;
+	if (MFA_STATE_PG(st))
+		return (r = pg_user(user, err, errlen)) != 0 ? r :
+		    mfa_pg_secret_save(st, user, s, err, errlen);
 
 	if ((r = user_path(path, sizeof(path), st->store, user, "", err, errlen)) != 0)
 		return r;
@@ -434,11 +473,14 @@ remove_file(const char *path, char *err, size_t errlen)
 }
 
 int
-mfa_secret_remove(const struct mfa_state *st, const char *user, char *err,
+mfa_secret_remove(struct mfa_state *st, const char *user, char *err,
     size_t errlen)
 {
 	char path[PATH_MAX];
 	int r;
+	if (MFA_STATE_PG(st))
+		return (r = pg_user(user, err, errlen)) != 0 ? r :
+		    mfa_pg_secret_remove(st, user, err, errlen);
 
 	if ((r = user_path(path, sizeof(path), st->store, user, "", err, errlen)) != 0)
 		return r;
@@ -453,6 +495,11 @@ mfa_lockrec_load(struct mfa_state *st, const char *user,
 	char path[PATH_MAX], perr[256], *buf = NULL;
 	size_t len = 0;
 	int r;
+	if (MFA_STATE_PG(st)) {
+		memset(out, 0, sizeof(*out));
+		return (r = pg_user(user, err, errlen)) != 0 ? r :
+		    mfa_pg_lockrec_load(st, user, out, err, errlen);
+	}
 
 	memset(out, 0, sizeof(*out));
 	if ((r = user_path(path, sizeof(path), st->lockdir, user, "", err,
@@ -482,6 +529,9 @@ mfa_lockrec_save(struct mfa_state *st, const char *user,
 	char path[PATH_MAX], *buf = NULL;
 	size_t len = 0;
 	int r;
+	if (MFA_STATE_PG(st))
+		return (r = pg_user(user, err, errlen)) != 0 ? r :
+		    mfa_pg_lockrec_save(st, user, rec, err, errlen);
 
 	if ((r = user_path(path, sizeof(path), st->lockdir, user, "", err,
 	    errlen)) != 0)
@@ -496,11 +546,14 @@ mfa_lockrec_save(struct mfa_state *st, const char *user,
 }
 
 int
-mfa_lockrec_remove(const struct mfa_state *st, const char *user, char *err,
+mfa_lockrec_remove(struct mfa_state *st, const char *user, char *err,
     size_t errlen)
 {
 	char path[PATH_MAX];
 	int r;
+	if (MFA_STATE_PG(st))
+		return (r = pg_user(user, err, errlen)) != 0 ? r :
+		    mfa_pg_lockrec_remove(st, user, err, errlen);
 
 	if ((r = user_path(path, sizeof(path), st->lockdir, user, "", err,
 	    errlen)) != 0)
@@ -630,12 +683,18 @@ used_sum(const char *s, size_t n)
 }
 
 int
-mfa_used_load(int lockfd, int64_t *step, char *err, size_t errlen)
+mfa_used_load(struct mfa_state *st, const char *user, int lockfd, int64_t *step,
+    char *err, size_t errlen)
 {
 	char buf[USED_LEN + 8], head[40];
 	long long v;
 	unsigned sum;
 	ssize_t n;
+	if (MFA_STATE_PG(st)) {
+		*step = -1;
+		return pg_user(user, err, errlen) != 0 ? MG_ERR_INVAL :
+		    mfa_pg_used_load(st, user, step, err, errlen);
+	}
 
 	*step = -1;
 	if ((n = pread(lockfd, buf, sizeof(buf) - 1, 0)) < 0) {
@@ -662,12 +721,15 @@ mfa_used_load(int lockfd, int64_t *step, char *err, size_t errlen)
 }
 
 int
-mfa_used_save(struct mfa_state *st, int lockfd, int64_t step, char *err,
-    size_t errlen)
+mfa_used_save(struct mfa_state *st, const char *user, int lockfd, int64_t step,
+    char *err, size_t errlen)
 {
 	char buf[USED_LEN + 1], head[40];
 	struct stat sb;
 	int first, dfd;
+	if (MFA_STATE_PG(st))
+		return pg_user(user, err, errlen) != 0 ? MG_ERR_INVAL :
+		    mfa_pg_used_save(st, user, step, err, errlen);
 
 	snprintf(head, sizeof(head), "mspgate-used 1 %020lld ", (long long)step);
 	snprintf(buf, sizeof(buf), USED_FMT, (long long)step, used_sum(head, 35));
@@ -704,4 +766,22 @@ mfa_used_save(struct mfa_state *st, int lockfd, int64_t step, char *err,
 	}
 	close(dfd);
 	return 0;
+}
+
+int
+mfa_state_list_secrets(struct mfa_state *st, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	if (MFA_STATE_PG(st))
+		return mfa_pg_list_secrets(st, names, n, err, errlen);
+	return mfa_state_list(st->store, names, n, err, errlen);
+}
+
+int
+mfa_state_list_lockouts(struct mfa_state *st, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	if (MFA_STATE_PG(st))
+		return mfa_pg_list_lockouts(st, names, n, err, errlen);
+	return mfa_state_list(st->lockdir, names, n, err, errlen);
 }

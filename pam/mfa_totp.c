@@ -155,6 +155,7 @@ mfa_totp_standing(const struct pol *p, const struct pol_engineer *e, const char 
 		return r;
 	}
 	r = mfa_secret_load(&st, e->name, &s, err, sizeof(err));
+	mfa_state_fini(&st);
 	if (r == 0 && s.status != MFA_ACTIVE)
 		r = MG_ERR_NOENT;
 	mfa_secret_wipe(&s);

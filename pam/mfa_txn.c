@@ -19,7 +19,7 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 	struct mfa_lockrec *lr = NULL;
 	char err[512];
 	int64_t step, used = -1;
-	int fd = -1, r, fail = 0;
+	int fd = -1, r, u, fail = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->step = -1;
@@ -49,7 +49,7 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 		r = MG_ERR_DENIED;
 		goto out;
 	}
-	if ((r = mfa_used_load(fd, &used, err, sizeof(err))) != 0) {
+	if ((r = mfa_used_load(&st, user, fd, &used, err, sizeof(err))) != 0) {
 		/* Without it a used code could pass again: refuse. */
 		snprintf(why, whylen, "%s", err);
 		goto out;
@@ -67,7 +67,11 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 		fail = 1;
 	} else if ((r = mfa_totp_check(&s, code, now, p->mfa.skew_steps, &step)) == 0) {
 		/* Recorded (synced) before it counts: a used code stays used. */
-		if ((r = mfa_used_save(&st, fd, step, err, sizeof(err))) != 0) {
+		if ((r = mfa_used_save(&st, user, fd, step, err, sizeof(err))) == MG_ERR_EXISTS) {
+			/* Taken by another gateway's login since we read it. */
+			snprintf(why, whylen, "TOTP code already used (replay)");
+			fail = 1;
+		} else if (r != 0) {
 			/* Unrecorded, the code could be used again: deny. */
 			snprintf(why, whylen, "cannot record the used code: %s", err);
 		} else {
@@ -100,7 +104,19 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 	if (r == 0 && res->step < 0)
 		r = MG_ERR_INTERNAL;
  out:
-	mfa_unlock(fd);
+	/* The state database commits here: a success it lost is none. */
+	if ((u = mfa_unlock(&st, fd, err, sizeof(err))) != 0) {
+		size_t n = strlen(why);
+
+		if (r == 0) {
+			snprintf(why, whylen, "cannot record the used code: %s", err);
+			res->step = -1;
+			r = u;
+		} else if (res->counted) {
+			snprintf(why + n, whylen - n, "; cannot record the failure: %s", err);
+		}
+	}
+	mfa_state_fini(&st);
 	mfa_secret_wipe(&s);
 	free(lr);
 	return r;
@@ -123,7 +139,9 @@ mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
 		return r;
 	}
 	/* A lockout after the login stops the connection's new sessions too. */
-	if ((r = mfa_lockrec_load(&st, e->name, &lr, err, sizeof(err))) != 0) {
+	r = mfa_lockrec_load(&st, e->name, &lr, err, sizeof(err));
+	mfa_state_fini(&st);
+	if (r != 0) {
 		snprintf(why, whylen, "lockout record unreadable: %s", err);
 		return r;
 	}

@@ -189,6 +189,24 @@ read_code(const char *prompt, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Ends the user's lock; with the state database that commits what was
+ * written, and a commit that fails is the command's error (r when r is one
+ * already). fd -1 ends nothing.
+ */
+static int
+unlock(struct mfa_state *st, int fd, int r)
+{
+	char err[512];
+	int u;
+
+	if ((u = mfa_unlock(st, fd, err, sizeof(err))) != 0 && r == 0) {
+		err_msg("%s", err);
+		return u;
+	}
+	return r;
+}
+
 /* Activates a pending secret with code, under the user's lock. */
 static int
 activate(struct mfa_state *st, const struct pol *p, const char *user,
@@ -233,13 +251,12 @@ activate(struct mfa_state *st, const struct pol *p, const char *user,
 	if ((r = mfa_secret_save(st, user, &s, err, sizeof(err))) != 0)
 		err_msg("%s", err);
 	/* The replay record too: each login then rewrites it in place. */
-	else if ((r = mfa_used_save(st, fd, step, err, sizeof(err))) != 0)
+	else if ((r = mfa_used_save(st, user, fd, step, err, sizeof(err))) != 0)
 		err_msg("%s", err);
  out:
 	explicit_bzero(clean, sizeof(clean));
 	mfa_secret_wipe(&s);
-	mfa_unlock(fd);
-	return r;
+	return unlock(st, fd, r);
 }
 
 static int
@@ -284,8 +301,10 @@ enroll(struct mfa_state *st, const struct pol *p, const char *user,
 		err_msg("%s", err);
 		goto out;
 	}
-	mfa_unlock(fd);
+	r = unlock(st, fd, 0);
 	fd = -1;
+	if (r != 0)
+		goto out;
 	if (batch) {
 		uri_print(stdout, issuer, user, &s);
 		fputc('\n', stdout);
@@ -316,8 +335,7 @@ enroll(struct mfa_state *st, const struct pol *p, const char *user,
  out:
 	explicit_bzero(code, sizeof(code));
 	mfa_secret_wipe(&s);
-	mfa_unlock(fd);
-	return r;
+	return unlock(st, fd, r);
 }
 
 static int
@@ -327,7 +345,7 @@ list(struct mfa_state *st)
 	size_t n = 0, i;
 	int r, bad = 0;
 
-	if ((r = mfa_state_list(st->store, &names, &n, err, sizeof(err))) != 0) {
+	if ((r = mfa_state_list_secrets(st, &names, &n, err, sizeof(err))) != 0) {
 		err_msg("%s", err);
 		return r;
 	}
@@ -359,7 +377,7 @@ lockouts(struct mfa_state *st)
 	time_t now = mg_clock_now();
 	int r;
 
-	if ((r = mfa_state_list(st->lockdir, &names, &n, err, sizeof(err))) != 0) {
+	if ((r = mfa_state_list_lockouts(st, &names, &n, err, sizeof(err))) != 0) {
 		err_msg("%s", err);
 		return r;
 	}
@@ -391,7 +409,7 @@ static int
 clear(struct mfa_state *st, const char *user, int secret)
 {
 	char err[512];
-	int fd = -1, r;
+	int fd = -1, r, was;
 
 	if ((r = mfa_lock(st, user, &fd, err, sizeof(err))) != 0) {
 		err_msg("%s", err);
@@ -403,20 +421,21 @@ clear(struct mfa_state *st, const char *user, int secret)
 		goto out;
 	}
 	if (!secret) {
-		printf("%s: %s\n", user, r == 0 ? "unlocked" : "was not locked");
-		r = 0;
-		goto out;
+		was = r == 0;
+		if ((r = unlock(st, fd, 0)) == 0)
+			printf("%s: %s\n", user, was ? "unlocked" : "was not locked");
+		return r;
 	}
 	r = mfa_secret_remove(st, user, err, sizeof(err));
 	if (r == MG_ERR_NOENT)
 		err_msg("%s has no secret", user);
 	else if (r != 0)
 		err_msg("%s", err);
-	else
+	else if ((r = unlock(st, fd, 0)) == 0)
 		printf("%s: secret removed\n", user);
- out:
-	mfa_unlock(fd);
 	return r;
+ out:
+	return unlock(st, fd, r);
 }
 
 int
@@ -497,6 +516,7 @@ main(int argc, char **argv)
 	case O_LOCKOUTS: r = lockouts(&st); break;
 	default: r = enroll(&st, p, user, issuer, batch, reset); break;
 	}
+	mfa_state_fini(&st);
 	pol_free(p);
 	return r == 0 ? 0 : 1;
 }

@@ -221,7 +221,7 @@ test_root_gives_to_service(void **state)
 	owner_of(path, &uid, &gid, &mode);
 	assert_int_equal(uid, svc_uid);
 	assert_int_equal(mode, 0600);
-	mfa_unlock(fd);
+	mfa_unlock(&st, fd, err, sizeof(err));
 	/* Root reads the account's files back (a fresh st: looked up again). */
 	state_for(&st, "gw");
 	assert_int_equal(mfa_secret_load(&st, "alice", &got, err, sizeof(err)), 0);
@@ -256,7 +256,7 @@ test_old_lock_file_given(void **state)
 	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
 	close(fd);
 	assert_int_equal(mfa_lock(&st, "bob", &fd, err, sizeof(err)), 0);
-	mfa_unlock(fd);
+	mfa_unlock(&st, fd, err, sizeof(err));
 	owner_of(path, &uid, &gid, &mode);
 	assert_int_equal(uid, svc_uid);
 	assert_int_equal(mode, 0600);
@@ -270,7 +270,7 @@ test_old_lock_file_given(void **state)
 	snprintf(path, sizeof(path), "%s/carl.lock", st.lockdir);
 	assert_int_equal(link(dir, path), 0);
 	assert_int_equal(mfa_lock(&st, "carl", &fd, err, sizeof(err)), 0);
-	mfa_unlock(fd);
+	mfa_unlock(&st, fd, err, sizeof(err));
 	owner_of(dir, &uid, &gid, &mode);
 	assert_int_equal(uid, 0);
 }
@@ -300,7 +300,7 @@ test_root_dirs_stay_root(void **state)
 	secret_init(&s);
 	assert_int_equal(mfa_secret_save(&st, "carol", &s, err, sizeof(err)), 0);
 	assert_int_equal(mfa_secret_load(&st, "carol", &got, err, sizeof(err)), 0);
-	mfa_unlock(fd);
+	mfa_unlock(&st, fd, err, sizeof(err));
 	assert_int_equal(st.owner_known, 0);
 	owner_of(st.lockdir, &uid, &gid, &mode);
 	assert_int_equal(uid, 0);
@@ -343,7 +343,7 @@ test_service_uses_root_files(void **state)
 	mkdir_owned(dir, svc_uid, svc_gid);
 	/* As root: the lock (and the lockout directory), a secret. */
 	assert_int_equal(mfa_lock(&st, "dave", &fd, err, sizeof(err)), 0);
-	mfa_unlock(fd);
+	mfa_unlock(&st, fd, err, sizeof(err));
 	secret_init(&s);
 	assert_int_equal(mfa_secret_save(&st, "dave", &s, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/erin", st.store);
@@ -362,7 +362,7 @@ test_service_uses_root_files(void **state)
 		got.last_step = 8;
 		if (mfa_secret_save(&st, "dave", &got, err, sizeof(err)) != 0)
 			_exit(5);
-		mfa_unlock(fd);
+		mfa_unlock(&st, fd, err, sizeof(err));
 		mfa_secret_wipe(&got);
 		/* erin's is root:root 0600: refused, and the message says why. */
 		if (mfa_secret_load(&st, "erin", &got, err, sizeof(err)) !=
