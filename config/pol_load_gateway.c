@@ -17,23 +17,6 @@ static const struct keyspec gateway_keys[] = {
 	{ "attestations", K_STR, 0 }, { "max_login_age", K_STR, 0 }, { NULL, 0, 0 }
 };
 
-static int
-set_path(struct ctx *c, const config_setting_t *g, const char *name, char **dst)
-{
-	const char *s = pl_get_str(g, name);
-
-	if (s == NULL)
-		return 0;
-	if (!pl_path_ok(s)) {
-		pl_err_set(c, config_setting_get_member(g, name),
-		    "'%s' must be an absolute path, not \"%s\"", name, s);
-		return -1;
-	}
-	free(*dst);
-	*dst = pl_xstrdup(c, s);
-	return 0;
-}
-
 void
 pl_load_gateway(struct ctx *c, const config_setting_t *g)
 {
@@ -43,12 +26,12 @@ pl_load_gateway(struct ctx *c, const config_setting_t *g)
 	if (pl_check_keys(c, g, gateway_keys, "gateway") != 0)
 		return;
 	gw->loc = pl_loc_of(c, g);
-	set_path(c, g, "vault", &gw->vault);
-	set_path(c, g, "recordings", &gw->recordings);
-	set_path(c, g, "audit", &gw->audit);
-	set_path(c, g, "state", &gw->state);
-	set_path(c, g, "control_socket", &gw->control_socket);
-	set_path(c, g, "session_socket", &gw->session_socket);
+	pl_set_path(c, g, "vault", &gw->vault);
+	pl_set_path(c, g, "recordings", &gw->recordings);
+	pl_set_path(c, g, "audit", &gw->audit);
+	pl_set_path(c, g, "state", &gw->state);
+	pl_set_path(c, g, "control_socket", &gw->control_socket);
+	pl_set_path(c, g, "session_socket", &gw->session_socket);
 	if (pl_get_str(g, "user") != NULL) {
 		if (!mg_name_ok(MG_NAME_ENGINEER, pl_get_str(g, "user")))
 			pl_err_set(c, config_setting_get_member(g, "user"),
@@ -58,8 +41,8 @@ pl_load_gateway(struct ctx *c, const config_setting_t *g)
 			gw->user = pl_xstrdup(c, pl_get_str(g, "user"));
 		}
 	}
-	set_path(c, g, "signing_key", &gw->signing_key);
-	set_path(c, g, "attestations", &gw->attestations);
+	pl_set_path(c, g, "signing_key", &gw->signing_key);
+	pl_set_path(c, g, "attestations", &gw->attestations);
 	pl_get_duration(c, g, "default_max_session", &gw->default_max_session);
 	pl_get_duration(c, g, "max_login_age", &gw->max_login_age);
 	if (pl_member(g, "idle_timeout", K_STR) != NULL &&
@@ -104,7 +87,7 @@ pl_load_mfa(struct ctx *c, const config_setting_t *g)
 	    pl_check_keys(c, s, totp_keys, "mfa.totp") == 0) {
 		const char *alg = pl_get_str(s, "algorithm");
 
-		set_path(c, s, "store", &m->totp_store);
+		pl_set_path(c, s, "store", &m->totp_store);
 		if (pl_get_int(c, s, "skew_steps", 0, 10, &v) > 0)
 			m->skew_steps = (int)v;
 		if (pl_get_int(c, s, "digits", 6, 8, &v) > 0) {

@@ -308,6 +308,27 @@ pl_path_ok(const char *s)
 	return s[0] == '/' && strlen(s) < PATH_MAX && strstr(s, "/../") == NULL;
 }
 
+/*
+ * A path setting: when given it must be absolute (pl_path_ok); it then
+ * replaces *dst (a default, or NULL). Returns 0, or -1 after an error.
+ */
+int
+pl_set_path(struct ctx *c, const config_setting_t *g, const char *name, char **dst)
+{
+	const char *s = pl_get_str(g, name);
+
+	if (s == NULL)
+		return 0;
+	if (!pl_path_ok(s)) {
+		pl_err_set(c, config_setting_get_member(g, name),
+		    "'%s' must be an absolute path, not \"%s\"", name, s);
+		return -1;
+	}
+	free(*dst);
+	*dst = pl_xstrdup(c, s);
+	return 0;
+}
+
 int
 pl_str_in(char *const *v, size_t n, const char *s)
 {
