@@ -90,6 +90,10 @@ pol_free(struct pol *p)
 	free(p->gateway.attestations);
 	free(p->mfa.totp_store);
 	free(p->mfa.algorithm);
+	free(p->state.conninfo);
+	free(p->state.passfile);
+	free(p->state.key_file);
+	free(p->state.name);
 	strv_free(p->alerts.patterns, p->alerts.npatterns);
 	for (i = 0; i < p->nwindows; i++)
 		pol_window_free(p->windows[i]);

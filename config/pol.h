@@ -150,6 +150,25 @@ struct pol_pam {
 	struct pol_loc loc;
 };
 
+/*
+ * Where the gateway's shared state lives (the "state" section): this
+ * gateway's own files (gateway.state), or PostgreSQL, shared by gateways.
+ */
+enum pol_state_backend { POL_STATE_FILES = 0, POL_STATE_POSTGRESQL = 1 };
+struct pol_state {
+	enum pol_state_backend backend;
+	char *conninfo;		/* libpq connection string (postgresql), no password */
+	char *passfile;		/* a libpq password file, or NULL */
+	char *key_file;		/* the AES-256 key sealing TOTP secrets (postgresql) */
+	int64_t timeout;	/* seconds a login waits for the database; 5 */
+	char *name;		/* this gateway's name; NULL: the host name */
+	struct pol_loc loc;
+};
+#define POL_STATE_TIMEOUT_DEFAULT	5
+#define POL_STATE_TIMEOUT_MAX		60
+#define POL_STATE_NAME_MAX		63
+#define POL_STATE_CONNINFO_MAX		4096
+
 enum pol_action { POL_ACT_ALERT, POL_ACT_REAUTH, POL_ACT_DENY };
 
 struct pol_alert_rule {
@@ -184,6 +203,7 @@ struct pol {
 	size_t nfiles;
 	struct pol_gateway gateway;
 	struct pol_mfa mfa;
+	struct pol_state state;
 	struct pol_pam pam;
 	struct pol_alerts alerts;
 	struct pol_window **windows;

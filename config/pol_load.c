@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {
 	"gateway", "mfa", "pam", "windows", "engineers", "tenants", "grants",
-	"alerts", NULL
+	"alerts", "state", NULL
 };
 
 /*
@@ -126,6 +126,8 @@ defaults(struct ctx *c)
 	p->mfa.lockout_failures = 5;
 	p->mfa.lockout_within = 15 * 60;
 	p->mfa.lockout_for = 15 * 60;
+	p->state.backend = POL_STATE_FILES;
+	p->state.timeout = POL_STATE_TIMEOUT_DEFAULT;
 	a->fanout = (struct pol_alert_rule){ 1, POL_ACT_ALERT, 3, 30 * 60, 0, 0, { 0, 0 } };
 	a->first_access = (struct pol_alert_rule){ 1, POL_ACT_ALERT, 90, 0, 0, 0, { 0, 0 } };
 	a->off_hours = (struct pol_alert_rule){ 1, POL_ACT_ALERT, 3, 3600, 0, 0, { 0, 0 } };
@@ -158,7 +160,7 @@ build(struct ctx *c)
 			if (top_keys[k] == NULL)
 				pl_err_set(c, s, "unknown key '%s' at the top level "
 				    "(expected gateway, mfa, pam, windows, engineers, "
-				    "tenants, grants or alerts)", name);
+				    "tenants, grants, alerts or state)", name);
 			else if (strcmp(name, "gateway") == 0 &&
 			    pl_once(c, s, &c->seen_gateway))
 				pl_load_gateway(c, s);
@@ -169,6 +171,9 @@ build(struct ctx *c)
 			else if (strcmp(name, "alerts") == 0 &&
 			    pl_once(c, s, &c->seen_alerts))
 				pl_load_alerts(c, s);
+			else if (strcmp(name, "state") == 0 &&
+			    pl_once(c, s, &c->seen_state))
+				pl_load_state(c, s);
 		}
 	}
 	/* Windows first: tenants and grants name them. */

@@ -37,8 +37,8 @@ struct ctx {
 	int errors;
 	struct src *srcs;
 	size_t nsrcs;
-	/* where gateway, mfa, pam and alerts were first seen (each at most once) */
-	struct pol_loc seen_gateway, seen_mfa, seen_pam, seen_alerts;
+	/* where gateway, mfa, pam, alerts and state were first seen (each at most once) */
+	struct pol_loc seen_gateway, seen_mfa, seen_pam, seen_alerts, seen_state;
 	const config_setting_t *pam_tenant;	/* resolved once tenants are loaded */
 };
 
@@ -104,6 +104,8 @@ void pl_load_tenant(struct ctx *c, const config_setting_t *g);
 void pl_load_grant(struct ctx *c, const config_setting_t *g);
 /* pol_load_alert.c */
 void pl_load_alerts(struct ctx *c, const config_setting_t *g);
+/* pol_load_state.c */
+void pl_load_state(struct ctx *c, const config_setting_t *g);
 /* pol_load.c */
 int pl_once(struct ctx *c, const config_setting_t *s, struct pol_loc *seen);
 

@@ -216,6 +216,56 @@ static const struct errcase {
 	  "pam: tenant 'initech' is not defined" },
 	{ "bad reload_grace", 0, NULL, "gateway: { reload_grace = \"soon\"; };", 9,
 	  "reload_grace" },
+	/* The state section (issue 17). */
+	{ "state not a group", 0, NULL, "state = \"postgresql\";", 9,
+	  "state must be a group { }, not a string" },
+	{ "state unknown key", 0, NULL, "state: { backend = \"files\"; password = \"x\"; };", 9,
+	  "unknown key 'password' in state" },
+	{ "state unknown backend", 0, NULL, "state: { backend = \"mysql\"; };", 9,
+	  "state: backend must be \"files\" or \"postgresql\", not \"mysql\"" },
+	{ "state files with conninfo", 0, NULL,
+	  "state: { backend = \"files\";\n conninfo = \"host=db1\"; };", 10,
+	  "state: 'conninfo' only applies to backend \"postgresql\" (the backend here is \"files\")" },
+	{ "state files with passfile", 0, NULL,
+	  "state: { backend = \"files\"; passfile = \"/etc/mspgate/pgpass\"; };", 9,
+	  "state: 'passfile' only applies to backend \"postgresql\"" },
+	{ "state files with key_file", 0, NULL,
+	  "state: { backend = \"files\"; key_file = \"/etc/mspgate/state.key\"; };", 9,
+	  "state: 'key_file' only applies to backend \"postgresql\"" },
+	{ "state default backend with conninfo", 0, NULL,
+	  "state: { conninfo = \"host=db1\"; key_file = \"/etc/mspgate/state.key\"; };", 9,
+	  "(the backend here is \"files\", the default)" },
+	{ "state postgresql without conninfo", 0, NULL,
+	  "state: { backend = \"postgresql\"; key_file = \"/etc/mspgate/state.key\"; };", 9,
+	  "state has no 'conninfo' (backend \"postgresql\" needs one)" },
+	{ "state postgresql without key_file", 0, NULL,
+	  "state: { backend = \"postgresql\"; conninfo = \"host=db1\"; };", 9,
+	  "state has no 'key_file'" },
+	{ "state passfile relative", 0, NULL,
+	  "state: { backend = \"postgresql\"; conninfo = \"host=db1\"; key_file = \"/k\";\n"
+	  "  passfile = \"pgpass\"; };", 10, "'passfile' must be an absolute path, not \"pgpass\"" },
+	{ "state key_file relative", 0, NULL,
+	  "state: { backend = \"postgresql\"; conninfo = \"host=db1\";\n key_file = \"state.key\"; };",
+	  10, "'key_file' must be an absolute path, not \"state.key\"" },
+	{ "state timeout too long", 0, NULL, "state: { timeout = \"61s\"; };", 9,
+	  "state: 'timeout' must be between 1s and 60s, not \"61s\"" },
+	{ "state timeout in minutes", 0, NULL, "state: { timeout = \"2m\"; };", 9,
+	  "state: 'timeout' must be between 1s and 60s, not \"2m\"" },
+	{ "state timeout zero", 0, NULL, "state: { timeout = \"0s\"; };", 9, "'timeout'" },
+	{ "state timeout no unit", 0, NULL, "state: { timeout = \"5\"; };", 9,
+	  "'timeout': invalid duration" },
+	{ "state timeout integer", 0, NULL, "state: { timeout = 5; };", 9,
+	  "'timeout' in state must be a string, not an integer" },
+	{ "state name with a space", 0, NULL, "state: { name = \"gw 1\"; };", 9,
+	  "state: 'name' must be 1 to 63 of A-Z a-z 0-9 . _ - starting with a letter or digit, not \"gw 1\"" },
+	{ "state name starts with a dash", 0, NULL, "state: { name = \"-gw1\"; };", 9,
+	  "state: 'name' must be" },
+	{ "state name empty", 0, NULL, "state: { name = \"\"; };", 9, "state: 'name' must be" },
+	{ "state name 64 bytes", 0, NULL,
+	  "state: { name = \"g123456789012345678901234567890123456789012345678901234567890123\"; };",
+	  9, "state: 'name' must be" },
+	{ "state name checked with files", 0, NULL,
+	  "state: { backend = \"files\"; name = \"gw/1\"; };", 9, "state: 'name' must be" },
 };
 
 /*
@@ -567,6 +617,205 @@ test_gateway_twice(void **state)
 	rmdir(dir);
 }
 
+/* The state section: absent, files, postgresql with every key. */
+static void
+test_state(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	char *text;
+
+	(void)state;
+	/* Absent: this gateway's own files, 5 s, the host name. */
+	text = make(0, NULL, NULL);
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(p->state.backend, POL_STATE_FILES);
+	assert_int_equal(p->state.timeout, 5);
+	assert_null(p->state.conninfo);
+	assert_null(p->state.passfile);
+	assert_null(p->state.key_file);
+	assert_null(p->state.name);
+	assert_null(p->state.loc.file);
+	pol_free(p);
+	free(text);
+	/* files, with the two settings both backends take. */
+	text = make(0, NULL, "state: { backend = \"files\"; timeout = \"10s\"; name = \"gw1\"; };");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(p->state.backend, POL_STATE_FILES);
+	assert_int_equal(p->state.timeout, 10);
+	assert_string_equal(p->state.name, "gw1");
+	assert_int_equal(p->state.loc.line, 9);
+	pol_free(p);
+	free(text);
+	/* An empty section is the files backend with its defaults. */
+	text = make(0, NULL, "state: { };");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(p->state.backend, POL_STATE_FILES);
+	pol_free(p);
+	free(text);
+	/* postgresql, every key. */
+	text = make(0, NULL, "state: {\n"
+	    "  backend = \"postgresql\";\n"
+	    "  conninfo = \"host=db1 dbname=mspgate user=mspgate\";\n"
+	    "  passfile = \"/etc/mspgate/pgpass\";\n"
+	    "  key_file = \"/etc/mspgate/state.key\";\n"
+	    "  timeout = \"1m\";\n"
+	    "  name = \"gw1.lon-2_a\";\n"
+	    "};");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(mg_diag_count(d), 0);
+	assert_int_equal(p->state.backend, POL_STATE_POSTGRESQL);
+	assert_string_equal(p->state.conninfo, "host=db1 dbname=mspgate user=mspgate");
+	assert_string_equal(p->state.passfile, "/etc/mspgate/pgpass");
+	assert_string_equal(p->state.key_file, "/etc/mspgate/state.key");
+	assert_int_equal(p->state.timeout, 60);
+	assert_string_equal(p->state.name, "gw1.lon-2_a");
+	assert_string_equal(p->state.loc.file, NAME);
+	assert_int_equal(p->state.loc.line, 9);
+	pol_free(p);
+	free(text);
+	/* postgresql, only what it needs: no passfile (libpq's own rules), defaults. */
+	text = make(0, NULL, "state: { backend = \"postgresql\"; conninfo = \"host=db1\";"
+	    " key_file = \"/etc/mspgate/state.key\"; };");
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_null(p->state.passfile);
+	assert_null(p->state.name);
+	assert_int_equal(p->state.timeout, 5);
+	pol_free(p);
+	free(text);
+	mg_diag_free(d);
+}
+
+/*
+ * state.conninfo, both of libpq's forms: a password (or another secret) is
+ * refused wherever libpq would find one, and only there; so are strings
+ * libpq cannot parse. conf is the libconfig string's text (so a backslash
+ * is written twice there, and four times here).
+ */
+static void
+test_state_conninfo(void **state)
+{
+	static const struct {
+		const char *conf;
+		const char *want;	/* NULL: accepted; else a substring of the error */
+	} cases[] = {
+		/* key=value: accepted */
+		{ "host=db1 dbname=mspgate user=mspgate", NULL },
+		{ "  host = db1   port=5432 ", NULL },
+		{ "host=/run/postgresql dbname=mspgate", NULL },
+		{ "dbname='password=x'", NULL },
+		{ "dbname = 'password = x' user=mspgate", NULL },
+		{ "application_name=password", NULL },
+		{ "options='-c search_path=mspgate'", NULL },
+		{ "dbname='it\\\\'s password=x' user=u", NULL },
+		{ "dbname=x\\\\ password=y", NULL },
+		{ "user=password_owner passfile_x=1", NULL },
+		{ "dbname=", NULL },
+		{ "sslmode=verify-full sslrootcert=/etc/ssl/db-ca.pem", NULL },
+		/* key=value: a password */
+		{ "host=db1 password=x", "must not hold a password (password): the password goes "
+		  "in the passfile or PGPASSFILE, never in the policy" },
+		{ "host=db1 password = x", "must not hold a password" },
+		{ "password=", "must not hold a password" },
+		{ "password='a b c'", "must not hold a password" },
+		{ "dbname='x'password=y", "must not hold a password" },
+		{ "dbname='it\\\\'s' password=y", "must not hold a password" },
+		{ "dbname=x\\\\\\\\ password=y", "must not hold a password" },
+		{ "password=x host=db1", "must not hold a password" },
+		{ "sslpassword=x", "must not hold a secret (sslpassword)" },
+		{ "oauth_client_secret=x", "must not hold a secret (oauth_client_secret)" },
+		/* key=value: not libpq's */
+		{ "PASSWORD=x", "\"PASSWORD\" is not a libpq keyword" },
+		{ "Host=db1", "\"Host\" is not a libpq keyword" },
+		{ "host db1", "missing \"=\" after \"host\"" },
+		{ "host=db1 =x", "a setting has no keyword" },
+		{ "dbname='mspgate", "the quoted value of \"dbname\" has no closing quote" },
+		{ "dbname='mspgate\\\\'", "has no closing quote" },
+		{ "", "state: conninfo is not a libpq connection string usable here: it is empty" },
+		{ "   ", "it is empty" },
+		{ "host=db1\\ndbname=x", "it holds a control character (byte 0x0a)" },
+		{ "host=db1\\tdbname=x", "it holds a control character (byte 0x09)" },
+		{ "host=db1\\rpassword=x", "control character" },
+		{ "host=db1\\x7f", "control character (byte 0x7f)" },
+		/* URI: accepted */
+		{ "postgresql://", NULL },
+		{ "postgresql://db1/mspgate", NULL },
+		{ "postgres://mspgate@db1:5432,db2:5433/mspgate?sslmode=verify-full&application_name=gw1", NULL },
+		{ "postgresql://[2001:db8::1]:5432/mspgate", NULL },
+		{ "postgresql://%2Frun%2Fpostgresql/mspgate", NULL },
+		{ "postgresql://db1/mspgate?application_name=password", NULL },
+		{ "postgresql://db1/password:x@y", NULL },
+		{ "postgresql:///mspgate?host=/run/postgresql", NULL },
+		/* URI: a password */
+		{ "postgresql://mspgate:secret@db1/mspgate", "must not hold a password (user:password@)" },
+		{ "postgres://mspgate:secret@db1/mspgate", "must not hold a password (user:password@)" },
+		{ "postgresql://:secret@db1", "must not hold a password" },
+		{ "postgresql://u:@db1", "must not hold a password" },
+		{ "postgresql://db1?user=a:b@c", "must not hold a password" },
+		{ "postgresql://db1/mspgate?sslmode=require&password=x", "must not hold a password (password)" },
+		{ "postgresql://db1/mspgate?pass%77ord=x", "must not hold a password (password)" },
+		{ "postgresql://db1/mspgate?sslpassword=x", "must not hold a secret (sslpassword)" },
+		/* URI: not libpq's */
+		{ "postgresql://db1/mspgate?sslmode", "the URI parameter \"sslmode\" has no \"=\"" },
+		{ "postgresql://db1/mspgate?a=b=c", "a second \"=\"" },
+		{ "postgresql://db1/mspgate?pass%7word=x", "invalid percent-encoding" },
+		{ "postgresql://db1/mspgate?x%00=1", "%00" },
+		{ "postgresql://[2001:db8::1/mspgate", "has no closing \"]\"" },
+		{ "postgresql://[]/mspgate", "an empty IPv6 address" },
+		{ "postgresql://[::1]x/mspgate", "unexpected \"x\" in the URI" },
+		{ "postgresql://db1/mspgate?SSLMODE=require", "is not a libpq keyword" },
+		/* Not a URI to libpq: the prefix is exact. */
+		{ "PostgreSQL://db1/mspgate", "missing \"=\" after \"PostgreSQL://db1/mspgate\"" },
+		{ " postgresql://u:p@db1", "missing \"=\"" },
+	};
+	char policy[1024], want[128];
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mg_diag *d = mg_diag_new();
+		struct pol *p = NULL;
+		char *text;
+		int r, found = 0;
+
+		snprintf(policy, sizeof(policy), "state: { backend = \"postgresql\"; "
+		    "key_file = \"/etc/mspgate/state.key\";\n  conninfo = \"%s\"; };",
+		    cases[i].conf);
+		text = make(0, NULL, policy);
+		r = pol_load_buffer(text, strlen(text), NAME, &p, d);
+		if (cases[i].want == NULL) {
+			if (r != 0) {
+				print_error("conninfo \"%s\" was refused:\n", cases[i].conf);
+				for (k = 0; k < mg_diag_count(d); k++)
+					print_error("  %s\n", mg_diag_get(d, k));
+				fail();
+			}
+			assert_non_null(p->state.conninfo);
+		} else {
+			if (r != MG_ERR_POLICY)
+				fail_msg("conninfo \"%s\" was accepted", cases[i].conf);
+			assert_null(p);
+			/* The message names the conninfo line, never the password itself. */
+			snprintf(want, sizeof(want), NAME ":10: state: conninfo ");
+			for (k = 0; k < mg_diag_count(d); k++)
+				if (strncmp(mg_diag_get(d, k), want, strlen(want)) == 0 &&
+				    strstr(mg_diag_get(d, k), cases[i].want) != NULL &&
+				    strstr(mg_diag_get(d, k), "secret@") == NULL)
+					found = 1;
+			if (!found) {
+				print_error("conninfo \"%s\": want %s...%s, got:\n", cases[i].conf,
+				    want, cases[i].want);
+				for (k = 0; k < mg_diag_count(d); k++)
+					print_error("  %s\n", mg_diag_get(d, k));
+			}
+			assert_true(found);
+		}
+		pol_free(p);
+		mg_diag_free(d);
+		free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -580,6 +829,8 @@ main(void)
 		cmocka_unit_test(test_gateway_twice),
 		cmocka_unit_test(test_pam_and_engineer_mfa),
 		cmocka_unit_test(test_mfa_names),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_state_conninfo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
