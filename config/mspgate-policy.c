@@ -221,6 +221,27 @@ when_text(const struct pol_grant *g, const struct pol_target *t, char *buf,
 }
 
 static int state_ready(const char *file, const struct pol *p);
+/*
+ * Where the shared state lives, when the policy says. The loader refused
+ * any conninfo with a password or a control character, so it is printed
+ * as it is: it holds no secret.
+ */
+static void
+state_line(const struct pol_state *st)
+{
+	char host[256], t[32];
+
+	mg_duration_format(st->timeout, t, sizeof(t));
+	if (st->name == NULL && gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	if (st->backend == POL_STATE_POSTGRESQL)
+		printf("state: postgresql \"%s\", name %s%s, timeout %s\n", st->conninfo,
+		    st->name != NULL ? st->name : host,
+		    st->name != NULL ? "" : " (the host name)", t);
+	else
+		printf("state: files (this gateway's own)\n");
+}
 
 static int
 cmd_check(const char *file)
@@ -240,6 +261,8 @@ cmd_check(const char *file)
 	printf("%s: OK (%zu file%s, %zu engineers, %zu tenants, %zu targets, "
 	    "%zu grants, %zu windows)\n", file, p->nfiles, p->nfiles == 1 ? "" : "s",
 	    p->nengineers, p->ntenants, ntargets, p->ngrants, p->nwindows);
+	if (p->state.loc.file != NULL)
+		state_line(&p->state);
 	pol_free(p);
 	return EX_ALLOW;
 }

@@ -35,6 +35,41 @@ cp "$EX" "$T/ww.conf"; chmod 666 "$T/ww.conf"
 check_exit 1 "world-writable policy refused" "$P" check -f "$T/ww.conf" 2>"$T/err"
 check_grep "unsafe mode is named" "0666" "$T/err"
 
+# The state section (issue 17): shared state in PostgreSQL, never its password.
+cp "$EX" "$T/pg.conf"
+cat >>"$T/pg.conf" <<'EOF'
+state: {
+  backend = "postgresql";
+  conninfo = "host=db1 dbname='password=x' user=mspgate";
+  passfile = "/etc/mspgate/pgpass";
+  key_file = "/etc/mspgate/state.key";
+  timeout = "10s";
+  name = "gw1";
+};
+EOF
+"$P" check -f "$T/pg.conf" >"$T/out" 2>&1
+check "a postgresql state section is valid" test $? -eq 0
+check_grep "check says where the state lives" \
+	"^state: postgresql \"host=db1 dbname='password=x' user=mspgate\", name gw1, timeout 10s$" "$T/out"
+sed 's/^  conninfo = .*/  conninfo = "host=db1 password = s3cret user=mspgate";/' "$T/pg.conf" >"$T/pw.conf"
+line=$(grep -n 's3cret' "$T/pw.conf" | cut -d: -f1)
+check_exit 1 "a password in conninfo exits 1" "$P" check -f "$T/pw.conf" 2>"$T/err"
+check_grep "and says where the password goes, at FILE:LINE" \
+	"^$T/pw.conf:$line: state: conninfo must not hold a password (password): the password goes in the passfile or PGPASSFILE, never in the policy" "$T/err"
+check "the message does not repeat the password" sh -c "! grep -q s3cret '$T/err'"
+sed 's|^  conninfo = .*|  conninfo = "postgresql://mspgate:s3cret@db1/mspgate";|' "$T/pg.conf" >"$T/pwuri.conf"
+check_exit 1 "a password in a conninfo URI exits 1" "$P" check -f "$T/pwuri.conf" 2>"$T/err"
+check_grep "the URI's user:password@ is named" "state: conninfo must not hold a password (user:password@)" "$T/err"
+sed 's/^  backend = .*/  backend = "files";/' "$T/pg.conf" >"$T/files.conf"
+check_exit 1 "postgresql settings with backend files exit 1" "$P" check -f "$T/files.conf" 2>"$T/err"
+check_grep "each is named" "state: 'key_file' only applies to backend \"postgresql\"" "$T/err"
+printf 'state: { backend = "files"; };\n' | cat "$EX" - >"$T/files_ok.conf"
+"$P" check -f "$T/files_ok.conf" >"$T/out" 2>&1
+check "backend files alone is valid" test $? -eq 0
+check_grep "check says the state is the gateway's own files" "^state: files" "$T/out"
+"$P" check -f "$EX" >"$T/out" 2>&1
+check "without a state section check prints one line" test "$(wc -l <"$T/out")" -eq 1
+
 # explain: both sides of a window close and of DST changes (Europe/London).
 x() { "$P" explain -f $EX "$@" >"$T/x" 2>&1; echo $? >"$T/rc"; head -1 "$T/x"; }
 check "explain allow 09:30 GMT" test "$(x alice acme/web01 --mfa fido+totp --at '2026-12-01 09:30 Europe/London')" = allow
