@@ -115,6 +115,14 @@ mfa_totp_login(struct mfa_login *l, int need, char *ev, size_t evlen)
 		goto out;
 	r = mfa_txn_totp(l->p, l->user, code, mg_clock_now(), &tres, l->why, l->whylen);
 	l->locked_now = tres.locked_now;
+	/*
+	 * The shared state cannot be reached (or answered too late): the code
+	 * could not be recorded as used, so it was not accepted. Said plainly,
+	 * so the engineer does not take it for a wrong code and lock herself out.
+	 */
+	if (r == MG_ERR_UNAVAIL || (r == MG_ERR_BUSY && l->p->state.backend ==
+	    POL_STATE_POSTGRESQL))
+		l->say(l, MFA_TOTP_MSG_UNAVAIL);
 	if (r == 0)
 		r = mfa_totp_evidence(tres.step, ev, evlen);
  out:

@@ -10,6 +10,10 @@
 #include "mfa_factor.h"
 #include "mfa_store.h"
 
+/* What an engineer is told when the state database cannot record a code. */
+#define MFA_TOTP_MSG_UNAVAIL "Access denied: the gateway cannot check one-time " \
+	"codes right now. Try again in a minute; tell your MSP if it goes on."
+
 /* The time step (RFC 6238 T) of now for s's period. */
 int64_t mfa_totp_step(const struct mfa_secret *s, time_t now);
 /*
