@@ -275,7 +275,7 @@ state_ready(const char *file, const struct pol *p)
 	int r;
 
 	if ((r = st_ready(p, err, sizeof(err))) != 0)
-		fprintf(stderr, "%s: state (%s:%d): %s\n", file,
+		fprintf(stderr, "%s:%d: state: %s\n",
 		    p->state.loc.file != NULL ? p->state.loc.file : file,
 		    p->state.loc.line, err);
 	return r;
