@@ -22,7 +22,7 @@ check "a login 10 minutes old: a session under the 30m grant" grep -q '^young$' 
 GW_ATTEST_OPTS="-a 3600" gw_shell MSPGATE_TARGET=t3/box SSH_ORIGINAL_COMMAND='echo old' \
 	</dev/null >"$T/o2" 2>&1
 check "an hour old, no terminal: refused" test $? -eq 255
-check_grep "...saying the login is too old" "login is 1h old.*max_login_age.*log in again" "$T/o2"
+check_grep "...saying the login is too old" "login is 1h\([0-9]*s\)\{0,1\} old.*max_login_age.*log in again" "$T/o2"
 check_grep_soon "...audited" '"event":"denied".*max_login_age' "$GW_AUDIT"
 
 GW_ATTEST_OPTS="-a 3600" gw_pty 'expect:TOTP code: ' 'send:000000\r' 'expect:not permitted' -- \
