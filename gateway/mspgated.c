@@ -26,6 +26,7 @@
 #include "mg_time.h"
 #include "pol.h"
 #include "pol_decide.h"
+#include "st_ready.h"
 
 #define STOP_WAIT_SECS 15
 
@@ -91,6 +92,31 @@ load_policy(const char *path, struct pol **out, char *why, size_t whylen)
 		    mg_strerror(r));
 	mg_diag_free(d);
 	return r;
+}
+
+/*
+ * The state database (state.backend = "postgresql"), as a login would use
+ * it: a setting that can never work (conninfo, password, schema missing or
+ * of another version, key file) stops the start; a database that does not
+ * answer now is logged and the start goes on, as logins then refuse codes
+ * until it answers and need no restart when it does.
+ */
+static int
+state_check(const struct pol *p)
+{
+	char err[512];
+	int r;
+
+	if ((r = st_ready(p, err, sizeof(err))) == 0)
+		return 0;
+	if (r == MG_ERR_UNAVAIL) {
+		mg_log(LOG_WARNING, "state database: %s; one-time codes are refused "
+		    "until it answers", err);
+		return 0;
+	}
+	mg_log(LOG_ERR, "%s:%d: state: %s", p->state.loc.file != NULL ?
+	    p->state.loc.file : "policy", p->state.loc.line, err);
+	return -1;
 }
 
 static int
@@ -504,6 +530,8 @@ main(int argc, char **argv)
 		mg_log(LOG_ERR, "%s: policy not loaded", d->policy_path);
 		goto out;
 	}
+	if (state_check(d->pol) != 0)
+		goto out;
 	if (test) {
 		rc = 0;
 		goto out;

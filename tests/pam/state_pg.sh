@@ -41,6 +41,9 @@ line=$(grep -n '^state:' "$POLA" | cut -d: -f1)
 check "check before state init fails" test $? -eq 1
 check_grep "and says to run state init, at FILE:LINE" \
 	"^$POLA:$line: state: .*no mspgate schema: run mspgate-policy state init" "$T/err"
+"$B/bin/mspgated" -t -f "$POLA" >"$T/o" 2>&1
+check "mspgated will not start without the schema" test $? -ne 0
+check_grep "and says why, at FILE:LINE" "$POLA:$line: state: .*no mspgate schema" "$T/o"
 "$ENROLL" -c "$POLA" --batch alice >"$T/o" 2>&1
 check "enrolment before state init fails" test $? -ne 0
 check_grep "saying the schema is missing" "state init" "$T/o"
@@ -157,6 +160,9 @@ has "database down: refused" "auth PAM_AUTH_ERR" "$T/o"
 check_grep "told the gateway cannot check codes now" \
 	"error: Access denied: the gateway cannot check one-time codes right now" "$T/o"
 check_grep "syslog says why" "auth failure: user=carol .*state database" "$MGPAM_SYSLOG"
+"$B/bin/mspgated" -t -f "$POLA" >"$T/o" 2>&1
+check "database down: mspgated still starts (logins refuse codes until it answers)" test $? -eq 0
+check_grep "and warns" "state database: .*one-time codes are refused until it answers" "$T/o"
 pg_start_again
 run "$T/o" -s gwa -u carol -c "$(code "$SC" 0)" auth
 has "database back: the same code logs in (it was never recorded)" "auth PAM_SUCCESS" "$T/o"
