@@ -15,7 +15,16 @@ TAP_PIDS=""
 # (gw_pty writes its diagnostics there, as "#" lines).
 exec 9>&1
 tap_track_pid() { TAP_PIDS="$TAP_PIDS $1"; }
+# tap_at_exit FUNCTION: FUNCTION runs at exit, before the tracked processes
+# are killed and $T is removed (the last one registered runs first). Every
+# helper's EXIT trap (gw_cleanup, chain_cleanup, a test's own) ends in
+# tap_cleanup, so what is registered here runs whichever trap is in force
+# and whatever order the helpers were sourced in (tests/lib/pg.sh uses it).
+TAP_AT_EXIT=""
+tap_at_exit() { TAP_AT_EXIT="$1 $TAP_AT_EXIT"; }
 tap_cleanup() {
+	for c in $TAP_AT_EXIT; do "$c"; done
+	TAP_AT_EXIT=""
 	for p in $TAP_PIDS; do kill "$p" 2>/dev/null; done
 	rm -rf "$T"
 }

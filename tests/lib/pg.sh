@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# PostgreSQL test helpers: source after tests/lib/tap.sh (before or after
+# tests/lib/gw.sh and chain.sh), as root. A throwaway cluster of the test's
+# own, made with initdb under $T and run as the "postgres" system user,
+# on 127.0.0.1 and a free high port, with its unix socket in a directory of
+# its own; stopped and removed at exit, also when the test fails. The
+# system's cluster (/var/lib/postgresql, /etc/postgresql, port 5432) is
+# never touched, nor are pg_ctlcluster and pg_createcluster used.
+#
+#   pg_need                  skip the whole test (exit 0) unless root and the
+#                            server binaries are installed (MG_NO_SKIP: run.sh
+#                            counts the skip as failed)
+#   pg_start                 initdb, start, role and database "mspgate"
+#   pg_stop                  fast shutdown, waits until it is down
+#   pg_start_again           the same cluster (data, port) started again
+#   pg_psql SQL...           each SQL as the superuser over the socket, in the
+#                            database mspgate; prints tuples only, unaligned;
+#                            stops at the first error (exit 1, 2 when the
+#                            server cannot be reached)
+#   pg_psql_db DB SQL...     the same in database DB
+#   pg_psql_user PASSFILE SQL...   the same as "mspgate" over TCP, the
+#                            password from PASSFILE (as the gateway logs in)
+#   pg_hold_lock TABLE SECONDS     a background session holding an ACCESS
+#                            EXCLUSIVE lock on TABLE for SECONDS; returns once
+#                            the lock is granted; its psql's pid in PG_LOCK_PID
+#                            (killing that pid ends the session within ~1 s)
+#   pg_release_lock          ends the session pg_hold_lock started, and waits
+#                            until its lock is gone
+#   pg_cleanup               stops the cluster and removes it (at exit anyway)
+#
+# What pg_start exports:
+#   PG_HOST (127.0.0.1), PG_PORT, PG_CONNINFO ("host=... port=... dbname=mspgate
+#   user=mspgate", no password), PG_PASSFILE (libpq password file, 0600,
+#   root's: chown it for the account that is to read it), PG_PASSFILE_BAD
+#   (the same with a wrong password), PG_DIR (the cluster's directory),
+#   PG_LOG (the server's log), PG_BIN (the server's programs).
+
+PG_DIR=""
+PG_HOLD_N=0
+PG_LOCK_PID=""
+PG_LOCK_APP=""
+PG_HOLD_PIDS=""
+
+# pg_find_bin: the newest installed server version's bin/ with what we run.
+pg_find_bin() {
+	# MG_PG_BIN=DIR: another installed version's bin/.
+	for d in ${MG_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r)}; do
+		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] &&
+			[ -x "$d/psql" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+pg_need() {
+	pn_why=""
+	if [ "$(id -u)" -ne 0 ]; then
+		pn_why="PostgreSQL tests need root (the cluster runs as the postgres user)"
+	elif ! PG_BIN=$(pg_find_bin); then
+		pn_why="PostgreSQL server binaries not installed (apt-get install postgresql)"
+	elif ! id postgres >/dev/null 2>&1; then
+		pn_why="no postgres system user (the postgresql package makes it)"
+	elif ! command -v runuser >/dev/null 2>&1; then
+		pn_why="runuser not found (util-linux)"
+	fi
+	if [ -n "$pn_why" ]; then
+		# tests/run.sh counts a script with no test at all as failed.
+		echo "ok 1 # SKIP $pn_why"
+		echo "1..1"
+		exit 0
+	fi
+}
+
+command -v free_port >/dev/null 2>&1 || free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# pg_as_postgres CMD...: CMD as the postgres user, from a directory it may
+# enter (initdb and pg_ctl look up their own path from the working one).
+pg_as_postgres() { (cd "$PG_DIR" && runuser -u postgres -- "$@"); }
+
+pg_start() {
+	[ -n "${PG_BIN:-}" ] || PG_BIN=$(pg_find_bin) || return 1
+	# $T is root's 0700: the postgres user must reach its own directory
+	# inside (0711: it can enter, not list).
+	chmod 0711 "$T"
+	PG_DIR="$T/pg"
+	tap_at_exit pg_cleanup
+	mkdir -m 0700 "$PG_DIR" || return 1
+	mkdir -m 0700 "$PG_DIR/sock"
+	chown -R postgres:postgres "$PG_DIR"
+	PG_SOCK="$PG_DIR/sock"
+	PG_LOG="$PG_DIR/postgres.log"
+	PG_HOST=127.0.0.1
+	PG_PORT=$(free_port)
+	pg_as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -E UTF8 \
+		--locale=C --auth-local=trust --auth-host=reject --no-sync \
+		>"$T/pg-initdb.log" 2>&1 || { cat "$T/pg-initdb.log" >&2; return 1; }
+	# The superuser only through the socket, whose directory only root and
+	# postgres can enter; "mspgate" only over TCP, by password (SCRAM).
+	# Anything else matches no line and is refused.
+	cat >"$PG_DIR/data/pg_hba.conf" <<EOF
+# mspgate test cluster: removed when the test ends
+local   all      postgres                 trust
+host    mspgate  mspgate   127.0.0.1/32   scram-sha-256
+EOF
+	# Throwaway: no fsync. Dynamic shared memory in the data directory, so
+	# nothing is left in /dev/shm even if the server has to be killed.
+	# client_connection_check_interval: a session whose psql is killed
+	# (pg_hold_lock) ends, and drops its locks, within a second.
+	cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+
+# mspgate test cluster
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCK'
+password_encryption = 'scram-sha-256'
+max_connections = 40
+shared_buffers = 16MB
+dynamic_shared_memory_type = mmap
+fsync = off
+full_page_writes = off
+synchronous_commit = off
+client_connection_check_interval = 1000
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d '
+log_connections = on
+EOF
+	chown postgres:postgres "$PG_DIR/data/pg_hba.conf"
+	pg_start_again || return 1
+	pg_pw=$(openssl rand -hex 24) || return 1
+	pg_psql_db postgres "CREATE ROLE mspgate LOGIN PASSWORD '$pg_pw'" >/dev/null || return 1
+	pg_psql_db postgres "CREATE DATABASE mspgate OWNER mspgate" >/dev/null || return 1
+	PG_PASSFILE="$T/pgpass"
+	PG_PASSFILE_BAD="$T/pgpass.bad"
+	(umask 077
+	 echo "$PG_HOST:$PG_PORT:mspgate:mspgate:$pg_pw" >"$PG_PASSFILE"
+	 echo "$PG_HOST:$PG_PORT:mspgate:mspgate:$(openssl rand -hex 24)" >"$PG_PASSFILE_BAD")
+	pg_pw=""
+	chmod 0600 "$PG_PASSFILE" "$PG_PASSFILE_BAD"
+	PG_CONNINFO="host=$PG_HOST port=$PG_PORT dbname=mspgate user=mspgate"
+	export PG_HOST PG_PORT PG_CONNINFO PG_PASSFILE PG_PASSFILE_BAD
+}
+
+# pg_start_again: starts the cluster pg_start made (pg_ctl waits until it
+# takes connections).
+pg_start_again() {
+	pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -w -t 120 \
+		start >>"$T/pg-ctl.log" 2>&1 || { tail -20 "$PG_LOG" >&2; return 1; }
+}
+
+# pg_stop: fast shutdown (sessions are ended), waits until it is down.
+pg_stop() {
+	pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 120 \
+		stop >>"$T/pg-ctl.log" 2>&1
+}
+
+# pg_running: 0 while the cluster's postmaster runs.
+pg_running() {
+	[ -n "$PG_DIR" ] && [ -f "$PG_DIR/data/postmaster.pid" ] &&
+		kill -0 "$(head -1 "$PG_DIR/data/postmaster.pid")" 2>/dev/null
+}
+
+pg_psql() { pg_psql_db mspgate "$@"; }
+# pg_psql_db DB SQL...: pg_psql in database DB.
+pg_psql_db() {
+	pp_db=$1; shift
+	# Each argument becomes "-c SQL", in order.
+	pp_n=$#
+	while [ $pp_n -gt 0 ]; do set -- "$@" -c "$1"; shift; pp_n=$((pp_n - 1)); done
+	"$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" \
+		-U postgres -d "$pp_db" "$@"
+}
+
+# pg_psql_user PASSFILE SQL...: as mspgate over TCP; -w: never prompt, a
+# missing or wrong password fails.
+pg_psql_user() {
+	pu_pass=$1; shift
+	pp_n=$#
+	while [ $pp_n -gt 0 ]; do set -- "$@" -c "$1"; shift; pp_n=$((pp_n - 1)); done
+	PGPASSFILE=$pu_pass PGCONNECT_TIMEOUT=10 "$PG_BIN/psql" -X -q -At -w \
+		-v ON_ERROR_STOP=1 -d "$PG_CONNINFO" "$@"
+}
+
+# pg_hold_lock TABLE SECONDS: see above. 0 once the lock is held (60 s).
+pg_hold_lock() {
+	PG_HOLD_N=$((PG_HOLD_N + 1))
+	PG_LOCK_APP="mg_hold_$$_$PG_HOLD_N"
+	# psql itself in the background (no subshell): PG_LOCK_PID is its pid.
+	"$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres \
+		-d "dbname=mspgate application_name=$PG_LOCK_APP" \
+		-c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($2); COMMIT;" \
+		</dev/null >"$T/pg-hold.$PG_HOLD_N.out" 2>&1 &
+	PG_LOCK_PID=$!
+	PG_HOLD_PIDS="$PG_HOLD_PIDS $PG_LOCK_PID"
+	tap_wait 60 pg_lock_held "$1" "$PG_LOCK_APP"
+}
+
+# pg_lock_held TABLE APP: 0 when session APP holds ACCESS EXCLUSIVE on TABLE.
+pg_lock_held() {
+	[ "$(pg_psql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		WHERE a.application_name = '$2' AND l.relation = '$1'::regclass
+		AND l.mode = 'AccessExclusiveLock' AND l.granted" 2>/dev/null)" = 1 ]
+}
+
+# pg_session_gone APP: 0 when no session named APP is left.
+pg_session_gone() {
+	[ "$(pg_psql "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = '$1'" 2>/dev/null)" = 0 ]
+}
+
+pg_release_lock() {
+	[ -n "$PG_LOCK_APP" ] || return 0
+	pg_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = '$PG_LOCK_APP'" >/dev/null
+	kill "$PG_LOCK_PID" 2>/dev/null
+	wait "$PG_LOCK_PID" 2>/dev/null
+	tap_wait 60 pg_session_gone "$PG_LOCK_APP"
+}
+
+# pg_cleanup: the cluster stopped (fast; killed if it will not stop) and
+# its directory removed. Registered by pg_start to run at exit; may be
+# called before, and then does nothing at exit.
+pg_cleanup() {
+	[ -n "$PG_DIR" ] || return 0
+	for p in $PG_HOLD_PIDS; do kill "$p" 2>/dev/null; done
+	if pg_running; then
+		pc_pid=$(head -1 "$PG_DIR/data/postmaster.pid")
+		pg_stop || {
+			# Every process of the cluster is the postmaster's child.
+			for p in $(pgrep -P "$pc_pid"); do kill -9 "$p" 2>/dev/null; done
+			kill -9 "$pc_pid" 2>/dev/null
+		}
+	fi
+	rm -rf "$PG_DIR"
+	PG_DIR=""
+}
