@@ -29,6 +29,10 @@
 # GW_KEEP=DIR keeps a copy of the test's files (logs, audit, recordings).
 
 GW_TAG="mgt$$"
+# The gateway's own directory: its mspgated's log ($GW_LOCAL/mspgated.log),
+# its sshd's files, its ssh clients. $T for the one gateway most tests run;
+# a second one has its own (gw_use in tests/lib/chain.sh switches).
+GW_LOCAL=$T
 GW_USERS=""
 GW_PIDS=""
 GW_MADE_RUNSSHD=""
@@ -307,9 +311,9 @@ start_mspgated() {
 	fi
 	# MG_GW_WRAP="strace -f -o FILE": a command mspgated runs under (audits).
 	[ -n "${MG_GW_WRAP:-}" ] && set -- $MG_GW_WRAP "$@"
-	sm_n=$(grep -c 'listening on ' "$T/mspgated.log" 2>/dev/null)
+	sm_n=$(grep -c 'listening on ' "$GW_LOCAL/mspgated.log" 2>/dev/null)
 	"$@" "$BIN/mspgated" -D -f "$GW_POLICY" -s "$GW_SOCK" -c "$GW_CTL" -u "$GW_DAEMON" \
-		${GW_DAEMON_OPTS:-} 2>>"$T/mspgated.log" &
+		${GW_DAEMON_OPTS:-} 2>>"$GW_LOCAL/mspgated.log" &
 	GW_DPID=$!
 	gw_track "$GW_DPID"
 	# Ready once it says so: its sockets exist a moment before their modes
@@ -317,7 +321,7 @@ start_mspgated() {
 	tap_wait 60 gw_listening "${sm_n:-0}"
 }
 gw_listening() {
-	[ "$(grep -c 'listening on ' "$T/mspgated.log" 2>/dev/null)" -gt "$1" ] && [ -S "$GW_SOCK" ]
+	[ "$(grep -c 'listening on ' "$GW_LOCAL/mspgated.log" 2>/dev/null)" -gt "$1" ] && [ -S "$GW_SOCK" ]
 }
 
 # gw_shell [VAR=VALUE...]: mspgate-shell as the engineer, as sshd would
@@ -475,11 +479,12 @@ sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
 PYEOF
 }
 
-# gw_no_reports: no sanitizer report in mspgated's log or the shells' stderr.
+# gw_no_reports: no sanitizer report in mspgated's log (each gateway's) or
+# the shells' stderr.
 gw_no_reports() {
 	! grep -l -e 'Sanitizer' -e 'runtime error:' -e 'definitely lost' \
 		-e 'Invalid read' -e 'Invalid write' -e 'uninitialised' \
-		"$T/mspgated.log" "$T"/e* "$T"/vg/* 2>/dev/null
+		"$T/mspgated.log" "$T"/gw?/mspgated.log "$T"/e* "$T"/vg/* 2>/dev/null
 }
 
 # The newest recording.
