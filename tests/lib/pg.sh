@@ -27,13 +27,17 @@
 #   pg_release_lock          ends the session pg_hold_lock started, and waits
 #                            until its lock is gone
 #   pg_cleanup               stops the cluster and removes it (at exit anyway)
+#   pg_running               0 while the cluster's server runs
+#   pg_lock_held TABLE APP, pg_session_gone APP   for tap_wait: session APP
+#                            (an application_name; pg_hold_lock's is in
+#                            PG_LOCK_APP) holds TABLE's lock / is gone
 #
-# What pg_start exports:
-#   PG_HOST (127.0.0.1), PG_PORT, PG_CONNINFO ("host=... port=... dbname=mspgate
-#   user=mspgate", no password), PG_PASSFILE (libpq password file, 0600,
-#   root's: chown it for the account that is to read it), PG_PASSFILE_BAD
-#   (the same with a wrong password), PG_DIR (the cluster's directory),
-#   PG_LOG (the server's log), PG_BIN (the server's programs).
+# pg_start exports PG_HOST (127.0.0.1), PG_PORT, PG_CONNINFO ("host=...
+# port=... dbname=mspgate user=mspgate", no password), PG_PASSFILE (a libpq
+# password file, 0600, root's: chown it for the account that is to read
+# it) and PG_PASSFILE_BAD (the same with a wrong password); and sets PG_DIR
+# (the cluster's directory, $T/pg), PG_LOG (the server's log there), PG_BIN
+# (the server's programs).
 
 PG_DIR=""
 PG_HOLD_N=0
@@ -192,8 +196,11 @@ pg_hold_lock() {
 		</dev/null >"$T/pg-hold.$PG_HOLD_N.out" 2>&1 &
 	PG_LOCK_PID=$!
 	PG_HOLD_PIDS="$PG_HOLD_PIDS $PG_LOCK_PID"
-	tap_wait 60 pg_lock_held "$1" "$PG_LOCK_APP"
+	# Until it holds the lock, or its psql has ended (no such table...).
+	tap_wait 60 pg_hold_settled "$1"
+	pg_lock_held "$1" "$PG_LOCK_APP" || { sed 's/^/# /' "$T/pg-hold.$PG_HOLD_N.out" >&2; return 1; }
 }
+pg_hold_settled() { pg_lock_held "$1" "$PG_LOCK_APP" || ! kill -0 "$PG_LOCK_PID" 2>/dev/null; }
 
 # pg_lock_held TABLE APP: 0 when session APP holds ACCESS EXCLUSIVE on TABLE.
 pg_lock_held() {
