@@ -7,7 +7,9 @@
  * PAM application does; libraries that stay loaded (libcrypto, as in sshd,
  * which links it) are paid for once.
  *
- * pamloop -C CONFDIR -s SERVICE -c CODE [-S] USER...
+ * pamloop -C CONFDIR -s SERVICE [-c CODE] [-S] USER[:CODE]...
+ * A USER:CODE argument answers that login with its own CODE (users with
+ * secrets of their own, as mspgate-enroll makes them); others get -c's.
  * -S: each login also opens its session, as sshd does before the user's
  * first command (for pam_mspgate: the login attestation and one more audit
  * event), and the line gets a third field, the logout (close the session,
@@ -71,15 +73,26 @@ main(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	if (dir == NULL || service == NULL || code == NULL || optind >= argc)
+	if (dir == NULL || service == NULL || optind >= argc)
 		goto usage;
 	for (i = optind; i < argc; i++) {
 		struct pam_conv c = { conv, (void *)code };
 		pam_handle_t *h = NULL;
-		double t0 = now_us(), t1;
+		char *user = argv[i], *colon = strchr(user, ':');
+		double t0, t1;
 		int r;
 
-		if ((r = pam_start_confdir(service, argv[i], &c, dir, &h)) == PAM_SUCCESS) {
+		/* Split outside the timing; a user name never holds ':'. */
+		if (colon != NULL) {
+			*colon = '\0';
+			c.appdata_ptr = colon + 1;
+		}
+		if (c.appdata_ptr == NULL) {
+			fprintf(stderr, "pamloop: no code for %s (-c CODE or USER:CODE)\n", user);
+			return 2;
+		}
+		t0 = now_us();
+		if ((r = pam_start_confdir(service, user, &c, dir, &h)) == PAM_SUCCESS) {
 			r = pam_authenticate(h, 0);
 			if (r == PAM_SUCCESS && session)
 				r = pam_open_session(h, 0);
@@ -106,6 +119,7 @@ main(int argc, char **argv)
 	}
 	return bad ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: pamloop -C CONFDIR -s SERVICE -c CODE [-S [-A DIR]] USER...\n");
+	fprintf(stderr, "usage: pamloop -C CONFDIR -s SERVICE [-c CODE] [-S [-A DIR]] "
+	    "USER[:CODE]...\n");
 	return 2;
 }
