@@ -42,7 +42,7 @@ override LDFLAGS += -Wl,-z,relro,-z,now $(SANLD)
 PIE := -pie
 
 # Headers: each layer sees its own and those of the layers below it, never
-# one above (gateway -> pam -> recorder -> config -> core): an #include
+# one above (gateway -> pam -> state -> recorder -> config -> core): an #include
 # that breaks the layering does not compile. pam/ and gateway/ add their
 # own below; tests see everything.
 INC_CORE := -Icore

@@ -25,7 +25,7 @@ openssl rand -hex 32 >"$T/state.key"
 chown "$GW_DAEMON" "$T/pgpass" "$T/state.key" && chmod 0600 "$T/pgpass" "$T/state.key"
 GW_GATEWAY_EXTRA="  user = \"$GW_DAEMON\";"
 gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; };
-  lockout: { failures = 3; within = \"15m\"; lock_for = \"15m\"; }; };
+  lockout: { failures = 30; within = \"15m\"; lock_for = \"15m\"; }; };
 state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\"; passfile = \"$T/pgpass\";
   key_file = \"$T/state.key\"; timeout = \"10s\"; name = \"gwa\"; };"
 sed -i "s|keys = \[ \"[^\"]*\" \]|keys = [ \"$(cut -d' ' -f1-2 "$T/eng_sk.pub")\" ]|" "$GW_POLICY"
@@ -49,10 +49,11 @@ check "A: FIDO + TOTP login reaches the target" grep -qx via-41 "$T/out-a"
 chain_login b "$GW_ENG" "$T/out-b" 'echo via-$((40+2))'
 check "B: the code used on A is refused" test $? -ne 0 -a ! -s "$T/out-b"
 check_grep "B's audit log says replay" "TOTP code already used (replay)" "$T/gwb/audit/audit.jsonl"
-# ssh asks three times on a refusal: three failures, the policy's limit.
-"$BIN/mspgate-enroll" -c "$GW_POLICY" --unlock "$GW_ENG" >/dev/null 2>&1
 
 # Ten logins with one fresh code, five through each gateway: one session.
+# (ssh asks three times on a refusal: the nine that lose count 27 failures,
+# under the policy's 30, or the winner's session would find its engineer
+# locked out, as it should.)
 sleep_to_next_step() {
 	# The next step's code is one step ahead; wait until the step after
 	# the one just used has begun, so "next" is still unused.
@@ -77,10 +78,14 @@ check "the audit logs of both have one more accepted code, not more ($n)" test "
 "$BIN/mspgate-enroll" -c "$GW_POLICY" --unlock "$GW_ENG" >/dev/null 2>&1
 gw_use a; gw_wait_sessions 0; gw_use b; gw_wait_sessions 0; gw_use a
 
-# A lockout on A holds on B.
+# A lockout on A holds on B: ten refused logins (three tries each) on A.
 echo 000000 >"$T/next-code"
-chain_login a "$GW_ENG" "$T/bad" 'echo bad'
-check "A: wrong codes refused" test $? -ne 0
+i=0
+while [ $i -lt 10 ]; do
+	chain_login a "$GW_ENG" "$T/bad" 'echo bad' && break
+	i=$((i + 1))
+done
+check "A: wrong codes refused" test $i -eq 10 -a ! -s "$T/bad"
 "$BIN/mspgate-enroll" -c "$T/gwb/policy.conf" --lockouts >"$T/lockouts" 2>&1
 check_grep "B lists the engineer as locked" "^$GW_ENG  *locked until" "$T/lockouts"
 sleep_to_next_step
