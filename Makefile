@@ -198,6 +198,15 @@ $(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(LIBSTATE) $(LIBS)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
 		$(PKG_LIBS) $(PQ_LIBS) -loath
 $(BUILD)/obj/tests/lib/attest-run.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
+# tests/lib/broker-run: pam/mfa_broker.c's broker alone, as mspgated runs it,
+# for tests/pam/state_pg.sh and the PAM benchmark; never installed.
+BROKER_RUN := $(BUILD)/tests/lib/broker-run
+TEST_LIBS += $(BROKER_RUN)
+$(BROKER_RUN): $(BUILD)/obj/tests/lib/broker-run.o $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
+		$(PKG_LIBS) $(PQ_LIBS) -loath
+$(BUILD)/obj/tests/lib/broker-run.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 check: $(TEST_LIBS)
 
 check: all $(UNIT_TESTS) $(FUZZ_SEEDRUN)
@@ -302,7 +311,7 @@ $(BUILD)/tests/unit/test_pam_%: $(BUILD)/obj/tests/unit/test_pam_%.o $(PAM_LIB_O
 		$(PKG_LIBS) $(PAM_MODLIBS) $(CMOCKA_LIBS)
 $(BUILD)/obj/tests/unit/test_pam_%.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 # The attestation's readers outside pam/ link its objects too (see above).
-$(BUILD)/tests/fuzz/fuzz_attest $(ATTEST_RUN): $(PAM_LIB_OBJ)
+$(BUILD)/tests/fuzz/fuzz_attest $(ATTEST_RUN) $(BROKER_RUN): $(PAM_LIB_OBJ)
 
 $(PAM_DRIVER): $(BUILD)/obj/tests/pam/mgpam.o
 	@mkdir -p $(@D)

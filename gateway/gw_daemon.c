@@ -21,6 +21,8 @@ gw_daemon_new(void)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
 	d->lfd = d->ctlfd = -1;
+	d->broker_fd = -1;
+	d->broker_pid = -1;
 	gw_ratelim_init(&d->refusals, GW_REFUSAL_BURST, GW_REFUSAL_WINDOW);
 	gw_ratelim_init(&d->strangers, 1, GW_STRANGER_WINDOW);
 	return d;

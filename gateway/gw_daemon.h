@@ -113,6 +113,10 @@ struct gw_daemon {
 	gid_t admin_gid;		/* who may use the control socket */
 	/* SIGTERM's flag (in mspgated.c), for a session process to watch. */
 	volatile sig_atomic_t *stop;
+	/* gw_broker.c: the TOTP broker (state.backend postgresql), or -1. */
+	int broker_fd;
+	pid_t broker_pid;
+	time_t broker_next;		/* when it may be started again */
 
 	struct gw_live *live;		/* grown as needed up to gateway.max_sessions */
 	size_t nlive, live_cap;
@@ -217,6 +221,17 @@ const char *gw_alert_words(const struct gw_detect_result *res);
 void gw_alert_expire(struct gw_daemon *d);
 /* A process ended: 1 when it was a notification command. */
 int gw_alert_reaped(struct gw_daemon *d, pid_t pid, int status);
+
+/*
+ * gw_broker.c: the process that runs logins' TOTP transactions on a
+ * database connection it keeps (pam/mfa_broker.h), with state.backend =
+ * "postgresql". Started after the privileges are dropped; restarted (at
+ * most once a second) when it dies; stopped with the daemon.
+ */
+int gw_broker_start(struct gw_daemon *d);
+int gw_broker_reaped(struct gw_daemon *d, pid_t pid, int status);
+void gw_broker_tick(struct gw_daemon *d);
+void gw_broker_stop(struct gw_daemon *d);
 
 /* gw_watch.c: the detector's state file, and MFA failures from the audit log. */
 int gw_watch_start(struct gw_daemon *d);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mg_err.h"
+#include "mfa_broker.h"
 #include "mfa_factor.h"
 #include "mfa_state.h"
 #include "mfa_totp.h"
@@ -15,6 +16,27 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
     struct mfa_txn_result *res, char *why, size_t whylen)
 {
 	struct mfa_state st;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->step = -1;
+	/* On a gateway, its broker keeps the database connection open. */
+	if (p->state.backend == POL_STATE_POSTGRESQL &&
+	    (r = mfa_broker_totp(p, user, code, now, res, why, whylen)) != MG_ERR_NOENT)
+		return r;
+	if ((r = mfa_state_init(&st, p)) != 0) {
+		snprintf(why, whylen, "store path too long");
+		return r;
+	}
+	r = mfa_txn_totp_st(&st, p, user, code, now, res, why, whylen);
+	mfa_state_fini(&st);
+	return r;
+}
+
+int
+mfa_txn_totp_st(struct mfa_state *stp, const struct pol *p, const char *user,
+    const char *code, time_t now, struct mfa_txn_result *res, char *why, size_t whylen)
+{
 	struct mfa_secret s;
 	struct mfa_lockrec *lr = NULL;
 	char err[512];
@@ -24,37 +46,33 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 	memset(res, 0, sizeof(*res));
 	res->step = -1;
 	memset(&s, 0, sizeof(s));
-	if ((r = mfa_state_init(&st, p)) != 0) {
-		snprintf(why, whylen, "store path too long");
-		return r;
-	}
 	if ((lr = calloc(1, sizeof(*lr))) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return MG_ERR_NOMEM;
 	}
 	/* Read, check and update under one lock: a code is used once. */
-	if ((r = mfa_lock(&st, user, &fd, err, sizeof(err))) != 0) {
+	if ((r = mfa_lock(stp, user, &fd, err, sizeof(err))) != 0) {
 		snprintf(why, whylen, "cannot lock: %s", err);
 		goto out;
 	}
-	if ((r = mfa_lockrec_load(&st, user, lr, err, sizeof(err))) != 0) {
+	if ((r = mfa_lockrec_load(stp, user, lr, err, sizeof(err))) != 0) {
 		/* A damaged record could hide a lock: deny until it is cleared. */
 		snprintf(why, whylen, "lockout record unreadable (%s); "
 		    "clear it with mspgate-enroll --unlock", err);
 		goto out;
 	}
-	if (mfa_lockrec_locked(&st, lr, now)) {
+	if (mfa_lockrec_locked(stp, lr, now)) {
 		snprintf(why, whylen, "account locked for %lld more seconds",
 		    (long long)(lr->locked_until - now));
 		r = MG_ERR_DENIED;
 		goto out;
 	}
-	if ((r = mfa_used_load(&st, user, fd, &used, err, sizeof(err))) != 0) {
+	if ((r = mfa_used_load(stp, user, fd, &used, err, sizeof(err))) != 0) {
 		/* Without it a used code could pass again: refuse. */
 		snprintf(why, whylen, "%s", err);
 		goto out;
 	}
-	r = mfa_secret_load(&st, user, &s, err, sizeof(err));
+	r = mfa_secret_load(stp, user, &s, err, sizeof(err));
 	if (r == 0 && used > s.last_step)
 		s.last_step = used;
 	if (r == MG_ERR_NOENT) {
@@ -67,7 +85,7 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 		fail = 1;
 	} else if ((r = mfa_totp_check(&s, code, now, p->mfa.skew_steps, &step)) == 0) {
 		/* Recorded (synced) before it counts: a used code stays used. */
-		if ((r = mfa_used_save(&st, user, fd, step, err, sizeof(err))) == MG_ERR_EXISTS) {
+		if ((r = mfa_used_save(stp, user, fd, step, err, sizeof(err))) == MG_ERR_EXISTS) {
 			/* Taken by another gateway's login since we read it. */
 			snprintf(why, whylen, "TOTP code already used (replay)");
 			fail = 1;
@@ -79,7 +97,7 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 			res->step = step;
 			/* Success forgets earlier failures, for login and re-auth alike. */
 			if (lr->nfail > 0 || lr->locked_until != 0)
-				(void)mfa_lockrec_remove(&st, user, err, sizeof(err));
+				(void)mfa_lockrec_remove(stp, user, err, sizeof(err));
 		}
 	} else if (r == MG_ERR_EXISTS) {
 		snprintf(why, whylen, "TOTP code already used (replay)");
@@ -93,8 +111,8 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 	if (fail) {
 		r = MG_ERR_DENIED;
 		res->counted = 1;
-		res->locked_now = mfa_lockrec_fail(&st, lr, now);
-		if (mfa_lockrec_save(&st, user, lr, err, sizeof(err)) != 0) {
+		res->locked_now = mfa_lockrec_fail(stp, lr, now);
+		if (mfa_lockrec_save(stp, user, lr, err, sizeof(err)) != 0) {
 			size_t n = strlen(why);
 
 			snprintf(why + n, whylen - n, "; cannot record the failure: %s", err);
@@ -105,7 +123,7 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 		r = MG_ERR_INTERNAL;
  out:
 	/* The state database commits here: a success it lost is none. */
-	if ((u = mfa_unlock(&st, fd, err, sizeof(err))) != 0) {
+	if ((u = mfa_unlock(stp, fd, err, sizeof(err))) != 0) {
 		size_t n = strlen(why);
 
 		if (r == 0) {
@@ -116,7 +134,6 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 			snprintf(why + n, whylen - n, "; cannot record the failure: %s", err);
 		}
 	}
-	mfa_state_fini(&st);
 	mfa_secret_wipe(&s);
 	free(lr);
 	return r;

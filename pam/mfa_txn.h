@@ -30,6 +30,15 @@ struct mfa_txn_result {
  */
 int mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now,
     struct mfa_txn_result *res, char *why, size_t whylen);
+/*
+ * The same transaction on st, which the caller made with mfa_state_init
+ * for p and keeps (the broker, mfa_broker.c: its database connection
+ * stays open between logins). mfa_txn_totp asks the broker when there is
+ * one, else runs this on a state of its own.
+ */
+struct mfa_state;
+int mfa_txn_totp_st(struct mfa_state *st, const struct pol *p, const char *user,
+    const char *code, time_t now, struct mfa_txn_result *res, char *why, size_t whylen);
 
 /*
  * Whether a login verified at some earlier time still stands at now, for

@@ -42,10 +42,28 @@ check "enrolled once, through A: no secret file on either gateway" \
 	test -z "$(find "$T/totp" "$T/gwb/totp" -type f 2>/dev/null)"
 gw_two_start "$GW_ENG" "$T/eng_sk" || { fail "both gateways started"; tap_done; exit 1; }
 
+# Each mspgated keeps a connection for logins (its state broker), and
+# answers nobody but root and its own account.
+bsock=$T/state/state.sock
+check "A's state broker listens at gateway.state/state.sock" test -S "$bsock"
+check "the socket is the service account's, mode 0600" \
+	test "$(stat -c '%U %a' "$bsock")" = "$GW_DAEMON 600"
+forge() {
+	runuser -u "$GW_ENG" -- python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"totp %s 123456 %d\n" % (sys.argv[2].encode(), int(__import__("time").time())))
+print(s.recv(100))' "$bsock" "$GW_ENG" >"$T/forge.out" 2>&1
+}
+forge
+check "an engineer's process cannot ask the broker" test $? -ne 0
+check_grep "(refused at connect)" "Permission denied" "$T/forge.out"
+
 # One code: A takes it, B refuses it.
 next_code "$GW_ENG"
 chain_login a "$GW_ENG" "$T/out-a" 'echo via-$((40+1))'
 check "A: FIDO + TOTP login reaches the target" grep -qx via-41 "$T/out-a"
+n=$(pg_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mspgate/gwa'")
+check "the login went through A's broker: its connection stays open ($n)" test "$n" -ge 1
 chain_login b "$GW_ENG" "$T/out-b" 'echo via-$((40+2))'
 check "B: the code used on A is refused" test $? -ne 0 -a ! -s "$T/out-b"
 check_grep "B's audit log says replay" "TOTP code already used (replay)" "$T/gwb/audit/audit.jsonl"

@@ -21,7 +21,7 @@ $(mfa_section)
 state: { backend = "postgresql"; conninfo = "$PG_CONNINFO"; passfile = "$PG_PASSFILE";
          key_file = "$T/etc/state.key"; timeout = "5s"; name = "gwa"; };
 engineers = ( { name = "alice"; groups = ["l1"]; }, { name = "bob"; groups = ["l1"]; },
-              { name = "carol"; groups = ["l1"]; } );
+              { name = "carol"; groups = ["l1"]; }, { name = "dave"; groups = ["l1"]; } );
 tenants = ( { name = "acme"; targets = ( $(target web01) ); } );
 grants = ( { to = "group:l1"; tenants = ["acme"]; targets = ["*"]; logins = ["deploy"]; mfa = "totp"; } );
 P
@@ -191,5 +191,49 @@ pg_psql "UPDATE mspgate_totp SET sealed = (SELECT sealed FROM mspgate_totp WHERE
 run "$T/o" -s gwa -u carol -c "$(code "$SA" 0)" auth
 has "alice's sealed secret copied into carol's row: refused" "auth PAM_AUTH_ERR" "$T/o"
 
+# The broker (what mspgated runs on a gateway): one connection kept for
+# every login of gateway A; B's logins still connect on their own.
+SD=$(POL=$POLA enroll_batch dave)
+"$ENROLL" -c "$POLA" --activate "$(code "$SD" -1)" dave >/dev/null 2>&1
+"$B/tests/lib/broker-run" "$POLA" >"$T/broker.out" 2>&1 &
+BROKER=$!
+tap_track_pid $BROKER
+tap_wait 20 grep -qx ready "$T/broker.out"
+check "the broker listens at gateway.state/state.sock, mode 0600" \
+	test "$(stat -c %a "$T/var/state/state.sock" 2>/dev/null)" = 600
+runuser -u nobody -- python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$T/var/state/state.sock" >"$T/forge" 2>&1
+check "another account cannot even connect" grep -q "Permission denied" "$T/forge"
+C=$(code "$SD" 0)
+run "$T/o" -s gwa -u dave -c "$C" auth
+has "A, through the broker: the code logs in" "auth PAM_SUCCESS" "$T/o"
+n=$(pg_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mspgate/gwa'")
+check "the broker's connection stays open after the login ($n)" test "$n" -eq 1
+run "$T/o" -s gwb -u dave -c "$C" auth
+has "B, on its own connection: the same code refused" "auth PAM_AUTH_ERR" "$T/o"
+run "$T/o" -s gwa -u dave -c "$C" auth
+has "A, through the broker: refused again" "auth PAM_AUTH_ERR" "$T/o"
+C=$(code "$SD" 1)
+pg_hold_lock mspgate_totp 60
+i=0
+racers=""
+while [ $i -lt 10 ]; do
+	g=gwa; [ $((i % 2)) -eq 1 ] && g=gwb
+	"$DRV" -C "$T/pam.d" -s $g -u dave -c "$C" auth >"$T/brace.$i" 2>&1 &
+	racers="$racers $!"
+	i=$((i + 1))
+done
+# The broker takes A's five one at a time: one waits in the database.
+tap_wait 20 waiting 6
+check "B's five and the broker's one wait at the starting line" test $? -eq 0
+pg_release_lock
+for p in $racers; do wait "$p"; done
+n=$(cat "$T"/brace.* | grep -cx "auth PAM_SUCCESS")
+check "10 logins racing through the broker and past it: exactly one accepted ($n)" test "$n" -eq 1
+kill "$BROKER"; wait "$BROKER" 2>/dev/null
+"$ENROLL" -c "$POLA" --unlock dave >/dev/null 2>&1
+run "$T/o" -s gwa -u dave -c 000000 auth
+check_grep "broker gone: A checks codes on its own again" "user=dave .*wrong TOTP code" "$MGPAM_SYSLOG"
+
 check "nothing written under either gateway's TOTP store" test -z "$(find "$T/var/totp" "$T/var/totp-b" -type f)"
-tap_done
+cp "$MGPAM_SYSLOG" /tmp/kp/syslog; tap_done
