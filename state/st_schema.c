@@ -27,7 +27,42 @@ static const char *const step1[] = {
 	" updated timestamptz NOT NULL DEFAULT now())",
 	NULL
 };
-static const char *const *const steps[ST_SCHEMA_VERSION] = { step1 };
+static const char *const step2[] = {
+	/*
+	 * Live sessions (issue 17): each gateway's own rows, written by its
+	 * mspgated (gw_sync.c) and read by mspgatectl on any gateway.
+	 */
+	"CREATE TABLE mspgate_sessions ("
+	" gateway text NOT NULL,"
+	" id text NOT NULL,"
+	" engineer text NOT NULL,"
+	" tenant text NOT NULL,"
+	" target text NOT NULL,"
+	" login text NOT NULL,"
+	" source text NOT NULL DEFAULT '',"
+	" kind text NOT NULL DEFAULT '',"
+	" started bigint NOT NULL,"
+	" PRIMARY KEY (gateway, id))",
+	/*
+	 * Requests to end sessions on another gateway: a row names the one
+	 * gateway that takes it (and deletes it), so each is carried out
+	 * once; "every gateway" is a row for each gateway holding sessions.
+	 * A session id, or an engineer's sessions.
+	 */
+	"CREATE TABLE mspgate_kill ("
+	" id bigserial PRIMARY KEY,"
+	" gateway text NOT NULL,"
+	" session_id text,"
+	" engineer text,"
+	" requested_by text NOT NULL,"
+	" from_gateway text NOT NULL,"
+	" reason text NOT NULL,"
+	" created timestamptz NOT NULL DEFAULT now(),"
+	" CHECK (session_id IS NOT NULL OR engineer IS NOT NULL))",
+	"CREATE INDEX mspgate_kill_gateway ON mspgate_kill (gateway)",
+	NULL
+};
+static const char *const *const steps[ST_SCHEMA_VERSION] = { step1, step2 };
 
 int
 st_schema_version(struct st_pg *pg, int *version, char *err, size_t errlen)
