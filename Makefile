@@ -366,11 +366,13 @@ $(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(L
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
 
-# mspgatectl talks to the control socket and reads the policy for its path:
-# the policy and core libraries and libconfig, nothing of libssh, liboath or pam/.
-$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBPOL) $(LIBCORE)
+# mspgatectl talks to the control socket and reads the policy for its path,
+# and, with the state in PostgreSQL, the state database (every gateway's
+# sessions): the policy, state and core libraries, libconfig and libpq,
+# nothing of libssh, liboath or pam/.
+$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBSTATE) $(LIBPOL) $(LIBCORE)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PQ_LIBS)
 
 # mspgate-shell stays alive beside every session (it reports the exit
 # status to sshd): linked with only what it uses, so each one costs a few

@@ -40,6 +40,7 @@ gw_daemon_free(struct gw_daemon *d)
 	free(d->ctlpath);
 	gw_detect_free(d->det);
 	gw_audq_free(d->audq);
+	gw_sync_free(d->sync);
 	pol_free(d->pol);
 	free(d);
 }
@@ -68,6 +69,7 @@ gw_daemon_close_fds(const struct gw_daemon *d, const int *keep)
 	for (i = 0; i < d->nctlp; i++)
 		if (keep == NULL || d->ctlp[i].fd != *keep)
 			close(d->ctlp[i].fd);
+	gw_sync_close_fd(d->sync);
 }
 
 static void

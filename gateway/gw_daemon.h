@@ -22,6 +22,7 @@
 
 struct pol;
 struct gw_audq;
+struct gw_sync;
 struct sockaddr_un;
 
 /*
@@ -152,6 +153,11 @@ struct gw_daemon {
 	 * (gw_audq.h): nothing in the main loop waits on the disk.
 	 */
 	struct gw_audq *audq;
+	/*
+	 * The state worker (gw_sync.h), with state.backend = "postgresql":
+	 * live sessions shared with the other gateways. NULL with files.
+	 */
+	struct gw_sync *sync;
 };
 
 /* gw_daemon.c: the struct, the fds it holds, its audit events. */
@@ -196,6 +202,8 @@ void gw_live_end(struct gw_daemon *d, struct gw_live *l);
 int gw_live_tell(const struct gw_live *l, const struct gw_child_msg *m);
 /* Asks a session process to end (SIGTERM when it cannot be told). */
 void gw_live_ask_end(const struct gw_live *l, const char *who);
+/* The detector's deny on a running session, in words (another gateway's detector). */
+void gw_live_deny(struct gw_live *l, const char *words);
 
 /* gw_pending.c: connections on the session socket until they ask. */
 int gw_pending_listen(const char *path);
@@ -241,5 +249,25 @@ void gw_watch_save(struct gw_daemon *d, int force);
 int gw_watch_reaped(struct gw_daemon *d, pid_t pid, int status);
 /* New MFA failures in the audit log, to the detector. */
 void gw_watch_tail(struct gw_daemon *d);
+
+/* gw_sync.c: the state worker, with state.backend = "postgresql" (else no-ops). */
+int gw_sync_start(struct gw_daemon *d);
+void gw_sync_free(struct gw_sync *s);
+/* In a forked process: closes the daemon's end of the worker's socket. */
+void gw_sync_close_fd(const struct gw_sync *s);
+/* At shutdown: what is queued is sent if it fits, and the socket closed. */
+void gw_sync_stop(struct gw_daemon *d);
+/* A session started (its row is complete) or ended: told to the worker. */
+void gw_sync_session(struct gw_daemon *d, const struct gw_live *l);
+void gw_sync_gone(struct gw_daemon *d, const struct gw_live *l);
+/* The detector denied engineer: their sessions on the other gateways end too. */
+void gw_sync_kill_others(struct gw_daemon *d, const char *engineer, const char *why);
+/* The worker's socket for the poll set (-1: none) and what to wait for. */
+int gw_sync_pollfd(const struct gw_daemon *d, short *events);
+void gw_sync_io(struct gw_daemon *d, short revents);
+/* A process ended: 1 when it was the worker (started again later). */
+int gw_sync_reaped(struct gw_daemon *d, pid_t pid, int status);
+/* Each turn: a worker due is started again, the queue sent, a snapshot when due. */
+void gw_sync_tick(struct gw_daemon *d);
 
 #endif

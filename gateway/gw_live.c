@@ -142,6 +142,16 @@ deny_live(struct gw_live *l, const struct gw_detect_result *res)
 		kill(l->pid, SIGTERM);
 }
 
+void
+gw_live_deny(struct gw_live *l, const char *words)
+{
+	if (l->denied)
+		return;
+	l->denied = 1;
+	if (tell_words(l, GW_CHILD_DENY, 0, words) != 0)
+		kill(l->pid, SIGTERM);
+}
+
 /*
  * A REAUTH on a running session: it is held until the engineer types a
  * fresh code (ended without a terminal). Unsent (the socket full or gone),
@@ -264,6 +274,7 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 	l->kind = st->kind;
 	l->last = l->start;
 	l->started = 1;
+	gw_sync_session(d, l);
 	live_event(l, GW_DETECT_START, &ev);
 	ev.source = l->source[0] ? l->source : NULL;
 	if (gw_alert_judge(d, &ev, &res) == GW_DETECT_DENY)
@@ -370,6 +381,8 @@ gw_live_reaped(struct gw_daemon *d, pid_t pid)
 		if (l->fd >= 0)
 			gw_live_report(d, l);
 		gw_live_end(d, l);
+		if (l->started || l->id[0] != '\0')
+			gw_sync_gone(d, l);
 		if (l->fd >= 0)
 			close(l->fd);
 		*l = d->live[--d->nlive];

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* mspgatectl: list and end live gateway sessions over mspgated's control socket. */
+/*
+ * mspgatectl: list and end live gateway sessions over mspgated's control
+ * socket; with a policy whose state is in PostgreSQL, every gateway's.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 
 #include "mg_diag.h"
 #include "pol.h"
+#include "st_pg.h"
 
 /* Exit codes, as mspgatectl(8) documents them. */
 #define EX_OK		0
@@ -25,11 +29,13 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: mspgatectl [-s SOCKET | -f POLICY] list\n"
-	    "       mspgatectl [-s SOCKET | -f POLICY] kill ID\n"
-	    "       mspgatectl [-s SOCKET | -f POLICY] kill --engineer NAME\n"
-	    "       mspgatectl [-s SOCKET | -f POLICY] kill --tenant NAME\n"
-	    "       mspgatectl [-s SOCKET | -f POLICY] alerts [--since DATE]\n");
+	fprintf(f, "usage: mspgatectl [-s SOCKET] [-f POLICY] list\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] kill ID\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --engineer NAME\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --tenant NAME\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] alerts [--since DATE]\n"
+	    "POLICY defaults to $MSPGATE_CONF; with state.backend = \"postgresql\" there,\n"
+	    "list shows every gateway's sessions.\n");
 }
 
 /* Sends req, reads the whole answer (the daemon closes after it). */
@@ -124,16 +130,24 @@ fmt_dur(const char *secs, char *buf, size_t len)
 		snprintf(buf, len, "%lldh%02lldm", v / 3600, (v % 3600) / 60);
 }
 
-/* The table: one session a line, fields as mspgated sends them. */
+/* The table's header; gw: with a GATEWAY column (every gateway's sessions). */
+static void
+print_header(int gw)
+{
+	if (gw)
+		printf("%-12s ", "GATEWAY");
+	printf("%-26s %-12s %-20s %-10s %-17s %-7s %-21s %-17s %s\n", "ID", "ENGINEER",
+	    "TENANT/TARGET", "LOGIN", "STARTED", "IDLE", "BYTES IN/OUT", "WINDOW CLOSE",
+	    "ENDS BY");
+}
+
+/* The table: one session a line, fields as mspgated sends them; gw: its name first. */
 static int
-print_list(char *ans)
+print_list(char *ans, const char *gw)
 {
 	char *line, *save = NULL;
 	int first = 1;
 
-	printf("%-26s %-12s %-20s %-10s %-17s %-7s %-21s %-17s %s\n", "ID", "ENGINEER",
-	    "TENANT/TARGET", "LOGIN", "STARTED", "IDLE", "BYTES IN/OUT", "WINDOW CLOSE",
-	    "ENDS BY");
 	for (line = strtok_r(ans, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *f[13], *p = line, started[32], idle[64], wclose[32], endby[32], bytes[48];
@@ -155,6 +169,8 @@ print_list(char *ans)
 		fmt_time(f[8], wclose, sizeof(wclose));
 		fmt_time(f[9], endby, sizeof(endby));
 		snprintf(bytes, sizeof(bytes), "%s/%s", f[6], f[7]);
+		if (gw != NULL)
+			printf("%-12s ", gw);
 		printf("%-26s %-12s %-20s %-10s %-17s %-7s %-21s %-17s %s\n", f[0], f[1], f[2],
 		    f[3], started, idle, bytes, wclose, endby);
 	}
@@ -238,6 +254,90 @@ print_alerts(char *ans)
 	return EX_OK;
 }
 
+/* A value another gateway wrote, safe to print: control bytes shown as '?'. */
+static const char *
+shown(const char *v, char *buf, size_t len)
+{
+	size_t i;
+
+	snprintf(buf, len, "%s", v != NULL && v[0] != '\0' ? v : "-");
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	return buf;
+}
+
+/* The rows of the state database's mspgate_sessions, but those of gateway skip. */
+static void
+print_db_rows(const PGresult *res, const char *skip)
+{
+	char c[6][80], started[32], tt[170];
+	int i;
+
+	for (i = 0; i < PQntuples(res); i++) {
+		if (skip != NULL && strcmp(PQgetvalue(res, i, 0), skip) == 0)
+			continue;
+		fmt_time(PQgetvalue(res, i, 6), started, sizeof(started));
+		snprintf(tt, sizeof(tt), "%s/%s", shown(PQgetvalue(res, i, 3), c[3], sizeof(c[3])),
+		    shown(PQgetvalue(res, i, 4), c[4], sizeof(c[4])));
+		printf("%-12s %-26s %-12s %-20s %-10s %-17s %-7s %-21s %-17s %s\n",
+		    shown(PQgetvalue(res, i, 0), c[0], sizeof(c[0])),
+		    shown(PQgetvalue(res, i, 1), c[1], sizeof(c[1])),
+		    shown(PQgetvalue(res, i, 2), c[2], sizeof(c[2])), tt,
+		    shown(PQgetvalue(res, i, 5), c[5], sizeof(c[5])), started, "-", "-", "-", "-");
+	}
+}
+
+/*
+ * list with the state in PostgreSQL: this gateway's sessions from mspgated
+ * (with their counters), the others' from the database. When the database
+ * cannot be reached, this gateway's alone, and stderr says so.
+ */
+static int
+list_all(const struct pol *p, const char *sock)
+{
+	char name[POL_STATE_NAME_MAX + 1], err[400], *ans = NULL;
+	struct st_pg *pg = NULL;
+	PGresult *res = NULL;
+	int lrc, local, r;
+
+	st_pg_gateway_name(&p->state, name, sizeof(name));
+	lrc = ask(sock, "list\n", &ans);
+	local = lrc == EX_OK && strncmp(ans, "ok", 2) == 0;
+	if (lrc == EX_OK && !local) {
+		fprintf(stderr, "mspgatectl: %.*s\n", (int)strcspn(ans, "\n"), ans);
+		lrc = EX_REFUSED;
+	}
+	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) == 0)
+		r = st_pg_exec(pg, "SELECT gateway, id, engineer, tenant, target, login, "
+		    "started FROM mspgate_sessions ORDER BY gateway COLLATE \"C\", started, id",
+		    0, NULL, &res, err, sizeof(err));
+	st_pg_close(pg);
+	if (r != 0) {
+		fprintf(stderr, "mspgatectl: the state database cannot be reached: %s\n", err);
+		if (!local) {
+			free(ans);
+			return lrc;
+		}
+		fprintf(stderr, "mspgatectl: only this gateway's (%s) sessions are listed\n",
+		    name);
+		print_header(1);
+		print_list(ans, name);
+		free(ans);
+		return EX_OK;
+	}
+	print_header(1);
+	if (local)
+		print_list(ans, name);
+	else
+		fprintf(stderr, "mspgatectl: this gateway's (%s) sessions are as the state "
+		    "database last had them\n", name);
+	print_db_rows(res, local ? name : NULL);
+	PQclear(res);
+	free(ans);
+	return local ? EX_OK : lrc;
+}
+
 static int
 name_ok(const char *s)
 {
@@ -254,8 +354,9 @@ name_ok(const char *s)
 int
 main(int argc, char **argv)
 {
-	const char *sock = NULL, *policy = NULL, *what, *arg;
+	const char *sock = NULL, *policy = NULL, *what = "", *arg = "";
 	char req[300], *ans = NULL, *path = NULL;
+	struct pol *p = NULL;
 	int c, rc;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
@@ -272,10 +373,13 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (sock != NULL && policy != NULL)) {
+	if (argc < 1) {
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (policy == NULL && sock == NULL && getenv("MSPGATE_CONF") != NULL &&
+	    *getenv("MSPGATE_CONF") != '\0')
+		policy = getenv("MSPGATE_CONF");
 	if (strcmp(argv[0], "list") == 0 && argc == 1) {
 		snprintf(req, sizeof(req), "list\n");
 	} else if (strcmp(argv[0], "kill") == 0 && (argc == 2 || argc == 3)) {
@@ -317,7 +421,6 @@ main(int argc, char **argv)
 	}
 	if (policy != NULL) {
 		struct mg_diag *d = mg_diag_new();
-		struct pol *p = NULL;
 		size_t i;
 
 		if (d == NULL || pol_load(policy, &p, d) != 0) {
@@ -327,19 +430,22 @@ main(int argc, char **argv)
 			mg_diag_free(d);
 			return EX_USAGE;
 		}
-		path = strdup(p->gateway.control_socket);
-		pol_free(p);
 		mg_diag_free(d);
-		if (path == NULL)
+		if (sock == NULL && (sock = path = strdup(p->gateway.control_socket)) == NULL) {
+			pol_free(p);
 			return EX_NOCONN;
-		sock = path;
+		}
 	}
 	if (sock == NULL)
 		sock = DEFAULT_SOCKET;
-	if ((rc = ask(sock, req, &ans)) != EX_OK) {
-		free(path);
-		return rc;
+	/* Shared state: every gateway's sessions, from the database. */
+	if (p != NULL && p->state.backend == POL_STATE_POSTGRESQL &&
+	    strcmp(argv[0], "list") == 0) {
+		rc = list_all(p, sock);
+		goto out;
 	}
+	if ((rc = ask(sock, req, &ans)) != EX_OK)
+		goto out;
 	if (strncmp(ans, "ok", 2) != 0) {
 		const char *e = strncmp(ans, "error: ", 7) == 0 ? ans + 7 : ans;
 
@@ -348,7 +454,8 @@ main(int argc, char **argv)
 		rc = strncmp(e, "no such session", 15) == 0 ? EX_NOMATCH :
 		    strncmp(e, "permission denied", 17) == 0 ? EX_NOCONN : EX_REFUSED;
 	} else if (strcmp(argv[0], "list") == 0) {
-		rc = print_list(ans);
+		print_header(0);
+		rc = print_list(ans, NULL);
 	} else if (strcmp(argv[0], "alerts") == 0) {
 		rc = print_alerts(ans);
 	} else {
@@ -358,7 +465,9 @@ main(int argc, char **argv)
 		fputs(ids != NULL ? ids + 1 : "", stdout);
 		rc = EX_OK;
 	}
+out:
 	free(ans);
 	free(path);
+	pol_free(p);
 	return rc;
 }

@@ -63,7 +63,8 @@ reap(struct gw_daemon *d)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (gw_audq_reaped(d->audq, pid, status) || gw_watch_reaped(d, pid, status) ||
-		    gw_alert_reaped(d, pid, status) || gw_broker_reaped(d, pid, status))
+		    gw_alert_reaped(d, pid, status) || gw_broker_reaped(d, pid, status) ||
+		    gw_sync_reaped(d, pid, status))
 			continue;
 		(void)gw_live_reaped(d, pid);
 		if (WIFSIGNALED(status))
@@ -265,7 +266,7 @@ reload(struct gw_daemon *d)
 static int
 pf_fit(struct gw_daemon *d)
 {
-	size_t want = d->nlive + d->npend + d->nctlp + 2;
+	size_t want = d->nlive + d->npend + d->nctlp + 3;
 	struct pollfd *np;
 
 	if (want <= d->pf_cap)
@@ -285,6 +286,7 @@ pf_fit(struct gw_daemon *d)
 struct poll_at {
 	size_t nlive, ctl, nctl, pend, npend, n;
 	int timeout;
+	long sync;		/* the state worker's slot, or -1 */
 };
 
 /* A slot for fd; the timeout shrinks to its deadline (ms; 0: none). */
@@ -306,6 +308,8 @@ static void
 poll_build(struct gw_daemon *d, struct poll_at *at)
 {
 	size_t i;
+	short ev;
+	int fd;
 
 	memset(at, 0, sizeof(*at));
 	at->timeout = 1000;
@@ -323,6 +327,12 @@ poll_build(struct gw_daemon *d, struct poll_at *at)
 	for (i = 0; i < d->npend; i++)
 		poll_add(d, at, d->pend[i].fd, d->pend[i].deadline);
 	at->npend = d->npend;
+	at->sync = -1;
+	if ((fd = gw_sync_pollfd(d, &ev)) >= 0) {
+		at->sync = (long)at->n;
+		poll_add(d, at, fd, 0);
+		d->pf[at->sync].events = ev;
+	}
 }
 
 /*
@@ -353,6 +363,8 @@ poll_dispatch(struct gw_daemon *d, const struct poll_at *at)
 			gw_pending_request(d, j);
 	if (pf[0].revents & POLLIN)
 		gw_pending_accept(d);
+	if (at->sync >= 0 && pf[at->sync].revents)
+		gw_sync_io(d, pf[at->sync].revents);
 }
 
 /* What is due each turn, whatever woke the loop. */
@@ -376,6 +388,7 @@ loop_chores(struct gw_daemon *d)
 	gw_broker_tick(d);
 	gw_pending_expire(d);
 	gw_ctl_expire(d);
+	gw_sync_tick(d);
 	gw_ratelim_flush(&d->refusals, time(NULL), gw_daemon_refusals_summary, d);
 	gw_ratelim_flush(&d->strangers, time(NULL), gw_daemon_strangers_summary, NULL);
 }
@@ -426,6 +439,7 @@ shutdown_daemon(struct gw_daemon *d)
 		kill(d->live[i].pid, SIGKILL);
 	}
 	gw_watch_save(d, 1);
+	gw_sync_stop(d);
 	/* What the rate limits left out is counted before the daemon goes. */
 	reap(d);
 	gw_ratelim_flush(&d->refusals, time(NULL) + GW_REFUSAL_WINDOW,
@@ -484,6 +498,9 @@ start(struct gw_daemon *d, const char *user, const char *group, int fg)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* As the service account too: the worker reads the state's password file as it. */
+	if (gw_sync_start(d) != 0)
+		return -1;
 	mg_log(LOG_INFO, "listening on %s, control on %s", d->sockpath, d->ctlpath);
 	return 0;
 }

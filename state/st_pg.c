@@ -171,6 +171,21 @@ st_pg_close(struct st_pg *pg)
 	free(pg);
 }
 
+void
+st_pg_gateway_name(const struct pol_state *ps, char *buf, size_t len)
+{
+	char host[256];
+
+	if (ps->name != NULL) {
+		snprintf(buf, len, "%s", ps->name);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "gateway");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s", host);
+}
+
 int
 st_pg_ok(const struct st_pg *pg)
 {

@@ -45,6 +45,12 @@ void st_pg_rollback(struct st_pg *pg);
 /* Rows a command changed (UPDATE, DELETE, INSERT) from its last exec. */
 long st_pg_changed(const struct st_pg *pg);
 
+/*
+ * This gateway's name in the shared tables: state.name, or the host name
+ * when the policy names none. Cut to len - 1 bytes.
+ */
+void st_pg_gateway_name(const struct pol_state *ps, char *buf, size_t len);
+
 /* 1 while the connection is usable. */
 int st_pg_ok(const struct st_pg *pg);
 

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * mspgated's state worker (gw_sync.h): the one process of the gateway that
+ * writes its live sessions to the state database and takes the requests
+ * other gateways left for it. It may wait on the database; mspgated does
+ * not wait on it. While the database is gone it keeps what mspgated told
+ * it and writes it all once it is back.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gw_sync.h"
+#include "mg_err.h"
+#include "mg_log.h"
+#include "mg_time.h"
+#include "st_pg.h"
+
+/* How often this gateway's requests are looked for (the promise is 2 s). */
+#define POLL_MS		500
+/* Reconnecting: the first wait, and the longest. */
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	5000
+/* A request older than this is dropped, not carried out (mspgatectl gave up on it). */
+#define KILL_MAX_AGE	"60 seconds"
+/* The detector's requests for others kept while the database is gone, and how long. */
+#define PENDING_MAX	64
+#define PENDING_MS	60000
+
+struct wk {
+	int fd;
+	const struct pol_state *ps;
+	char name[GW_SYNC_GW_MAX + 1];
+	struct st_pg *pg;
+	/* What mspgated told: its live sessions, the mirror of our rows. */
+	struct gw_sync_msg *rows;
+	size_t nrows, cap;
+	int in_snapshot;
+	int dirty;		/* the rows must be written whole */
+	long long next_try, backoff, next_poll;
+	char last_err[256];
+	/* KILL_OTHERS not yet written (the database was gone). */
+	struct {
+		struct gw_sync_msg m;
+		long long at;
+	} pending[PENDING_MAX];
+	size_t npending;
+};
+
+/* One line per change of trouble: a database down for an hour is one line, not 7200. */
+static void
+trouble(struct wk *w, const char *what, const char *err)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "%s: %s", what, err);
+	if (strcmp(line, w->last_err) == 0)
+		return;
+	snprintf(w->last_err, sizeof(w->last_err), "%s", line);
+	mg_log(LOG_WARNING, "state worker: %s; live sessions are not shared until it "
+	    "works again", line);
+}
+
+static void
+lost(struct wk *w, const char *what, const char *err)
+{
+	trouble(w, what, err);
+	st_pg_close(w->pg);
+	w->pg = NULL;
+	w->dirty = 1;
+	w->next_try = mg_mono_ms() + w->backoff;
+}
+
+static void
+try_connect(struct wk *w)
+{
+	char err[400];
+
+	if (st_pg_open(w->ps, &w->pg, err, sizeof(err)) != 0) {
+		w->pg = NULL;
+		trouble(w, "cannot reach the state database", err);
+		w->next_try = mg_mono_ms() + w->backoff;
+		w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
+		return;
+	}
+	if (w->last_err[0] != '\0')
+		mg_log(LOG_NOTICE, "state worker: the state database works again");
+	w->last_err[0] = '\0';
+	w->backoff = BACKOFF_MIN_MS;
+	w->dirty = 1;
+	w->next_poll = 0;
+}
+
+static int
+row_put(struct wk *w, const struct gw_sync_msg *m, char *err, size_t errlen)
+{
+	char start[24];
+	const char *pv[9] = { w->name, m->id, m->engineer, m->tenant, m->target, m->login,
+	    m->source, m->kind, start };
+
+	snprintf(start, sizeof(start), "%lld", (long long)m->start);
+	return st_pg_exec(w->pg, "INSERT INTO mspgate_sessions (gateway, id, engineer, "
+	    "tenant, target, login, source, kind, started) VALUES ($1, $2, $3, $4, $5, $6, "
+	    "$7, $8, $9::bigint) ON CONFLICT (gateway, id) DO UPDATE SET engineer = "
+	    "EXCLUDED.engineer, tenant = EXCLUDED.tenant, target = EXCLUDED.target, login = "
+	    "EXCLUDED.login, source = EXCLUDED.source, kind = EXCLUDED.kind, started = "
+	    "EXCLUDED.started", 9, pv, NULL, err, errlen);
+}
+
+/* This gateway's rows become exactly the mirror, in one transaction. */
+static void
+write_all(struct wk *w)
+{
+	const char *pv[1] = { w->name };
+	char err[400];
+	size_t i;
+	int r;
+
+	if ((r = st_pg_begin(w->pg, err, sizeof(err))) == 0)
+		r = st_pg_exec(w->pg, "DELETE FROM mspgate_sessions WHERE gateway = $1", 1, pv,
+		    NULL, err, sizeof(err));
+	for (i = 0; r == 0 && i < w->nrows; i++)
+		r = row_put(w, &w->rows[i], err, sizeof(err));
+	if (r == 0)
+		r = st_pg_commit(w->pg, err, sizeof(err));
+	if (r != 0) {
+		st_pg_rollback(w->pg);
+		lost(w, "cannot write this gateway's sessions", err);
+		return;
+	}
+	w->dirty = 0;
+}
+
+static void
+row_add(struct wk *w, const struct gw_sync_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < w->nrows; i++)
+		if (strcmp(w->rows[i].id, m->id) == 0) {
+			w->rows[i] = *m;
+			return;
+		}
+	if (w->nrows == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct gw_sync_msg *p = reallocarray(w->rows, cap, sizeof(*p));
+
+		if (p == NULL) {
+			/* Written whole when memory allows; until then one row short. */
+			mg_log(LOG_ERR, "state worker: out of memory");
+			return;
+		}
+		w->rows = p;
+		w->cap = cap;
+	}
+	w->rows[w->nrows++] = *m;
+}
+
+static void
+row_del(struct wk *w, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < w->nrows; i++)
+		if (strcmp(w->rows[i].id, id) == 0) {
+			w->rows[i] = w->rows[--w->nrows];
+			return;
+		}
+}
+
+/* The detector's deny, to every other gateway that holds one of the engineer's sessions. */
+static int
+kill_others(struct wk *w, const struct gw_sync_msg *m, char *err, size_t errlen)
+{
+	const char *pv[3] = { w->name, m->engineer, m->why };
+	int r;
+
+	r = st_pg_exec(w->pg, "INSERT INTO mspgate_kill (gateway, engineer, requested_by, "
+	    "from_gateway, reason) SELECT DISTINCT gateway, $2, 'detector', $1, $3 FROM "
+	    "mspgate_sessions WHERE engineer = $2 AND gateway <> $1", 3, pv, NULL, err, errlen);
+	if (r == 0 && st_pg_changed(w->pg) > 0)
+		mg_log(LOG_NOTICE, "state worker: %s's sessions on %ld other gateway(s) "
+		    "asked to end (%s)", m->engineer, st_pg_changed(w->pg), m->why);
+	return r;
+}
+
+static void
+pending_flush(struct wk *w)
+{
+	long long now = mg_mono_ms();
+	char err[400];
+	size_t i;
+
+	for (i = 0; i < w->npending && w->pg != NULL; i++) {
+		if (now - w->pending[i].at > PENDING_MS) {
+			mg_log(LOG_ERR, "state worker: %s's sessions on other gateways were not "
+			    "asked to end: the state database was gone for %d s",
+			    w->pending[i].m.engineer, PENDING_MS / 1000);
+			continue;
+		}
+		if (kill_others(w, &w->pending[i].m, err, sizeof(err)) != 0) {
+			lost(w, "cannot ask other gateways to end sessions", err);
+			/* The rest, and this one, wait for the next connection. */
+			memmove(&w->pending[0], &w->pending[i],
+			    (w->npending - i) * sizeof(w->pending[0]));
+			w->npending -= i;
+			return;
+		}
+	}
+	w->npending = 0;
+}
+
+static void
+on_message(struct wk *w, const struct gw_sync_msg *m)
+{
+	const char *pv[2] = { w->name, m->id };
+	char err[400];
+	int r = 0;
+
+	switch (m->type) {
+	case GW_SYNC_SNAPSHOT:
+		w->nrows = 0;
+		w->in_snapshot = 1;
+		return;
+	case GW_SYNC_SNAPSHOT_END:
+		w->in_snapshot = 0;
+		w->dirty = 1;
+		return;
+	case GW_SYNC_SESSION:
+		row_add(w, m);
+		if (w->pg != NULL && !w->dirty && !w->in_snapshot)
+			r = row_put(w, m, err, sizeof(err));
+		break;
+	case GW_SYNC_GONE:
+		row_del(w, m->id);
+		if (w->pg != NULL && !w->dirty && !w->in_snapshot)
+			r = st_pg_exec(w->pg, "DELETE FROM mspgate_sessions WHERE gateway = $1 "
+			    "AND id = $2", 2, pv, NULL, err, sizeof(err));
+		break;
+	case GW_SYNC_KILL_OTHERS:
+		if (w->npending == PENDING_MAX) {
+			mg_log(LOG_ERR, "state worker: %s's sessions on other gateways not asked "
+			    "to end: too many requests wait for the state database", m->engineer);
+			return;
+		}
+		w->pending[w->npending].m = *m;
+		w->pending[w->npending++].at = mg_mono_ms();
+		pending_flush(w);
+		return;
+	}
+	if (r != 0)
+		lost(w, "cannot write this gateway's sessions", err);
+}
+
+/* Everything mspgated sent; 0, or -1 once it is gone. */
+static int
+read_daemon(struct wk *w)
+{
+	uint8_t buf[GW_SYNC_MAX + 1];
+	struct gw_sync_msg m;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		if (n == 0)
+			return -1;
+		if ((size_t)n > GW_SYNC_MAX || gw_sync_decode(buf, (size_t)n, &m) != 0 ||
+		    gw_sync_from(m.type) != GW_SYNC_FROM_DAEMON) {
+			/* Our own parent's bug: said, and the table is written whole later. */
+			mg_log(LOG_ERR, "state worker: a malformed message from mspgated: ignored");
+			continue;
+		}
+		on_message(w, &m);
+	}
+}
+
+static void
+send_kill(struct wk *w, const PGresult *res, int i)
+{
+	struct gw_sync_msg m;
+	uint8_t buf[GW_SYNC_MAX];
+	size_t len;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.type = GW_SYNC_KILL;
+	/* Whoever can write the table wrote these: cleaned and cut as a peer's names are. */
+	if (!PQgetisnull(res, i, 0))
+		gw_child_copy(m.id, sizeof(m.id), PQgetvalue(res, i, 0));
+	else
+		gw_child_copy(m.engineer, sizeof(m.engineer), PQgetvalue(res, i, 1));
+	gw_child_copy(m.who, sizeof(m.who), PQgetvalue(res, i, 2));
+	gw_child_copy(m.from, sizeof(m.from), PQgetvalue(res, i, 3));
+	gw_child_copy(m.why, sizeof(m.why), PQgetvalue(res, i, 4));
+	if (m.who[0] == '\0')
+		snprintf(m.who, sizeof(m.who), "unknown");
+	if (m.from[0] == '\0')
+		snprintf(m.from, sizeof(m.from), "unknown");
+	if (m.why[0] == '\0')
+		snprintf(m.why, sizeof(m.why), "no reason given");
+	if (strcmp(PQgetvalue(res, i, 5), "t") == 0) {
+		mg_log(LOG_NOTICE, "state worker: a request from %s on gateway %s to end %s "
+		    "came after more than %s: not carried out", m.who, m.from,
+		    m.id[0] ? m.id : m.engineer, KILL_MAX_AGE);
+		return;
+	}
+	if (gw_sync_encode(&m, buf, sizeof(buf), &len) != 0) {
+		mg_log(LOG_ERR, "state worker: a request from gateway %s that does not read: "
+		    "dropped", m.from);
+		return;
+	}
+	/* mspgated reads its socket every turn of its loop: this wait is short. */
+	do
+		r = (int)send(w->fd, buf, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+}
+
+/* The requests left for this gateway, taken (deleted) and passed on. */
+static void
+poll_kills(struct wk *w)
+{
+	const char *pv[1] = { w->name };
+	PGresult *res = NULL;
+	char err[400];
+	int i, r;
+
+	r = st_pg_exec(w->pg, "DELETE FROM mspgate_kill WHERE gateway = $1 RETURNING "
+	    "session_id, engineer, requested_by, from_gateway, reason, created < now() - "
+	    "interval '" KILL_MAX_AGE "'", 1, pv, &res, err, sizeof(err));
+	if (r != 0) {
+		lost(w, "cannot read requests from other gateways", err);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		send_kill(w, res, i);
+	PQclear(res);
+}
+
+/* mspgated is gone, and its sessions with it: its rows go too. */
+static void
+goodbye(struct wk *w)
+{
+	const char *pv[1] = { w->name };
+	char err[400];
+
+	if (w->pg != NULL)
+		(void)st_pg_exec(w->pg, "DELETE FROM mspgate_sessions WHERE gateway = $1", 1,
+		    pv, NULL, err, sizeof(err));
+	st_pg_close(w->pg);
+	free(w->rows);
+	_exit(0);
+}
+
+void
+gw_sync_worker_run(int fd, const struct pol_state *ps)
+{
+	struct wk w;
+	struct pollfd pfd;
+	long long now, wake;
+
+	memset(&w, 0, sizeof(w));
+	w.fd = fd;
+	w.ps = ps;
+	w.backoff = BACKOFF_MIN_MS;
+	w.dirty = 1;
+	st_pg_gateway_name(ps, w.name, sizeof(w.name));
+	for (;;) {
+		now = mg_mono_ms();
+		if (w.pg == NULL && now >= w.next_try)
+			try_connect(&w);
+		if (w.pg != NULL && w.dirty && !w.in_snapshot)
+			write_all(&w);
+		if (w.pg != NULL && w.npending > 0)
+			pending_flush(&w);
+		if (w.pg != NULL && mg_mono_ms() >= w.next_poll) {
+			poll_kills(&w);
+			w.next_poll = mg_mono_ms() + POLL_MS;
+		}
+		now = mg_mono_ms();
+		wake = w.pg != NULL ? w.next_poll : w.next_try;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, wake <= now ? 0 : (int)(wake - now)) > 0 && read_daemon(&w) != 0)
+			goodbye(&w);
+	}
+}

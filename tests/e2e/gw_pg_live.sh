@@ -1,0 +1,149 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Live sessions across gateways (issue 17): two mspgated, gwa and gwb, with
+# their state in one throwaway PostgreSQL cluster. mspgatectl list on one
+# shows both gateways' sessions; with the database stopped the sessions go
+# on and are recorded, list says so and shows this gateway's own; started
+# again, it all works without restarting anything.
+. tests/lib/tap.sh
+. tests/lib/gw.sh
+gw_need_root
+. tests/lib/pg.sh
+pg_need
+
+gw_setup || { fail "gateway test setup"; tap_done; exit 1; }
+pg_start || { fail "throwaway PostgreSQL cluster"; tap_done; exit 1; }
+# The gateways' own: read by mspgated's service account (root reads them too).
+openssl rand -hex 32 >"$T/state.key"
+chown "$GW_DAEMON" "$T/state.key" "$PG_PASSFILE"
+chmod 0600 "$T/state.key"
+STATE="state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\";
+  passfile = \"$PG_PASSFILE\"; key_file = \"$T/state.key\"; timeout = \"5s\"; name = \"gwa\"; };"
+# The schema first (the engineer's TOTP secret lives in the database).
+gw_write_policy "$STATE" 2>/dev/null
+"$BIN/mspgate-policy" state init -f "$GW_POLICY" >"$T/init.out" 2>&1
+check "state init" test $? -eq 0
+gw_enroll_default
+check "the engineer enrolled (secret in the database)" \
+	test "$(pg_psql "SELECT count(*) FROM mspgate_totp")" = 1
+POLA=$GW_POLICY
+CTLA=$GW_CTL
+# Gateway B: the same policy but for what is its own.
+POLB=$T/policy-b.conf
+SOCKB=$T/run/session-b.sock
+CTLB=$T/run/control-b.sock
+AUDB=$T/audit-b/audit.jsonl
+RECB=$T/rec-b
+mkdir -p "$T/audit-b" "$RECB" "$T/state-b"
+chown "$GW_DAEMON" "$T/audit-b" "$RECB" "$T/state-b"
+chmod 0700 "$T/audit-b" "$RECB" "$T/state-b"
+sed -e "s|\"$GW_REC\"|\"$RECB\"|; s|\"$GW_AUDIT\"|\"$AUDB\"|; s|\"$T/state\"|\"$T/state-b\"|" \
+	-e "s|\"$GW_SOCK\"|\"$SOCKB\"|; s|name = \"gwa\"|name = \"gwb\"|" "$POLA" >"$POLB"
+chmod 0644 "$POLB"
+check "gateway B's policy differs in its own paths and name" \
+	test "$(diff "$POLA" "$POLB" | grep -c '^>')" -eq 5
+
+start_mspgated || { fail "mspgated A starts"; tap_done; exit 1; }
+"$BIN/mspgated" -D -f "$POLB" -s "$SOCKB" -c "$CTLB" -u "$GW_DAEMON" 2>>"$T/mspgated-b.log" &
+DPIDB=$!
+gw_track "$DPIDB"
+tap_wait 60 sh -c "grep -q 'listening on ' '$T/mspgated-b.log' && test -S '$SOCKB'"
+check "mspgated B starts" test $? -eq 0
+
+ctla() { "$BIN/mspgatectl" -f "$POLA" -s "$CTLA" "$@"; }
+ctlb() { "$BIN/mspgatectl" -s "$CTLB" "$@"; }
+shell_b() { gw_shell MSPGATE_SOCKET="$SOCKB" "$@"; }
+# rows_in_db N: the database lists N live sessions.
+rows_in_db() { [ "$(pg_psql "SELECT count(*) FROM mspgate_sessions" 2>/dev/null)" = "$1" ]; }
+# b_sessions N: gateway B's own table has N sessions.
+b_sessions() { [ "$(ctlb list 2>/dev/null | tail -n +2 | wc -l)" -eq "$1" ]; }
+# listed_by_a ID GW: mspgatectl list on A shows session ID on gateway GW.
+listed_by_a() { ctla list 2>/dev/null | grep -q "^$2  *$1 "; }
+
+# ---- a session on each gateway: both listed on A ---------------------------
+# A's prints a tick twice a second: it goes on, recorded, while the database is gone.
+gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='while :; do echo tick-$(date +%s%N); sleep 0.5; done' \
+	</dev/null >"$T/a1.out" 2>"$T/a1" &
+a1=$!
+shell_b MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='sleep 101' </dev/null >/dev/null 2>"$T/b1" &
+b1=$!
+gw_wait_sessions 1
+tap_wait 60 b_sessions 1
+check "a session on each gateway" test $? -eq 0
+ida=$(gw_ctl list | tail -n +2 | awk '{print $1}')
+idb=$(ctlb list | tail -n +2 | awk '{print $1}')
+tap_wait 30 rows_in_db 2
+check "both are in the state database" test $? -eq 0
+check "B's row names gateway gwb" \
+	test "$(pg_psql "SELECT gateway FROM mspgate_sessions WHERE id = '$idb'")" = gwb
+ctla list >"$T/list" 2>"$T/list.err"
+check "list across: exit 0" test $? -eq 0
+check_grep "list across: a GATEWAY column" '^GATEWAY  *ID  *ENGINEER  *TENANT/TARGET' "$T/list"
+check_grep "list across: A's session, on gwa" "^gwa  *$ida  *$GW_ENG  *t1/box  *$GW_TUSER " "$T/list"
+check_grep "list across: B's session, on gwb" "^gwb  *$idb  *$GW_ENG  *t1/box  *$GW_TUSER " "$T/list"
+check "list across: nothing on stderr" test ! -s "$T/list.err"
+gw_ctl list >"$T/list-local" 2>&1
+check "without the policy: this gateway's alone, as before" \
+	sh -c "grep -q '^ID ' '$T/list-local' && ! grep -q '$idb' '$T/list-local'"
+
+# ---- the database stopped ---------------------------------------------------
+pg_stop
+check "database stopped" sh -c "! pg_psql 'SELECT 1' >/dev/null 2>&1"
+n0=$(wc -l <"$T/a1.out")
+# ticks_past N: A's running session printed more than N ticks.
+ticks_past() { [ "$(wc -l <"$T/a1.out")" -gt "$1" ]; }
+tap_wait 30 ticks_past $((n0 + 4))
+check "database down: A's running session goes on" test $? -eq 0
+check "database down: both running sessions are live" sh -c "kill -0 $a1 && kill -0 $b1"
+lasttick=$(tail -1 "$T/a1.out")
+# New logins need the lockout record, which is in the database: refused, saying so.
+gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='echo during-outage' </dev/null >"$T/o2" 2>"$T/e2"
+check "database down: a new session is refused (255)" test $? -eq 255
+check_grep "and told why" 'not permitted' "$T/e2"
+ctla list >"$T/list2" 2>"$T/list2.err"
+check "list, database down: exit 0" test $? -eq 0
+check_grep "list, database down: says the database cannot be reached" \
+	'^mspgatectl: the state database cannot be reached: ' "$T/list2.err"
+check_grep "list, database down: says it lists this gateway's alone" \
+	"^mspgatectl: only this gateway's (gwa) sessions are listed" "$T/list2.err"
+check_grep "list, database down: A's session" "^gwa  *$ida " "$T/list2"
+check "list, database down: none of B's" sh -c "! grep -q '^gwb ' '$T/list2'"
+# B's session ended while the database is down (a local kill works as ever).
+ctlb kill "$idb" >/dev/null 2>&1
+check "database down: a local kill on B" test $? -eq 0
+wait "$b1"
+tap_wait 60 b_sessions 0
+
+# ---- the database back: nothing restarted ------------------------------------
+pg_start_again
+check "database started again" test "$(pg_psql "SELECT 1")" = 1
+shell_b MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='sleep 102' </dev/null >/dev/null 2>"$T/b2" &
+b2=$!
+tap_wait 60 b_sessions 1
+idb2=$(ctlb list | tail -n +2 | awk '{print $1}')
+tap_wait 30 listed_by_a "$idb2" gwb
+check "list across works again: B's new session on gwb" test $? -eq 0
+check "the session B ended while it was down is gone from the database" \
+	test "$(pg_psql "SELECT count(*) FROM mspgate_sessions WHERE id = '$idb'")" = 0
+ctla list >"$T/list3" 2>&1
+check "and from A's list" sh -c "! grep -q '$idb' '$T/list3'"
+check "both mspgated are the ones started first" sh -c "kill -0 $GW_DPID && kill -0 $DPIDB"
+
+# Everything recorded, on both gateways, while the database came and went.
+gw_ctl kill "$ida" >/dev/null 2>&1
+ctlb kill "$idb2" >/dev/null 2>&1
+wait "$a1" "$b2"
+gw_wait_sessions 0
+tap_wait 60 b_sessions 0
+tap_wait 30 rows_in_db 0
+check "every session ended leaves the database" test $? -eq 0
+gw_verify_recordings
+check "A's recordings verify" test $? -eq 0
+"$BIN/mspgate-replay" verify --pubkey "$GW_SIGNPUB" "$RECB"/*.cast >"$T/verify-b.out" 2>&1
+check "B's recordings verify" test $? -eq 0
+check "B recorded its two sessions" test "$(ls "$RECB"/*.cast | wc -l)" -eq 2
+rec=$(grep -l "$ida" "$GW_REC"/*.cast | head -1)
+check "A's recording has what its session printed while the database was down" \
+	grep -q "$lasttick" "$rec"
+check "no sanitizer report" gw_no_reports
+tap_done
