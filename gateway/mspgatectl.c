@@ -4,6 +4,7 @@
  * socket; with a policy whose state is in PostgreSQL, every gateway's.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@
 #define EX_REFUSED	4	/* mspgated answered with an error */
 
 #define DEFAULT_SOCKET "/run/mspgate/control.sock"
+/* kill across: how long the other gateway has to end the session, and how often we look. */
+#define KILL_WAIT_MS	5000
+#define KILL_LOOK_MS	100
 #define MAX_ANSWER (4 * 1024 * 1024)
 
 static void
@@ -35,7 +39,7 @@ usage(FILE *f)
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --tenant NAME\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] alerts [--since DATE]\n"
 	    "POLICY defaults to $MSPGATE_CONF; with state.backend = \"postgresql\" there,\n"
-	    "list shows every gateway's sessions.\n");
+	    "list shows every gateway's sessions and kill ID reaches them.\n");
 }
 
 /* Sends req, reads the whole answer (the daemon closes after it). */
@@ -338,6 +342,102 @@ list_all(const struct pol *p, const char *sock)
 	return local ? EX_OK : lrc;
 }
 
+/*
+ * kill ID across gateways, after this gateway's mspgated said it has no
+ * such session: a request in mspgate_kill for the gateway that has it,
+ * then wait (KILL_WAIT_MS) until its row leaves mspgate_sessions. A
+ * request not taken in time is withdrawn, so nothing happens later that
+ * was reported as not done.
+ */
+static int
+kill_across(const struct pol *p, const char *id)
+{
+	char name[POL_STATE_NAME_MAX + 1], err[400], who[128], gw[POL_STATE_NAME_MAX + 1],
+	    reqid[32], shown_gw[80];
+	const char *pv[4];
+	struct st_pg *pg = NULL;
+	PGresult *res = NULL;
+	struct passwd *pw;
+	int r, n, waited, rc = EX_REFUSED;
+
+	st_pg_gateway_name(&p->state, name, sizeof(name));
+	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "mspgatectl: %s is not a session of this gateway (%s), and the "
+		    "state database cannot be reached to find it on another: %s\n", id, name,
+		    err);
+		return EX_NOCONN;
+	}
+	pv[0] = id;
+	pv[1] = name;
+	if ((r = st_pg_exec(pg, "SELECT gateway FROM mspgate_sessions WHERE id = $1 AND "
+	    "gateway <> $2 ORDER BY gateway", 2, pv, &res, err, sizeof(err))) != 0)
+		goto dberr;
+	if ((n = PQntuples(res)) == 0) {
+		fprintf(stderr, "mspgatectl: no such session on any gateway\n");
+		rc = EX_NOMATCH;
+		goto out;
+	}
+	if (n > 1) {
+		fprintf(stderr, "mspgatectl: %s names a session on %d gateways: not ended\n", id,
+		    n);
+		goto out;
+	}
+	snprintf(gw, sizeof(gw), "%s", PQgetvalue(res, 0, 0));
+	shown(gw, shown_gw, sizeof(shown_gw));
+	PQclear(res);
+	res = NULL;
+	/* Who asks, as mspgated names an operator on its control socket. */
+	if ((pw = getpwuid(getuid())) != NULL)
+		snprintf(who, sizeof(who), "%.64s (uid %u)", pw->pw_name, (unsigned)getuid());
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)getuid());
+	pv[0] = gw;
+	pv[1] = id;
+	pv[2] = who;
+	pv[3] = name;
+	if ((r = st_pg_exec(pg, "INSERT INTO mspgate_kill (gateway, session_id, requested_by, "
+	    "from_gateway, reason) VALUES ($1, $2, $3, $4, 'mspgatectl kill') RETURNING id", 4,
+	    pv, &res, err, sizeof(err))) != 0)
+		goto dberr;
+	snprintf(reqid, sizeof(reqid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	for (waited = 0; waited <= KILL_WAIT_MS; waited += KILL_LOOK_MS) {
+		if ((r = st_pg_exec(pg, "SELECT 1 FROM mspgate_sessions WHERE gateway = $1 AND "
+		    "id = $2", 2, pv, &res, err, sizeof(err))) != 0)
+			goto dberr;
+		n = PQntuples(res);
+		PQclear(res);
+		res = NULL;
+		if (n == 0) {
+			printf("%s ended on gateway %s\n", id, shown_gw);
+			rc = EX_OK;
+			goto out;
+		}
+		usleep(KILL_LOOK_MS * 1000);
+	}
+	pv[0] = reqid;
+	if ((r = st_pg_exec(pg, "DELETE FROM mspgate_kill WHERE id = $1::bigint", 1, pv, NULL,
+	    err, sizeof(err))) != 0)
+		goto dberr;
+	if (st_pg_changed(pg) == 1)
+		fprintf(stderr, "mspgatectl: gateway %s did not take the request to end %s "
+		    "within %d s (is its mspgated running and reaching the state database?); "
+		    "the request is withdrawn, nothing was done\n", shown_gw, id,
+		    KILL_WAIT_MS / 1000);
+	else
+		fprintf(stderr, "mspgatectl: gateway %s took the request, but %s has not ended "
+		    "within %d s\n", shown_gw, id, KILL_WAIT_MS / 1000);
+	goto out;
+dberr:
+	fprintf(stderr, "mspgatectl: state database: %s\n", err);
+	rc = EX_NOCONN;
+out:
+	PQclear(res);
+	st_pg_close(pg);
+	return rc;
+}
+
 static int
 name_ok(const char *s)
 {
@@ -444,7 +544,18 @@ main(int argc, char **argv)
 		rc = list_all(p, sock);
 		goto out;
 	}
-	if ((rc = ask(sock, req, &ans)) != EX_OK)
+	rc = ask(sock, req, &ans);
+	/*
+	 * Shared state: an id this gateway does not have (or whose mspgated
+	 * does not answer) may be another gateway's.
+	 */
+	if (p != NULL && p->state.backend == POL_STATE_POSTGRESQL && strcmp(argv[0], "kill") == 0 &&
+	    strcmp(what, "id") == 0 && (rc == EX_NOCONN || (rc == EX_OK &&
+	    strncmp(ans, "error: no such session", 22) == 0))) {
+		rc = kill_across(p, arg);
+		goto out;
+	}
+	if (rc != EX_OK)
 		goto out;
 	if (strncmp(ans, "ok", 2) != 0) {
 		const char *e = strncmp(ans, "error: ", 7) == 0 ? ans + 7 : ans;

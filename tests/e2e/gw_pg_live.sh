@@ -4,7 +4,9 @@
 # their state in one throwaway PostgreSQL cluster. mspgatectl list on one
 # shows both gateways' sessions; with the database stopped the sessions go
 # on and are recorded, list says so and shows this gateway's own; started
-# again, it all works without restarting anything.
+# again, it all works without restarting anything. mspgatectl kill ID on
+# one ends a session on the other within 2 s, audited there with who asked
+# and from where; with the database down it says it cannot.
 . tests/lib/tap.sh
 . tests/lib/gw.sh
 gw_need_root
@@ -86,6 +88,46 @@ gw_ctl list >"$T/list-local" 2>&1
 check "without the policy: this gateway's alone, as before" \
 	sh -c "grep -q '^ID ' '$T/list-local' && ! grep -q '$idb' '$T/list-local'"
 
+# ---- kill across: A ends a session on B -------------------------------------
+shell_b MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='sleep 103' </dev/null >/dev/null 2>"$T/bk" &
+bk=$!
+tap_wait 60 b_sessions 2
+idbk=$(ctlb list | tail -n +2 | awk '{print $1}' | grep -vx "$idb")
+tap_wait 30 rows_in_db 3
+check "B's second session is in the database" test $? -eq 0
+t0=$(date +%s%N)
+ctla kill "$idbk" >"$T/kk" 2>"$T/kk.err"
+rc=$?
+wait "$bk"
+bkrc=$?
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+check "kill across: exit 0" test $rc -eq 0
+check_grep "kill across: says it ended on gwb" "^$idbk ended on gateway gwb\$" "$T/kk"
+check "kill across: B's session ended (255)" test $bkrc -eq 255
+check "kill across: within 2 s of asking ($ms ms)" test $ms -le 2000
+check_grep "kill across: the engineer is told" '^mspgate: session ended by an operator$' "$T/bk"
+check_grep_soon "kill across: audited on B with who asked, from which gateway" \
+	"\"operator_kill\".*\"session\":\"$idbk\".*ended by operator root (uid 0) on gateway gwa" "$AUDB"
+check "kill across: nothing of it in A's audit log" sh -c "! grep -q '\"operator_kill\".*$idbk' '$GW_AUDIT'"
+check "kill across: the request was taken" test "$(pg_psql "SELECT count(*) FROM mspgate_kill")" = 0
+ctla kill nosuch-session >/dev/null 2>"$T/kn.err"
+check "kill of an id no gateway has: exit 1" test $? -eq 1
+check_grep "and says so" 'no such session on any gateway' "$T/kn.err"
+check "B's other session goes on" sh -c "kill -0 $b1"
+# A gateway that does not take requests (a row of a gateway "gwz" that
+# runs nowhere): the kill says so after 5 s and withdraws its request.
+pg_psql "INSERT INTO mspgate_sessions (gateway, id, engineer, tenant, target, login, started)
+	VALUES ('gwz', 'ghost-1', 'eve', 't9', 'box', 'root', 1)" >/dev/null
+ctla list >"$T/list-z" 2>&1
+check_grep "list shows another gateway's row as the database has it" '^gwz  *ghost-1  *eve  *t9/box  *root ' "$T/list-z"
+ctla kill ghost-1 >/dev/null 2>"$T/kz.err"
+check "kill across, the gateway does not take it: exit 4" test $? -eq 4
+check_grep "and says it was withdrawn, nothing done" \
+	'gateway gwz did not take the request to end ghost-1 within 5 s .*withdrawn, nothing was done' "$T/kz.err"
+check "the request is gone" test "$(pg_psql "SELECT count(*) FROM mspgate_kill")" = 0
+pg_psql "DELETE FROM mspgate_sessions WHERE gateway = 'gwz'" >/dev/null
+
 # ---- the database stopped ---------------------------------------------------
 pg_stop
 check "database stopped" sh -c "! pg_psql 'SELECT 1' >/dev/null 2>&1"
@@ -108,6 +150,11 @@ check_grep "list, database down: says it lists this gateway's alone" \
 	"^mspgatectl: only this gateway's (gwa) sessions are listed" "$T/list2.err"
 check_grep "list, database down: A's session" "^gwa  *$ida " "$T/list2"
 check "list, database down: none of B's" sh -c "! grep -q '^gwb ' '$T/list2'"
+ctla kill "$idb" >/dev/null 2>"$T/kd.err"
+check "kill across, database down: exit 3" test $? -eq 3
+check_grep "and says the database cannot be reached" \
+	"$idb is not a session of this gateway (gwa), and the state database cannot be reached" "$T/kd.err"
+check "and B's session goes on" sh -c "kill -0 $b1"
 # B's session ended while the database is down (a local kill works as ever).
 ctlb kill "$idb" >/dev/null 2>&1
 check "database down: a local kill on B" test $? -eq 0
@@ -130,9 +177,11 @@ check "and from A's list" sh -c "! grep -q '$idb' '$T/list3'"
 check "both mspgated are the ones started first" sh -c "kill -0 $GW_DPID && kill -0 $DPIDB"
 
 # Everything recorded, on both gateways, while the database came and went.
+ctla kill "$idb2" >"$T/kk2" 2>&1
+check "kill across works again" test $? -eq 0
+wait "$b2"
 gw_ctl kill "$ida" >/dev/null 2>&1
-ctlb kill "$idb2" >/dev/null 2>&1
-wait "$a1" "$b2"
+wait "$a1"
 gw_wait_sessions 0
 tap_wait 60 b_sessions 0
 tap_wait 30 rows_in_db 0
@@ -141,7 +190,7 @@ gw_verify_recordings
 check "A's recordings verify" test $? -eq 0
 "$BIN/mspgate-replay" verify --pubkey "$GW_SIGNPUB" "$RECB"/*.cast >"$T/verify-b.out" 2>&1
 check "B's recordings verify" test $? -eq 0
-check "B recorded its two sessions" test "$(ls "$RECB"/*.cast | wc -l)" -eq 2
+check "B recorded its three sessions" test "$(ls "$RECB"/*.cast | wc -l)" -eq 3
 rec=$(grep -l "$ida" "$GW_REC"/*.cast | head -1)
 check "A's recording has what its session printed while the database was down" \
 	grep -q "$lasttick" "$rec"
