@@ -241,10 +241,13 @@ child_attempt(struct gw_daemon *d, struct gw_live *l, const struct gw_child_atte
 	gw_alert_judge(d, &ev, &res);
 	/*
 	 * A stolen identity keeps what it already has open unless the policy
-	 * says a deny ends that too.
+	 * says a deny ends that too: here, and (shared state) on every other
+	 * gateway holding one of its sessions.
 	 */
-	if (res.action == GW_DETECT_DENY && d->pol != NULL && d->pol->alerts.deny_ends_sessions)
+	if (res.action == GW_DETECT_DENY && d->pol != NULL && d->pol->alerts.deny_ends_sessions) {
 		deny_engineer(d, l->engineer, l, &res);
+		gw_sync_kill_others(d, l->engineer, gw_alert_words(&res));
+	}
 	/* No answer: the session refuses (it waits for one). */
 	(void)tell_words(l, GW_CHILD_VERDICT, wire_action(res.action), gw_alert_words(&res));
 }

@@ -6,7 +6,8 @@
 # on and are recorded, list says so and shows this gateway's own; started
 # again, it all works without restarting anything. mspgatectl kill ID on
 # one ends a session on the other within 2 s, audited there with who asked
-# and from where; with the database down it says it cannot.
+# and from where; with the database down it says it cannot. A detector's
+# deny with alerts.deny_ends_sessions on A ends the engineer's session on B.
 . tests/lib/tap.sh
 . tests/lib/gw.sh
 gw_need_root
@@ -21,8 +22,15 @@ chown "$GW_DAEMON" "$T/state.key" "$PG_PASSFILE"
 chmod 0600 "$T/state.key"
 STATE="state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\";
   passfile = \"$PG_PASSFILE\"; key_file = \"$T/state.key\"; timeout = \"5s\"; name = \"gwa\"; };"
+# t1, t3, t4: three tenants the engineer may reach; the third in 30
+# minutes is refused, and ends what the engineer has open everywhere.
+GW_GRANTS_EXTRA=", { to = \"$GW_ENG\"; tenants = [ \"t3\" ]; targets = [ \"*\" ];
+    logins = [ \"$GW_TUSER\" ]; mfa = \"totp\"; }"
+ALERTS="alerts: { deny_ends_sessions = true;
+  fanout = { tenants = 3; within = \"30m\"; action = \"deny\"; }; };"
 # The schema first (the engineer's TOTP secret lives in the database).
-gw_write_policy "$STATE" 2>/dev/null
+gw_write_policy "$STATE
+$ALERTS" 2>/dev/null
 "$BIN/mspgate-policy" state init -f "$GW_POLICY" >"$T/init.out" 2>&1
 check "state init" test $? -eq 0
 gw_enroll_default
@@ -176,12 +184,36 @@ ctla list >"$T/list3" 2>&1
 check "and from A's list" sh -c "! grep -q '$idb' '$T/list3'"
 check "both mspgated are the ones started first" sh -c "kill -0 $GW_DPID && kill -0 $DPIDB"
 
-# Everything recorded, on both gateways, while the database came and went.
 ctla kill "$idb2" >"$T/kk2" 2>&1
 check "kill across works again" test $? -eq 0
 wait "$b2"
 gw_ctl kill "$ida" >/dev/null 2>&1
 wait "$a1"
+
+# ---- deny_ends_sessions across: a fan-out refused on A ends B's session -----
+shell_b MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='echo running; sleep 60' </dev/null \
+	>"$T/bd" 2>&1 &
+bd=$!
+tap_wait 60 rows_in_db 1
+check "B's session of the engineer is in the database" test $? -eq 0
+idbd=$(pg_psql "SELECT id FROM mspgate_sessions WHERE gateway = 'gwb'")
+gw_shell MSPGATE_TARGET=t3/box SSH_ORIGINAL_COMMAND='echo two' </dev/null >/dev/null 2>&1
+check "fan-out on A: the second tenant is allowed" test $? -eq 0
+gw_shell MSPGATE_TARGET=t4/box SSH_ORIGINAL_COMMAND='echo three' </dev/null >/dev/null 2>"$T/f3"
+check "fan-out on A: the third tenant is refused" test $? -eq 255
+t0=$(date +%s%N)
+wait "$bd"
+bdrc=$?
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+check "deny_ends_sessions across: B's session ended with an error" test $bdrc -ne 0
+check "deny_ends_sessions across: within 2 s of the refusal ($ms ms)" test $ms -le 2000
+check_grep "deny_ends_sessions across: the engineer is told why, and where" \
+	"unusual activity.*(on gateway gwa)" "$T/bd"
+check_grep_soon "deny_ends_sessions across: B's log says who denied" \
+	"detector on gateway gwa denied $GW_ENG: session $idbd" "$T/mspgated-b.log"
+
+# Everything recorded, on both gateways, while the database came and went.
 gw_wait_sessions 0
 tap_wait 60 b_sessions 0
 tap_wait 30 rows_in_db 0
@@ -190,7 +222,7 @@ gw_verify_recordings
 check "A's recordings verify" test $? -eq 0
 "$BIN/mspgate-replay" verify --pubkey "$GW_SIGNPUB" "$RECB"/*.cast >"$T/verify-b.out" 2>&1
 check "B's recordings verify" test $? -eq 0
-check "B recorded its three sessions" test "$(ls "$RECB"/*.cast | wc -l)" -eq 3
+check "B recorded its four sessions" test "$(ls "$RECB"/*.cast | wc -l)" -eq 4
 rec=$(grep -l "$ida" "$GW_REC"/*.cast | head -1)
 check "A's recording has what its session printed while the database was down" \
 	grep -q "$lasttick" "$rec"
