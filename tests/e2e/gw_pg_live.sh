@@ -136,6 +136,20 @@ check_grep "and says it was withdrawn, nothing done" \
 check "the request is gone" test "$(pg_psql "SELECT count(*) FROM mspgate_kill")" = 0
 pg_psql "DELETE FROM mspgate_sessions WHERE gateway = 'gwz'" >/dev/null
 
+# ---- A's state worker killed: mspgated starts another, which writes A's table again
+wpid=$(pgrep -P "$GW_DPID" -x mspgate-sync)
+check "A has a state worker" test -n "$wpid"
+# Its rows removed behind its back: only a new worker's first write brings them back.
+pg_psql "DELETE FROM mspgate_sessions WHERE gateway = 'gwa'" >/dev/null
+kill -9 "$wpid"
+check_grep_soon "its death is logged" "state worker $wpid died of signal 9; started again" \
+	"$T/mspgated.log"
+a_in_db() { [ "$(pg_psql "SELECT count(*) FROM mspgate_sessions WHERE id = '$ida'")" = 1 ]; }
+tap_wait 30 a_in_db
+check "a new worker writes A's sessions again" test $? -eq 0
+check "a new worker runs" sh -c "pgrep -P $GW_DPID -x mspgate-sync | grep -vqx $wpid"
+check "A's session went on" sh -c "kill -0 $a1"
+
 # ---- the database stopped ---------------------------------------------------
 pg_stop
 check "database stopped" sh -c "! pg_psql 'SELECT 1' >/dev/null 2>&1"
