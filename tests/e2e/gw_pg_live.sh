@@ -240,5 +240,21 @@ check "B recorded its four sessions" test "$(ls "$RECB"/*.cast | wc -l)" -eq 4
 rec=$(grep -l "$ida" "$GW_REC"/*.cast | head -1)
 check "A's recording has what its session printed while the database was down" \
 	grep -q "$lasttick" "$rec"
+# mspgated B stopped with a session running: its rows leave the database.
+shell_b MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='sleep 104' </dev/null >/dev/null 2>"$T/bs" &
+bs=$!
+tap_wait 60 rows_in_db 1
+check "a last session on B is in the database" test $? -eq 0
+kill -TERM "$DPIDB"
+wait "$bs"
+tap_wait 30 sh -c "! kill -0 $DPIDB 2>/dev/null"
+tap_wait 30 rows_in_db 0
+check "mspgated B stopped: its rows are gone" test $? -eq 0
+# B's worker was its child: once B is gone, A's is the only one left.
+workers() { [ "$(pgrep -x mspgate-sync -u "$GW_DAEMON" | wc -l)" -eq 1 ]; }
+tap_wait 30 workers
+check "and its state worker with it" test $? -eq 0
 check "no sanitizer report" gw_no_reports
+check "none from gateway B, its sessions or mspgatectl either" sh -c "! grep -l -e Sanitizer \
+	-e 'runtime error:' '$T/mspgated-b.log' '$T'/a* '$T'/b* '$T'/k* '$T'/list* 2>/dev/null"
 tap_done
