@@ -173,6 +173,13 @@ worker_start(struct gw_daemon *d)
 	int sv[2];
 	pid_t pid;
 
+	/* The backend is chosen at start: a reload that changes it takes effect at restart. */
+	if (d->pol->state.backend != POL_STATE_POSTGRESQL) {
+		mg_log(LOG_ERR, "state worker: not started again: the reloaded policy keeps "
+		    "the state in files (restart mspgated to stop sharing live sessions)");
+		s->restart_at = 0;
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		mg_log(LOG_ERR, "state worker: socketpair: %s", strerror(errno));
 		s->restart_at = mg_mono_ms() + RESTART_SLOW_MS;

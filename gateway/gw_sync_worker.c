@@ -65,6 +65,14 @@ trouble(struct wk *w, const char *what, const char *err)
 	    "works again", line);
 }
 
+/* The next try waits longer each time, until a write works again. */
+static void
+later(struct wk *w)
+{
+	w->next_try = mg_mono_ms() + w->backoff;
+	w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
+}
+
 static void
 lost(struct wk *w, const char *what, const char *err)
 {
@@ -72,7 +80,7 @@ lost(struct wk *w, const char *what, const char *err)
 	st_pg_close(w->pg);
 	w->pg = NULL;
 	w->dirty = 1;
-	w->next_try = mg_mono_ms() + w->backoff;
+	later(w);
 }
 
 static void
@@ -83,14 +91,9 @@ try_connect(struct wk *w)
 	if (st_pg_open(w->ps, &w->pg, err, sizeof(err)) != 0) {
 		w->pg = NULL;
 		trouble(w, "cannot reach the state database", err);
-		w->next_try = mg_mono_ms() + w->backoff;
-		w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
+		later(w);
 		return;
 	}
-	if (w->last_err[0] != '\0')
-		mg_log(LOG_NOTICE, "state worker: the state database works again");
-	w->last_err[0] = '\0';
-	w->backoff = BACKOFF_MIN_MS;
 	w->dirty = 1;
 	w->next_poll = 0;
 }
@@ -132,6 +135,15 @@ write_all(struct wk *w)
 		lost(w, "cannot write this gateway's sessions", err);
 		return;
 	}
+	/*
+	 * Back once the table is written, not at connect: a database that
+	 * takes connections but not our writes (a schema not migrated) is
+	 * tried ever less often.
+	 */
+	if (w->last_err[0] != '\0')
+		mg_log(LOG_NOTICE, "state worker: the state database works again");
+	w->last_err[0] = '\0';
+	w->backoff = BACKOFF_MIN_MS;
 	w->dirty = 0;
 }
 
