@@ -42,6 +42,12 @@ usage(FILE *f)
 	    "list shows every gateway's sessions and kill ID reaches them.\n");
 }
 
+/*
+ * Set when the control socket refused us: who may not ask this gateway's
+ * mspgated is not shown or given the other gateways' sessions either.
+ */
+static int ctl_denied;
+
 /* Sends req, reads the whole answer (the daemon closes after it). */
 static int
 ask(const char *path, const char *req, char **answer)
@@ -63,6 +69,8 @@ ask(const char *path, const char *req, char **answer)
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int e = errno;
 
+		if (e == EACCES || e == EPERM)
+			ctl_denied = 1;
 		if (e == EACCES || e == EPERM)
 			fprintf(stderr, "mspgatectl: %s: permission denied (the control socket "
 			    "is for root and the gateway's admin group)\n", path);
@@ -310,7 +318,13 @@ list_all(const struct pol *p, const char *sock)
 	local = lrc == EX_OK && strncmp(ans, "ok", 2) == 0;
 	if (lrc == EX_OK && !local) {
 		fprintf(stderr, "mspgatectl: %.*s\n", (int)strcspn(ans, "\n"), ans);
+		if (strncmp(ans, "error: permission denied", 24) == 0)
+			ctl_denied = 1;
 		lrc = EX_REFUSED;
+	}
+	if (ctl_denied) {
+		free(ans);
+		return EX_NOCONN;
 	}
 	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) == 0)
 		r = st_pg_exec(pg, "SELECT gateway, id, engineer, tenant, target, login, "
@@ -550,7 +564,7 @@ main(int argc, char **argv)
 	 * does not answer) may be another gateway's.
 	 */
 	if (p != NULL && p->state.backend == POL_STATE_POSTGRESQL && strcmp(argv[0], "kill") == 0 &&
-	    strcmp(what, "id") == 0 && (rc == EX_NOCONN || (rc == EX_OK &&
+	    strcmp(what, "id") == 0 && !ctl_denied && (rc == EX_NOCONN || (rc == EX_OK &&
 	    strncmp(ans, "error: no such session", 22) == 0))) {
 		rc = kill_across(p, arg);
 		goto out;

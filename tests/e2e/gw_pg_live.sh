@@ -92,6 +92,19 @@ check_grep "list across: a GATEWAY column" '^GATEWAY  *ID  *ENGINEER  *TENANT/TA
 check_grep "list across: A's session, on gwa" "^gwa  *$ida  *$GW_ENG  *t1/box  *$GW_TUSER " "$T/list"
 check_grep "list across: B's session, on gwb" "^gwb  *$idb  *$GW_ENG  *t1/box  *$GW_TUSER " "$T/list"
 check "list across: nothing on stderr" test ! -s "$T/list.err"
+# Who may not ask this gateway's mspgated is not shown the others' sessions,
+# even holding the database's password (a copy of its own here).
+cp "$PG_PASSFILE" "$T/home/$GW_ENG/pgpass"
+chown "$GW_ENG" "$T/home/$GW_ENG/pgpass"
+chmod 0600 "$T/home/$GW_ENG/pgpass"
+sed "s|passfile = \"$PG_PASSFILE\"|passfile = \"$T/home/$GW_ENG/pgpass\"|" "$POLA" >"$T/policy-eng.conf"
+chmod 0644 "$T/policy-eng.conf"
+runuser -u "$GW_ENG" -- "$BIN/mspgatectl" -f "$T/policy-eng.conf" -s "$CTLA" list >"$T/list-eng" 2>"$T/list-eng.err"
+check "list across by an engineer (not an admin): exit 3" test $? -eq 3
+check "and nothing listed" test ! -s "$T/list-eng"
+runuser -u "$GW_ENG" -- "$BIN/mspgatectl" -f "$T/policy-eng.conf" -s "$CTLA" kill "$idb" >/dev/null 2>"$T/kill-eng.err"
+check "kill across by an engineer: exit 3" test $? -eq 3
+check_grep "says permission denied" 'permission denied' "$T/kill-eng.err"
 gw_ctl list >"$T/list-local" 2>&1
 check "without the policy: this gateway's alone, as before" \
 	sh -c "grep -q '^ID ' '$T/list-local' && ! grep -q '$idb' '$T/list-local'"
