@@ -52,6 +52,9 @@ ELSEWHERE = {
     "mspgated": ("tests/e2e/gw_session.sh", "mspgated"),
     "mspgate-shell": ("tests/e2e/gw_session.sh", "mspgate-shell"),
     "mspgate-keys": ("tests/e2e/gw_owner.sh", "mspgate-keys"),
+    # The state database's schema: a PostgreSQL cluster of the test's own.
+    "mspgate-policy state init": ("tests/pam/state_pg.sh", "state init -f"),
+    "mspgate-policy state migrate": ("tests/pam/state_pg.sh", "state migrate -f"),
 }
 # Examples that document a non-zero exit status, and what they print then.
 EXIT = {
@@ -148,6 +151,8 @@ def classify(step):
         words = shlex.split(cmd, comments=False)
     except ValueError:
         words = cmd.split()
+    if " ".join(words[:3]) in ELSEWHERE:
+        return "elsewhere", " ".join(words[:3])
     if tool not in RUN + HELPERS:
         key = " ".join(words[:2]) if " ".join(words[:2]) in ELSEWHERE else tool
         if key in ELSEWHERE:
