@@ -321,7 +321,7 @@ $(PAM_DRIVER): $(BUILD)/obj/tests/pam/mgpam.o
 $(BUILD)/tests/bench/pamloop: $(BUILD)/obj/tests/bench/pamloop.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< -lpam
-bench: $(BUILD)/tests/bench/pamloop
+bench: $(BUILD)/tests/bench/pamloop $(BROKER_RUN)
 # make bench: rec_writer_output in one process (tests/bench/recorder.sh)
 $(BUILD)/tests/bench/recwrite: $(BUILD)/obj/tests/bench/recwrite.o $(LIBS)
 	@mkdir -p $(@D)

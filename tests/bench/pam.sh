@@ -213,6 +213,27 @@ inproc() {
 		sort -n "$T/il.$s" | awk '{a[NR]=$1; s+=$1} END {printf "%.3f %.1f\n", a[int((NR+1)/2)]/1000, NR*1e6/s}' >>"$T/istat.$s"
 	done
 }
+# inproc_broker: the postgresql logins again in one process, this time
+# through the state broker mspgated runs on a gateway (tests/lib/broker-run:
+# pam/mfa_broker.c alone), which keeps its connection between logins; the
+# users enrolled afresh first (their codes were used by inproc). Latencies
+# to $T/istat.mspgatepgb.
+BROKER=$B/tests/lib/broker-run
+inproc_broker() {
+	[ -n "$PG" ] && [ -x "$BROKER" ] || return 0
+	setup
+	"$BROKER" "$T/mspgate-pg.conf" >"$T/broker.out" 2>&1 &
+	bp=$!
+	n=0
+	while ! grep -qx ready "$T/broker.out" 2>/dev/null && [ $n -lt 200 ]; do
+		sleep 0.05; n=$((n + 1))
+	done
+	set -- $(pg_codes)
+	"$LOOP" -C "$T/pam.d" -s mspgatepg "$@" >"$T/il.b" 2>/dev/null
+	kill "$bp"; wait "$bp" 2>/dev/null
+	awk '$2 == "ok"' "$T/il.b" | wc -l >>"$T/iok.mspgatepgb"
+	sort -n "$T/il.b" | awk '{a[NR]=$1; s+=$1} END {printf "%.3f %.1f\n", a[int((NR+1)/2)]/1000, NR*1e6/s}' >>"$T/istat.mspgatepgb"
+}
 # inproc_session [pg ...]: pam_mspgate's whole login as sshd makes it
 # (auth, then the session opened: the attestation and one more audit
 # event), all users in one process, with the files backend or (pg) the
@@ -303,6 +324,7 @@ while [ $r -le "$R" ]; do
 	if [ -x "$LOOP" ]; then
 		setup
 		inproc "$(rotate "$r" $SVCS)"
+		inproc_broker
 		setup
 		if [ -n "$PG" ]; then inproc_session "$(rotate "$r" files pg)"; else inproc_session; fi
 	fi
@@ -333,6 +355,11 @@ if [ -x "$LOOP" ]; then
 		    -v orate="$io_rate" 'BEGIN {
 			printf "%-26s %5d/%-4d %10.1f %10.2f %9.2fx\n", n, ok, tot, rate, med, rate / orate }'
 	done
+	[ -s "$T/istat.mspgatepgb" ] &&
+	awk -v n="  the same, via the broker" -v ok="$(awk '{s+=$1} END {print s+0}' "$T/iok.mspgatepgb")" -v tot=$((N * R)) \
+	    -v rate="$(cut -d' ' -f2 "$T/istat.mspgatepgb" | median)" -v med="$(cut -d' ' -f1 "$T/istat.mspgatepgb" | median)" \
+	    -v orate="$io_rate" 'BEGIN {
+		printf "%-26s %5d/%-4d %10.1f %10.2f %9.2fx\n", n, ok, tot, rate, med, rate / orate }'
 fi
 if [ -x "$LOOP" ]; then
 	awk -v ok="$(awk '{s+=$1} END {print s+0}' "$T/sok")" -v tot=$((N * R)) \
@@ -362,6 +389,9 @@ if [ -n "$PG" ]; then
 		printf "  (%s: median %.2f ms against %.2f ms; through pamtester: %.2f ms more)\n", w, p, f, pp - pf }'
 	echo "  the database on this host, over TCP, a SCRAM-SHA-256 password; synchronous_commit" \
 		"$(pg_psql 'SHOW synchronous_commit'), fsync $(pg_psql 'SHOW fsync')"
+	[ -s "$T/istat.mspgatepgb" ] &&
+	awk -v p="$(cut -d' ' -f1 "$T/istat.mspgatepgb" | median)" -v f="$fm" 'BEGIN {
+		printf "On a gateway, through mspgated'"'"'s state broker (one connection kept): %.2f ms more (median %.2f ms)\n", p - f, p }'
 fi
 # The common table (tests/bench/run.sh): auth/s, ratio = pam_mspgate / the other module.
 if [ -n "${MG_BENCH_ROWS:-}" ]; then
@@ -410,6 +440,12 @@ if [ -n "${MG_BENCH_ROWS:-}" ]; then
 			    R, N, m, mm, b, bm, (b > 0 ? m / b : 0)
 			d = mm - bm
 			printf "PAM: what a TOTP verification with PostgreSQL (same host) costs more than with files, in one process (%d x %d)\t+%.2f ms (median %.2f ms)\tfiles, median %.2f ms\t-\t<= 2 ms\t%s\n",
+			    R, N, d, mm, bm, (d <= 2 ? "yes" : "no") }' >>"$MG_BENCH_ROWS"
+		[ -s "$T/istat.mspgatepgb" ] &&
+		awk -v mm="$(cut -d' ' -f1 "$T/istat.mspgatepgb" | median)" -v bm="$(cut -d' ' -f1 "$T/istat.mspgate" | median)" \
+		    -v N="$N" -v R="$R" 'BEGIN {
+			d = mm - bm
+			printf "PAM: what a TOTP verification with PostgreSQL (same host) costs more than with files, on a gateway through mspgated'"'"'s state broker, in one process (%d x %d)\t+%.2f ms (median %.2f ms)\tfiles, median %.2f ms\t-\t<= 2 ms\t%s\n",
 			    R, N, d, mm, bm, (d <= 2 ? "yes" : "no") }' >>"$MG_BENCH_ROWS"
 		awk -v lat="$(median <"$T/slat.pg")" -v out="$(median <"$T/sout.pg")" \
 		    -v fl="$(median <"$T/slat")" -v N="$N" -v R="$R" 'BEGIN {
