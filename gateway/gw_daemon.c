@@ -23,6 +23,7 @@ gw_daemon_new(void)
 	d->lfd = d->ctlfd = -1;
 	d->broker_fd = -1;
 	d->broker_pid = -1;
+	d->ship_pid = -1;
 	gw_ratelim_init(&d->refusals, GW_REFUSAL_BURST, GW_REFUSAL_WINDOW);
 	gw_ratelim_init(&d->strangers, 1, GW_STRANGER_WINDOW);
 	return d;

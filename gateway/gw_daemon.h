@@ -118,6 +118,10 @@ struct gw_daemon {
 	int broker_fd;
 	pid_t broker_pid;
 	time_t broker_next;		/* when it may be started again */
+	/* gw_ship.c: the audit shipper (state.backend postgresql). */
+	int ship_on;
+	pid_t ship_pid;
+	time_t ship_next;
 
 	struct gw_live *live;		/* grown as needed up to gateway.max_sessions */
 	size_t nlive, live_cap;
@@ -240,6 +244,16 @@ int gw_broker_start(struct gw_daemon *d);
 int gw_broker_reaped(struct gw_daemon *d, pid_t pid, int status);
 void gw_broker_tick(struct gw_daemon *d);
 void gw_broker_stop(struct gw_daemon *d);
+
+/*
+ * gw_ship.c: the process that copies each line of the gateway's audit log
+ * into the state database (mspgate_audit) once it is written, for
+ * mspgatectl audit across gateways; the local log stays the record.
+ */
+int gw_ship_start(struct gw_daemon *d);
+int gw_ship_reaped(struct gw_daemon *d, pid_t pid, int status);
+void gw_ship_tick(struct gw_daemon *d);
+void gw_ship_stop(struct gw_daemon *d);
 
 /* gw_watch.c: the detector's state file, and MFA failures from the audit log. */
 int gw_watch_start(struct gw_daemon *d);

@@ -38,6 +38,7 @@ usage(FILE *f)
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --engineer NAME\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --tenant NAME\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] alerts [--since DATE]\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] audit [--since DATE]\n"
 	    "POLICY defaults to $MSPGATE_CONF; with state.backend = \"postgresql\" there,\n"
 	    "list shows every gateway's sessions and kill ID reaches them.\n");
 }
@@ -357,6 +358,56 @@ list_all(const struct pol *p, const char *sock)
 }
 
 /*
+ * audit across gateways (the state database's copy of every gateway's audit
+ * log, gw_ship.c): who may not ask this gateway's mspgated gets nothing.
+ * One line an event: TIME GATEWAY EVENT ENGINEER RESULT REASON, every value
+ * another gateway wrote shown without its control bytes.
+ */
+static int
+audit_all(const struct pol *p, const char *sock, long long since)
+{
+	char err[400], when[32], c[5][80], reason[600], v[24], *ans = NULL;
+	const char *pv[1] = { v };
+	struct st_pg *pg = NULL;
+	PGresult *res = NULL;
+	int lrc, r, i;
+
+	lrc = ask(sock, "list\n", &ans);
+	if (lrc != EX_OK || strncmp(ans, "ok", 2) != 0) {
+		if (lrc == EX_OK)
+			fprintf(stderr, "mspgatectl: %.*s\n", (int)strcspn(ans, "\n"), ans);
+		free(ans);
+		return lrc == EX_OK ? EX_NOCONN : lrc;
+	}
+	free(ans);
+	snprintf(v, sizeof(v), "%lld", since);
+	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) == 0)
+		r = st_pg_exec(pg, "SELECT extract(epoch FROM time)::bigint, gateway, event, "
+		    "engineer, line->>'result', line->>'reason' FROM mspgate_audit "
+		    "WHERE time >= to_timestamp($1::bigint) ORDER BY time, gateway COLLATE \"C\", "
+		    "seq", 1, pv, &res, err, sizeof(err));
+	st_pg_close(pg);
+	if (r != 0) {
+		fprintf(stderr, "mspgatectl: the state database cannot be reached: %s "
+		    "(this gateway's own log is %s)\n", err, p->gateway.audit);
+		return EX_NOCONN;
+	}
+	printf("%-17s %-12s %-18s %-16s %-8s %s\n", "TIME", "GATEWAY", "EVENT", "ENGINEER",
+	    "RESULT", "REASON");
+	for (i = 0; i < PQntuples(res); i++) {
+		fmt_time(PQgetvalue(res, i, 0), when, sizeof(when));
+		printf("%-17s %-12s %-18s %-16s %-8s %s\n", when,
+		    shown(PQgetvalue(res, i, 1), c[0], sizeof(c[0])),
+		    shown(PQgetvalue(res, i, 2), c[1], sizeof(c[1])),
+		    shown(PQgetvalue(res, i, 3), c[2], sizeof(c[2])),
+		    shown(PQgetvalue(res, i, 4), c[3], sizeof(c[3])),
+		    shown(PQgetvalue(res, i, 5), reason, sizeof(reason)));
+	}
+	PQclear(res);
+	return EX_OK;
+}
+
+/*
  * kill ID across gateways, after this gateway's mspgated said it has no
  * such session: a request in mspgate_kill for the gateway that has it,
  * then wait (KILL_WAIT_MS) until its row leaves mspgate_sessions. A
@@ -469,6 +520,7 @@ int
 main(int argc, char **argv)
 {
 	const char *sock = NULL, *policy = NULL, *what = "", *arg = "";
+	long long audit_since = 0;
 	char req[300], *ans = NULL, *path = NULL;
 	struct pol *p = NULL;
 	int c, rc;
@@ -515,8 +567,9 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 		snprintf(req, sizeof(req), "kill\t%s\t%s\n", what, arg);
-	} else if (strcmp(argv[0], "alerts") == 0) {
-		long long since = (long long)time(NULL) - 7 * 86400;
+	} else if (strcmp(argv[0], "alerts") == 0 || strcmp(argv[0], "audit") == 0) {
+		long long since = (long long)time(NULL) - (strcmp(argv[0], "audit") == 0 ?
+		    86400 : 7 * 86400);
 
 		if (argc == 3 && strcmp(argv[1], "--since") == 0) {
 			if ((since = parse_since(argv[2], time(NULL))) < 0) {
@@ -529,6 +582,7 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 		snprintf(req, sizeof(req), "alerts\t%lld\n", since);
+		audit_since = since;
 	} else {
 		usage(stderr);
 		return EX_USAGE;
@@ -552,6 +606,18 @@ main(int argc, char **argv)
 	}
 	if (sock == NULL)
 		sock = DEFAULT_SOCKET;
+	/* Every gateway's audit events: the state database's copy only. */
+	if (strcmp(argv[0], "audit") == 0) {
+		if (p == NULL || p->state.backend != POL_STATE_POSTGRESQL) {
+			fprintf(stderr, "mspgatectl: audit shows every gateway's events from "
+			    "the state database (state.backend = \"postgresql\", -f POLICY); "
+			    "a gateway's own log is read with mspgate-replay\n");
+			rc = EX_USAGE;
+		} else {
+			rc = audit_all(p, sock, audit_since);
+		}
+		goto out;
+	}
 	/* Shared state: every gateway's sessions, from the database. */
 	if (p != NULL && p->state.backend == POL_STATE_POSTGRESQL &&
 	    strcmp(argv[0], "list") == 0) {

@@ -64,6 +64,7 @@ reap(struct gw_daemon *d)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (gw_audq_reaped(d->audq, pid, status) || gw_watch_reaped(d, pid, status) ||
 		    gw_alert_reaped(d, pid, status) || gw_broker_reaped(d, pid, status) ||
+		    gw_ship_reaped(d, pid, status) ||
 		    gw_sync_reaped(d, pid, status))
 			continue;
 		(void)gw_live_reaped(d, pid);
@@ -386,6 +387,7 @@ loop_chores(struct gw_daemon *d)
 	gw_watch_tail(d);
 	gw_watch_save(d, 0);
 	gw_broker_tick(d);
+	gw_ship_tick(d);
 	gw_pending_expire(d);
 	gw_ctl_expire(d);
 	gw_sync_tick(d);
@@ -420,6 +422,7 @@ shutdown_daemon(struct gw_daemon *d)
 
 	mg_log(LOG_INFO, "stopping: ending %zu session(s)", d->nlive);
 	gw_broker_stop(d);
+	gw_ship_stop(d);
 	for (i = 0; i < d->npend; i++)
 		close(d->pend[i].fd);
 	d->npend = 0;
@@ -489,7 +492,8 @@ start(struct gw_daemon *d, const char *user, const char *group, int fg)
 		mg_log(LOG_ERR, "out of memory");
 		return -1;
 	}
-	if (gw_watch_start(d) != 0 || gw_broker_start(d) != 0)
+	if (gw_watch_start(d) != 0 || gw_broker_start(d) != 0 ||
+	    gw_ship_start(d) != 0)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -62,7 +62,27 @@ static const char *const step2[] = {
 	"CREATE INDEX mspgate_kill_gateway ON mspgate_kill (gateway)",
 	NULL
 };
-static const char *const *const steps[ST_SCHEMA_VERSION] = { step1, step2 };
+static const char *const step3[] = {
+	/*
+	 * The central view of every gateway's audit log (issue 17): each line
+	 * as the gateway's own signed chain holds it, copied by its mspgated
+	 * (gw_ship.c) after it is written there, keyed by the line's chain
+	 * hash, so a line copied twice is one row. The local chain stays the
+	 * record: losing this table loses no audit line.
+	 */
+	"CREATE TABLE mspgate_audit ("
+	" gateway text NOT NULL,"
+	" hash text NOT NULL,"
+	" seq bigint NOT NULL,"
+	" time timestamptz NOT NULL,"
+	" event text NOT NULL,"
+	" engineer text,"
+	" line jsonb NOT NULL,"
+	" PRIMARY KEY (gateway, hash))",
+	"CREATE INDEX mspgate_audit_time ON mspgate_audit (time)",
+	NULL
+};
+static const char *const *const steps[ST_SCHEMA_VERSION] = { step1, step2, step3 };
 
 int
 st_schema_version(struct st_pg *pg, int *version, char *err, size_t errlen)

@@ -134,6 +134,34 @@ pg_start_again
 chain_login a "$GW_ENG" "$T/back" 'echo back'
 check "database back: the same code logs in on A, nothing restarted" grep -qx back "$T/back"
 
+# The central audit view: every line of each gateway's own log, copied into
+# the database after it was written there (also those written while the
+# database was down), and shown across gateways to whom may ask mspgated.
+shipped() {
+	[ "$(pg_psql "SELECT count(*) FROM mspgate_audit WHERE gateway = '$1'")" -eq \
+	    "$(grep -c '"hash":' "$2")" ]
+}
+for g in a b; do
+	gw_use $g
+	gw_wait_sessions 0
+	tap_wait 30 shipped gw$g "$GW_AUDIT"
+	check "$g: every line of its audit log is in the central table, none twice" test $? -eq 0
+done
+gw_use a
+n=$(pg_psql "SELECT count(*) FROM mspgate_audit WHERE gateway = 'gwa' AND line->>'reason' LIKE 'cannot lock: cannot connect%'")
+check "lines written while the database was down followed ($n)" test "$n" -ge 1
+pg_psql "INSERT INTO mspgate_audit VALUES ('gwb', 'forged', 1, now(), 'auth_failure', 'x',
+    json_build_object('reason', 'hostile ' || chr(27) || '[2J' || chr(7) || 'bytes')::jsonb)" >/dev/null
+"$BIN/mspgatectl" -s "$GW_CTL" -f "$GW_POLICY" audit --since 1h >"$T/audit.out" 2>"$T/audit.err"
+check "mspgatectl audit across gateways" test $? -eq 0
+check_grep "shows A's logins" " gwa  *auth_success  *$GW_ENG " "$T/audit.out"
+check_grep "and B's refusals" " gwb  *auth_failure  *$GW_ENG " "$T/audit.out"
+check "a hostile reason is shown without its control bytes" \
+	sh -c "grep -q 'hostile ?\[2J?bytes' '$T/audit.out' && ! grep -q \"\$(printf '\\033')\" '$T/audit.out'"
+runuser -u "$GW_ENG" -- "$BIN/mspgatectl" -s "$GW_CTL" -f "$GW_POLICY" audit >"$T/audit.eng" 2>&1
+check "an engineer gets no audit across gateways" test $? -ne 0 -a -z "$(grep " gwa " "$T/audit.eng")"
+check_grep "(refused by the control socket)" "permission denied\|Permission denied" "$T/audit.eng"
+
 for g in a b; do
 	gw_use $g
 	check "$g: every session ended" gw_wait_sessions 0
