@@ -82,7 +82,28 @@ static const char *const step3[] = {
 	"CREATE INDEX mspgate_audit_time ON mspgate_audit (time)",
 	NULL
 };
-static const char *const *const steps[ST_SCHEMA_VERSION] = { step1, step2, step3 };
+static const char *const step4[] = {
+	/*
+	 * The detector's history across gateways (issue 17): each gateway's
+	 * state worker adds the sessions it started and the MFA failures it
+	 * saw, and reads the other gateways' rows. Bounded: the workers
+	 * delete rows older than 8 days (gw_sync_worker.c).
+	 */
+	"CREATE TABLE mspgate_events ("
+	" id bigserial PRIMARY KEY,"
+	" gateway text NOT NULL,"
+	" created timestamptz NOT NULL DEFAULT now(),"
+	" kind text NOT NULL,"
+	" engineer text NOT NULL,"
+	" tenant text NOT NULL DEFAULT '',"
+	" target text NOT NULL DEFAULT '',"
+	" source text NOT NULL DEFAULT '',"
+	" ts bigint NOT NULL)",
+	"CREATE INDEX mspgate_events_created ON mspgate_events (created)",
+	NULL
+};
+static const char *const *const steps[ST_SCHEMA_VERSION] = { step1, step2, step3,
+    step4 };
 
 int
 st_schema_version(struct st_pg *pg, int *version, char *err, size_t errlen)

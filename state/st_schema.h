@@ -8,7 +8,7 @@
 #include "st_pg.h"
 
 /* The schema version this mspgate reads and writes. */
-#define ST_SCHEMA_VERSION 3
+#define ST_SCHEMA_VERSION 4
 
 /*
  * The version the database holds: *version 0 when there is no schema.

@@ -89,6 +89,7 @@ check "state migrate from version 1" test $? -eq 0
 check_grep "says from 1 to $V" "^state database: schema migrated from version 1 to $V$" "$T/o"
 check "the schema says version $V" test "$(pg_psql "SELECT version FROM mspgate_schema")" = "$V"
 check "the live-session tables are there" test "$(pg_psql "SELECT count(*) FROM pg_tables WHERE tablename IN ('mspgate_sessions', 'mspgate_kill')")" = 2
+check "the detector's event and the audit tables are there" test "$(pg_psql "SELECT count(*) FROM pg_tables WHERE tablename IN ('mspgate_events', 'mspgate_audit')")" = 2
 check "what version 1 held is kept" test "$(pg_psql "SELECT sealed FROM mspgate_totp WHERE engineer = 'old'")" = kept
 "$POLICY" check -f "$POLA" >/dev/null
 check "check passes after migrate" test $? -eq 0
