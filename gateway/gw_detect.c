@@ -207,6 +207,16 @@ gw_detect_event(struct gw_detect *d, const struct gw_detect_event *ev,
 	return r;
 }
 
+int
+gw_detect_remote(struct gw_detect *d, const struct gw_detect_event *ev, time_t when)
+{
+	time_t now = mg_clock_now();
+
+	if (d == NULL || ev == NULL)
+		return MG_ERR_INVAL;
+	return gd_event_remote(d, ev, when > now ? now : when, now);
+}
+
 void
 gw_detect_sessions_clear(struct gw_detect *d)
 {

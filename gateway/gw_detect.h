@@ -167,6 +167,20 @@ int gw_detect_event(struct gw_detect *d, const struct gw_detect_event *ev,
     struct gw_detect_result *res);
 
 /*
+ * An event another gateway's detector committed (state.backend
+ * "postgresql": gw_sync.h's REMOTE), at time when (one ahead of
+ * mg_clock_now() counts as now): history only, never judged, no hit, no
+ * action. START (engineer, tenant, target; source may be NULL) counts as
+ * the tenant and target reached (fanout, first_access) and as a session at
+ * that hour from that network (unusual); MFA_FAILURE (engineer, source)
+ * counts in the mfa_failures counters of both. The next local ATTEMPT
+ * sees it. It is not a live session here: parallel use is judged from
+ * this gateway's sessions only. Older than the rules look back: ignored.
+ * Returns 0, MG_ERR_INVAL (bad name, address or kind) or MG_ERR_NOMEM.
+ */
+int gw_detect_remote(struct gw_detect *d, const struct gw_detect_event *ev, time_t when);
+
+/*
  * Live sessions are kept in the state file. After a restart in which no
  * session survived, the gateway calls this so they do not count as
  * parallel use.

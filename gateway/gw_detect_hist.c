@@ -433,8 +433,8 @@ gd_access_room(struct eng *e)
 }
 
 /* How long access entries matter: the longer of first_access and fanout. */
-static int64_t
-access_horizon(const struct gw_detect *d)
+int64_t
+gd_access_horizon(const struct gw_detect *d)
 {
 	int64_t a = d->rule[GW_DETECT_FIRST_ACCESS].count * 86400;
 	int64_t b = d->rule[GW_DETECT_FANOUT].within;
@@ -446,7 +446,7 @@ int
 gd_access_add(struct gw_detect *d, struct eng *e, const char *tenant, const char *target,
     time_t now)
 {
-	int64_t horizon = access_horizon(d);
+	int64_t horizon = gd_access_horizon(d);
 	size_t i, oldest = 0;
 	int r;
 

@@ -145,6 +145,8 @@ int gd_event_mfa(struct gw_detect *d, const struct gw_detect_event *ev, time_t n
     struct gw_detect_result *res);
 int gd_event_text(struct gw_detect *d, const struct gw_detect_event *ev, time_t now,
     struct gw_detect_result *res);
+int gd_event_remote(struct gw_detect *d, const struct gw_detect_event *ev, time_t when,
+    time_t now);
 /* res (may be NULL) becomes the one GW_DETECT_STATE hit: the history was lost, why. */
 void gd_state_hit(struct gw_detect_result *res, const char *why);
 
@@ -162,6 +164,8 @@ int gd_src_get(struct gw_detect *d, const char *addr, struct src **out);
 size_t gd_src_engineer(struct src *s, uint64_t h, time_t now, int64_t within);
 void gd_tabs_clear(struct gw_detect *d);
 int gd_access_room(struct eng *e);
+/* How long access entries matter: the longer of first_access and fanout. */
+int64_t gd_access_horizon(const struct gw_detect *d);
 int gd_access_add(struct gw_detect *d, struct eng *e, const char *tenant,
     const char *target, time_t now);
 void gd_net_add(struct eng *e, const char *net, time_t now);

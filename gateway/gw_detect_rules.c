@@ -624,6 +624,80 @@ gd_event_text(struct gw_detect *d, const struct gw_detect_event *ev, time_t now,
 	return 0;
 }
 
+/*
+ * Another gateway's event (gw_detect_remote): the history a local START
+ * or MFA_FAILURE leaves, at its own time, and nothing judged: the local
+ * gateway did not let anyone in or out for it, so it has nothing to act
+ * on. Times only move forward, so an old event never makes a recent entry
+ * look older.
+ */
+int
+gd_event_remote(struct gw_detect *d, const struct gw_detect_event *ev, time_t when,
+    time_t now)
+{
+	const struct pol_alert_rule *mp = &d->rule[GW_DETECT_MFA_FAILURES];
+	char addr[ADDR_MAX], net[MG_CIDR_STRLEN], who[120];
+	struct eng *e;
+	struct src *s;
+	int how, r;
+	size_t i;
+
+	if (ev->engineer == NULL || when <= 0)
+		return MG_ERR_INVAL;
+	if (ev->kind == GW_DETECT_START) {
+		if (!mg_name_ok(MG_NAME_ENGINEER, ev->engineer) ||
+		    !mg_name_ok(MG_NAME_POLICY, ev->tenant) ||
+		    !mg_name_ok(MG_NAME_POLICY, ev->target) ||
+		    (ev->source != NULL && gd_addr_norm(ev->source, addr, net) != 0))
+			return MG_ERR_INVAL;
+		if ((int64_t)now - (int64_t)when >= gd_access_horizon(d) &&
+		    (int64_t)now - (int64_t)when >= d->rule[GW_DETECT_UNUSUAL].count * 86400)
+			return 0;
+		if ((r = gd_eng_get(d, ev->engineer, &e)) != 0)
+			return r;
+		for (i = 0; i < e->nacc; i++)
+			if (strcmp(e->acc[i].tenant, ev->tenant) == 0 &&
+			    strcmp(e->acc[i].target, ev->target) == 0)
+				break;
+		if (i == e->nacc || e->acc[i].last < when)
+			if ((r = gd_access_add(d, e, ev->tenant, ev->target, when)) != 0)
+				return r;
+		if (ev->source != NULL)
+			gd_net_add(e, net, when > e->last_seen ? when : e->last_seen);
+		how = gd_hour_of_week(when);
+		if (e->hours[how] < when)
+			e->hours[how] = when;
+		if (e->first_seen == 0 || e->first_seen > when)
+			e->first_seen = when;
+		if (e->last_seen < when)
+			e->last_seen = when;
+		if (e->nsessions < UINT32_MAX)
+			e->nsessions++;
+		d->dirty = 1;
+		return 0;
+	}
+	if (ev->kind != GW_DETECT_MFA_FAILURE)
+		return MG_ERR_INVAL;
+	if (gd_addr_norm(ev->source, addr, net) != 0)
+		return MG_ERR_INVAL;
+	if (!mp->enabled || (int64_t)now - (int64_t)when >= mp->within)
+		return 0;
+	/* A made-up name still counts against its source, just not as an engineer. */
+	if (mg_name_ok(MG_NAME_ENGINEER, ev->engineer)) {
+		if ((r = gd_eng_get(d, ev->engineer, &e)) != 0)
+			return r;
+		gd_ring_add(&e->mfa, when, mp->within);
+	}
+	if ((r = gd_src_get(d, addr, &s)) != 0)
+		return r;
+	gd_ring_add(&s->mfa, when, mp->within);
+	/* The name as gd_event_mfa keeps it, so one engineer is one name. */
+	mg_str_escape(ev->engineer, 32, who, sizeof(who));
+	(void)gd_src_engineer(s, gd_hash_str(who), when, mp->within);
+	d->dirty = 1;
+	return 0;
+}
+
 /* The state rule's one hit: the detector's own history was lost. */
 void
 gd_state_hit(struct gw_detect_result *res, const char *why)

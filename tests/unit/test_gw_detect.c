@@ -189,6 +189,93 @@ test_fanout_alert_once(void **state)
 	mg_clock_reset();
 }
 
+/* ---- another gateway's events (gw_detect_remote) ---- */
+
+static int mfa_fail(struct gw_detect *d, const char *eng, const char *src,
+    struct gw_detect_result *res);
+
+static void
+remote(struct gw_detect *d, enum gw_detect_kind kind, const char *eng, const char *tenant,
+    const char *target, const char *src, time_t when)
+{
+	struct gw_detect_event ev = { .kind = kind, .engineer = eng, .tenant = tenant,
+	    .target = target, .source = src };
+
+	assert_int_equal(gw_detect_remote(d, &ev, when), 0);
+}
+
+static void
+test_remote(void **state)
+{
+	struct gw_detect *d = detector("fanout = { tenants = 3; within = \"30m\"; "
+	    "action = \"deny\"; }; first_access = { days = 90; action = \"alert\"; }; "
+	    "mfa_failures = { failures = 3; within = \"10m\"; action = \"deny\"; }; "
+	    "parallel = { action = \"deny\"; };");
+	struct gw_detect_event bad = { .kind = GW_DETECT_START, .engineer = "alice",
+	    .tenant = "acme", .target = "web01", .source = "not-an-address" };
+	struct gw_detect_stats st, st2;
+	struct gw_detect_result res;
+
+	(void)state;
+	mg_clock_set(T0);
+	/* Fan-out split between gateways: acme here, globex there, initech here. */
+	assert_int_equal(attempt(d, "alice", "acme", "web01", "192.0.2.10", &res),
+	    GW_DETECT_ALERT);	/* first access */
+	start(d, "alice", "acme", "web01", "192.0.2.10", "s1");
+	/* A remote START is history only: no verdict, no hit, at its own time. */
+	remote(d, GW_DETECT_START, "alice", "globex", "db01", "203.0.113.50", T0 - 5 * MIN);
+	assert_int_equal(gw_detect_dirty(d), 1);
+	/* first_access: globex/db01 was reached (on the other gateway) */
+	assert_int_equal(attempt(d, "alice", "globex", "db01", "192.0.2.10", &res),
+	    GW_DETECT_NONE);
+	assert_int_equal(attempt(d, "alice", "initech", "web01", "192.0.2.10", &res),
+	    GW_DETECT_DENY);
+	assert_non_null(strstr(find(&res, GW_DETECT_FANOUT)->evidence,
+	    "3 distinct tenants within 30m"));
+	/* Not a live session here: parallel use is judged from this gateway's alone. */
+	assert_null(find(&res, GW_DETECT_PARALLEL));
+	/* Its own time: 30 minutes after it (T0 - 5m) globex has left the window. */
+	mg_clock_set(T0 + 25 * MIN - 1);
+	assert_int_equal(attempt(d, "alice", "initech", "web01", "192.0.2.10", &res),
+	    GW_DETECT_DENY);
+	mg_clock_set(T0 + 25 * MIN);
+	assert_int_equal(attempt(d, "alice", "initech", "web01", "192.0.2.10", &res),
+	    GW_DETECT_NONE);	/* its first access was said at T0 */
+	assert_null(find(&res, GW_DETECT_FANOUT));
+	/* An older event never makes a newer entry look older: acme stays at T0. */
+	remote(d, GW_DETECT_START, "alice", "acme", "web01", NULL, T0 - DAY);
+	remote(d, GW_DETECT_START, "alice", "globex", "db02", NULL, T0 + 25 * MIN - 10);
+	assert_int_equal(attempt(d, "alice", "initech", "web01", "192.0.2.10", &res),
+	    GW_DETECT_DENY);
+	/* Older than every window it looks back: ignored, not even a name kept. */
+	gw_detect_stats(d, &st);
+	remote(d, GW_DETECT_START, "bob", "hooli", "web01", NULL, T0 - 200 * DAY);
+	gw_detect_stats(d, &st2);
+	assert_int_equal(st2.engineers, st.engineers);
+	assert_int_equal(st2.live, 1);	/* s1 alone: remote sessions are not live here */
+	/* MFA failures on the other gateway count here, without an alert of their own. */
+	mg_clock_set(T0 + DAY);
+	remote(d, GW_DETECT_MFA_FAILURE, "carol", NULL, NULL, "198.51.100.3", T0 + DAY - MIN);
+	remote(d, GW_DETECT_MFA_FAILURE, "carol", NULL, NULL, "198.51.100.3", T0 + DAY);
+	remote(d, GW_DETECT_MFA_FAILURE, "carol", NULL, NULL, "198.51.100.3", T0 + DAY - HOUR);
+	assert_int_equal(mfa_fail(d, "carol", "198.51.100.3", &res), GW_DETECT_DENY);
+	assert_non_null(strstr(find(&res, GW_DETECT_MFA_FAILURES)->evidence,
+	    "3 MFA failures for this engineer"));
+	/* Refused: a bad address, a bad name, a kind it does not take. */
+	assert_int_equal(gw_detect_remote(d, &bad, T0), MG_ERR_INVAL);
+	bad.source = NULL;
+	bad.tenant = "no/such";
+	assert_int_equal(gw_detect_remote(d, &bad, T0), MG_ERR_INVAL);
+	bad.tenant = "acme";
+	bad.kind = GW_DETECT_ATTEMPT;
+	assert_int_equal(gw_detect_remote(d, &bad, T0), MG_ERR_INVAL);
+	bad.kind = GW_DETECT_START;
+	assert_int_equal(gw_detect_remote(d, &bad, 0), MG_ERR_INVAL);
+	assert_int_equal(gw_detect_remote(NULL, &bad, T0), MG_ERR_INVAL);
+	gw_detect_free(d);
+	mg_clock_reset();
+}
+
 /* ---- first access ---- */
 
 static void
@@ -991,6 +1078,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fanout),
 		cmocka_unit_test(test_fanout_alert_once),
+		cmocka_unit_test(test_remote),
 		cmocka_unit_test(test_first_access),
 		cmocka_unit_test(test_off_hours),
 		cmocka_unit_test(test_mfa_failures),
