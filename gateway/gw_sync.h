@@ -34,6 +34,12 @@
  *     alerts.deny_ends_sessions is on: WHY (required, the rule in the
  *     engineer's words). The worker asks every other gateway holding a
  *     session of the engineer to end it (a mspgate_kill row each).
+ * GW_SYNC_EVENT  the local detector committed an event to its history:
+ *     KIND (required: "start" or "mfa_failure"), ENGINEER (required), START
+ *     (required: when, seconds since the epoch), TENANT, TARGET (a
+ *     "start"), SOURCE. The worker adds it to mspgate_events with this
+ *     gateway's name; while the database is gone it is dropped (the local
+ *     detector has it anyway).
  *
  * worker -> mspgated (the worker may wait to send; mspgated never does):
  *
@@ -44,6 +50,13 @@
  *     or the detector's words). mspgated ends it as mspgatectl kill (an
  *     ID) or as the detector's deny (an ENGINEER) would, naming WHO and
  *     FROM; the session process audits it.
+ * GW_SYNC_REMOTE  an event another gateway's detector committed (an
+ *     mspgate_events row): the fields of GW_SYNC_EVENT, and FROM (required:
+ *     that gateway). mspgated gives it to its detector as history only
+ *     (gw_detect_remote): nothing is judged, nobody is refused for it.
+ *     The worker looks for new rows every 0.5 s; its first look takes the
+ *     sessions started in the last 8 days, so a gateway started again
+ *     learns the recent history.
  */
 
 #define GW_SYNC_MAX		4096	/* one packet, in bytes */
@@ -56,7 +69,9 @@ enum gw_sync_type {
 	GW_SYNC_SNAPSHOT = 66,
 	GW_SYNC_SNAPSHOT_END = 67,
 	GW_SYNC_KILL_OTHERS = 68,
+	GW_SYNC_EVENT = 69,
 	GW_SYNC_KILL = 80,
+	GW_SYNC_REMOTE = 81,
 };
 
 enum gw_sync_from {

@@ -30,6 +30,10 @@ static const struct field {
  * it must have (a required string is not empty). KILL's "ID or ENGINEER,
  * exactly one" is checked on its own.
  */
+/* A detector event (EVENT, and REMOTE with its FROM). */
+#define EVENT_MAY	(BIT(GW_ST_KIND) | BIT(GW_ST_ENGINEER) | BIT(GW_ST_START) | \
+	BIT(GW_ST_TENANT) | BIT(GW_ST_TARGET) | BIT(GW_ST_SOURCE))
+#define EVENT_MUST	(BIT(GW_ST_KIND) | BIT(GW_ST_ENGINEER) | BIT(GW_ST_START))
 static const struct mdef {
 	int type;
 	enum gw_sync_from from;
@@ -46,6 +50,9 @@ static const struct mdef {
 	{ GW_SYNC_SNAPSHOT_END, GW_SYNC_FROM_DAEMON, "snapshot-end", 0, 0 },
 	{ GW_SYNC_KILL_OTHERS, GW_SYNC_FROM_DAEMON, "kill-others",
 	  BIT(GW_ST_ENGINEER) | BIT(GW_ST_WHY), BIT(GW_ST_ENGINEER) | BIT(GW_ST_WHY) },
+	{ GW_SYNC_EVENT, GW_SYNC_FROM_DAEMON, "event", EVENT_MAY, EVENT_MUST },
+	{ GW_SYNC_REMOTE, GW_SYNC_FROM_WORKER, "remote", EVENT_MAY | BIT(GW_ST_FROM),
+	  EVENT_MUST | BIT(GW_ST_FROM) },
 	{ GW_SYNC_KILL, GW_SYNC_FROM_WORKER, "kill",
 	  BIT(GW_ST_ID) | BIT(GW_ST_ENGINEER) | BIT(GW_ST_WHO) | BIT(GW_ST_FROM) | BIT(GW_ST_WHY),
 	  BIT(GW_ST_WHO) | BIT(GW_ST_FROM) | BIT(GW_ST_WHY) },

@@ -43,6 +43,11 @@ check_strings(const struct gw_sync_msg *m)
 		abort();
 	if (m->type == GW_SYNC_KILL && (m->id[0] == '\0') == (m->engineer[0] == '\0'))
 		abort();
+	/* A detector event always says what, whose and when; another gateway's, from where. */
+	if ((m->type == GW_SYNC_EVENT || m->type == GW_SYNC_REMOTE) && (m->kind[0] == '\0' ||
+	    m->engineer[0] == '\0' || m->start == 0 ||
+	    (m->type == GW_SYNC_REMOTE && m->from[0] == '\0')))
+		abort();
 }
 
 int

@@ -189,6 +189,70 @@ test_decode_refuses(void **state)
 	assert_int_equal(gw_sync_decode(buf, GW_SYNC_MAX + 1, &got), MG_ERR_PARSE);
 }
 
+/* A detector event, and another gateway's: their fields and refusals. */
+static void
+event(int type)
+{
+	zero(type);
+	strcpy(msg.kind, "start");
+	strcpy(msg.engineer, "alice");
+	strcpy(msg.tenant, "acme");
+	strcpy(msg.target, "web01");
+	strcpy(msg.source, "192.0.2.10");
+	msg.start = 1764763200;
+	if (type == GW_SYNC_REMOTE)
+		strcpy(msg.from, "gwb");
+}
+
+static void
+test_event(void **state)
+{
+	size_t len;
+
+	(void)state;
+	event(GW_SYNC_EVENT);
+	roundtrip();
+	assert_int_equal(gw_sync_from(GW_SYNC_EVENT), GW_SYNC_FROM_DAEMON);
+	assert_string_equal(gw_sync_type_name(GW_SYNC_EVENT), "event");
+	/* An MFA failure: no tenant, no target. */
+	strcpy(msg.kind, "mfa_failure");
+	memset(msg.tenant, 0, sizeof(msg.tenant));
+	memset(msg.target, 0, sizeof(msg.target));
+	roundtrip();
+	event(GW_SYNC_REMOTE);
+	roundtrip();
+	assert_int_equal(gw_sync_from(GW_SYNC_REMOTE), GW_SYNC_FROM_WORKER);
+	assert_string_equal(gw_sync_type_name(GW_SYNC_REMOTE), "remote");
+
+	/* Required: KIND, ENGINEER, START; REMOTE's FROM. Not theirs: ID, WHO. */
+	event(GW_SYNC_EVENT);
+	msg.kind[0] = '\0';
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	event(GW_SYNC_EVENT);
+	msg.engineer[0] = '\0';
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	event(GW_SYNC_EVENT);
+	msg.start = 0;
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	event(GW_SYNC_EVENT);
+	strcpy(msg.from, "gwb");	/* the worker says where it came from, not mspgated */
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	event(GW_SYNC_EVENT);
+	strcpy(msg.id, "s1");
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	event(GW_SYNC_REMOTE);
+	msg.from[0] = '\0';
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	event(GW_SYNC_REMOTE);
+	msg.tenant[1] = '\t';
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	/* Cut anywhere: refused whole. */
+	event(GW_SYNC_REMOTE);
+	len = encoded();
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(gw_sync_decode(buf, i, &got), MG_ERR_PARSE);
+}
+
 int
 main(void)
 {
@@ -196,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_decode_refuses),
+		cmocka_unit_test(test_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
