@@ -276,6 +276,8 @@ void gw_sync_session(struct gw_daemon *d, const struct gw_live *l);
 void gw_sync_gone(struct gw_daemon *d, const struct gw_live *l);
 /* The detector denied engineer: their sessions on the other gateways end too. */
 void gw_sync_kill_others(struct gw_daemon *d, const char *engineer, const char *why);
+/* A START or MFA_FAILURE the detector committed at when, for the other gateways' detectors. */
+void gw_sync_event(struct gw_daemon *d, const struct gw_detect_event *ev, time_t when);
 /* The worker's socket for the poll set (-1: none) and what to wait for. */
 int gw_sync_pollfd(const struct gw_daemon *d, short *events);
 void gw_sync_io(struct gw_daemon *d, short revents);

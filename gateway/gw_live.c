@@ -11,6 +11,7 @@
 #include "gw_daemon.h"
 #include "mg_err.h"
 #include "mg_log.h"
+#include "mg_time.h"
 #include "pol.h"
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
@@ -282,6 +283,8 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 	ev.source = l->source[0] ? l->source : NULL;
 	if (gw_alert_judge(d, &ev, &res) == GW_DETECT_DENY)
 		deny_live(l, &res);
+	/* The other gateways' detectors count it too (shared state). */
+	gw_sync_event(d, &ev, mg_clock_now());
 }
 
 /* The relay's counters; more bytes out is the detector's BYTES (egress). */

@@ -299,6 +299,29 @@ gw_sync_kill_others(struct gw_daemon *d, const char *engineer, const char *why)
 	queue_flush(d->sync);
 }
 
+void
+gw_sync_event(struct gw_daemon *d, const struct gw_detect_event *ev, time_t when)
+{
+	struct gw_sync_msg m;
+
+	if (d->sync == NULL || ev->engineer == NULL || when <= 0 ||
+	    (ev->kind != GW_DETECT_START && ev->kind != GW_DETECT_MFA_FAILURE))
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = GW_SYNC_EVENT;
+	gw_child_copy(m.kind, sizeof(m.kind), ev->kind == GW_DETECT_START ? "start" :
+	    "mfa_failure");
+	gw_child_copy(m.engineer, sizeof(m.engineer), ev->engineer);
+	if (ev->kind == GW_DETECT_START) {
+		gw_child_copy(m.tenant, sizeof(m.tenant), ev->tenant ? ev->tenant : "");
+		gw_child_copy(m.target, sizeof(m.target), ev->target ? ev->target : "");
+	}
+	gw_child_copy(m.source, sizeof(m.source), ev->source ? ev->source : "");
+	m.start = (int64_t)when;
+	queue_add(d->sync, &m, 0);
+	queue_flush(d->sync);
+}
+
 int
 gw_sync_pollfd(const struct gw_daemon *d, short *events)
 {
@@ -341,6 +364,43 @@ on_kill(struct gw_daemon *d, const struct gw_sync_msg *m)
 		    m->id[0] ? "session " : "the sessions of ", m->id[0] ? m->id : m->engineer);
 }
 
+/* Another gateway's session or MFA failure: history for our detector, nothing judged. */
+static void
+on_remote(struct gw_daemon *d, const struct gw_sync_msg *m)
+{
+	struct gw_detect_event ev;
+	int r;
+
+	if (d->det == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	if (strcmp(m->kind, "start") == 0)
+		ev.kind = GW_DETECT_START;
+	else if (strcmp(m->kind, "mfa_failure") == 0)
+		ev.kind = GW_DETECT_MFA_FAILURE;
+	else {
+		mg_log(LOG_ERR, "state worker: an event of kind %s from gateway %s: ignored",
+		    m->kind, m->from);
+		return;
+	}
+	ev.engineer = m->engineer;
+	ev.tenant = m->tenant;
+	ev.target = m->target;
+	ev.source = m->source[0] ? m->source : NULL;
+	if ((r = gw_detect_remote(d->det, &ev, (time_t)m->start)) != 0) {
+		mg_log(LOG_ERR, "detector: an event of %s from gateway %s not kept: %s",
+		    m->engineer, m->from, mg_strerror(r));
+		return;
+	}
+	/* As a session's start is logged on its own gateway: one line each. */
+	if (ev.kind == GW_DETECT_START)
+		mg_log(LOG_INFO, "detector: history from gateway %s: %s reached %s/%s at %lld",
+		    m->from, m->engineer, m->tenant, m->target, (long long)m->start);
+	else
+		mg_log(LOG_INFO, "detector: history from gateway %s: an MFA failure of %s "
+		    "from %s at %lld", m->from, m->engineer, m->source, (long long)m->start);
+}
+
 void
 gw_sync_io(struct gw_daemon *d, short revents)
 {
@@ -373,7 +433,10 @@ gw_sync_io(struct gw_daemon *d, short revents)
 			mg_log(LOG_ERR, "state worker: a malformed message: refused");
 			continue;
 		}
-		on_kill(d, &m);
+		if (m.type == GW_SYNC_REMOTE)
+			on_remote(d, &m);
+		else
+			on_kill(d, &m);
 	}
 }
 

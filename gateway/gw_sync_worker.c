@@ -27,6 +27,14 @@
 #define BACKOFF_MAX_MS	5000
 /* A request older than this is dropped, not carried out (mspgatectl gave up on it). */
 #define KILL_MAX_AGE	"60 seconds"
+/*
+ * The detector's shared events: kept this long in mspgate_events (a new
+ * or restarted gateway learns the sessions of that many days), deleted
+ * that often, and read at most this many a look.
+ */
+#define EVENTS_KEEP	"8 days"
+#define PRUNE_MS	600000
+#define EVENTS_BATCH	"1000"
 /* The detector's requests for others kept while the database is gone, and how long. */
 #define PENDING_MAX	64
 #define PENDING_MS	60000
@@ -49,6 +57,10 @@ struct wk {
 		long long at;
 	} pending[PENDING_MAX];
 	size_t npending;
+	/* The other gateways' events: the last row passed on; 0 before the first look. */
+	long long event_id;
+	int events_primed;
+	long long next_prune;
 };
 
 /* One line per change of trouble: a database down for an hour is one line, not 7200. */
@@ -226,6 +238,20 @@ pending_flush(struct wk *w)
 	w->npending = 0;
 }
 
+/* One of this gateway's detector events, for the others. */
+static int
+event_put(struct wk *w, const struct gw_sync_msg *m, char *err, size_t errlen)
+{
+	char ts[24];
+	const char *pv[7] = { w->name, m->kind, m->engineer, m->tenant, m->target,
+	    m->source, ts };
+
+	snprintf(ts, sizeof(ts), "%lld", (long long)m->start);
+	return st_pg_exec(w->pg, "INSERT INTO mspgate_events (gateway, kind, engineer, "
+	    "tenant, target, source, ts) VALUES ($1, $2, $3, $4, $5, $6, $7::bigint)", 7, pv,
+	    NULL, err, errlen);
+}
+
 static void
 on_message(struct wk *w, const struct gw_sync_msg *m)
 {
@@ -252,6 +278,15 @@ on_message(struct wk *w, const struct gw_sync_msg *m)
 		if (w->pg != NULL && !w->dirty && !w->in_snapshot)
 			r = st_pg_exec(w->pg, "DELETE FROM mspgate_sessions WHERE gateway = $1 "
 			    "AND id = $2", 2, pv, NULL, err, sizeof(err));
+		break;
+	case GW_SYNC_EVENT:
+		/* The local detector has it; while the database is gone the others do not. */
+		if (w->pg != NULL)
+			r = event_put(w, m, err, sizeof(err));
+		if (r != 0) {
+			lost(w, "cannot share the detector's events", err);
+			return;
+		}
 		break;
 	case GW_SYNC_KILL_OTHERS:
 		if (w->npending == PENDING_MAX) {
@@ -356,6 +391,114 @@ poll_kills(struct wk *w)
 	PQclear(res);
 }
 
+/* Sends m to mspgated; it reads its socket every turn of its loop: the wait is short. */
+static void
+send_daemon(struct wk *w, const struct gw_sync_msg *m)
+{
+	uint8_t buf[GW_SYNC_MAX];
+	size_t len;
+	int r;
+
+	if (gw_sync_encode(m, buf, sizeof(buf), &len) != 0) {
+		mg_log(LOG_ERR, "state worker: a %s from gateway %s that does not read: dropped",
+		    gw_sync_type_name(m->type), m->from);
+		return;
+	}
+	do
+		r = (int)send(w->fd, buf, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+}
+
+/* One mspgate_events row (id, gateway, kind, engineer, tenant, target, source, ts) passed on. */
+static void
+send_event(struct wk *w, const PGresult *res, int i)
+{
+	struct gw_sync_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = GW_SYNC_REMOTE;
+	/* Whoever can write the table wrote these: cleaned and cut as a peer's names are. */
+	gw_child_copy(m.from, sizeof(m.from), PQgetvalue(res, i, 1));
+	gw_child_copy(m.kind, sizeof(m.kind), PQgetvalue(res, i, 2));
+	gw_child_copy(m.engineer, sizeof(m.engineer), PQgetvalue(res, i, 3));
+	gw_child_copy(m.tenant, sizeof(m.tenant), PQgetvalue(res, i, 4));
+	gw_child_copy(m.target, sizeof(m.target), PQgetvalue(res, i, 5));
+	gw_child_copy(m.source, sizeof(m.source), PQgetvalue(res, i, 6));
+	m.start = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+	if (m.from[0] == '\0')
+		snprintf(m.from, sizeof(m.from), "unknown");
+	if (m.start <= 0 || m.kind[0] == '\0' || m.engineer[0] == '\0')
+		return;
+	send_daemon(w, &m);
+}
+
+/*
+ * The other gateways' new events, passed on. The first look after a
+ * (re)start takes the sessions started in the last EVENTS_KEEP, not their
+ * MFA failures: those count for minutes, and this gateway's detector may
+ * have counted them already (its state file). A row whose id was taken
+ * by a transaction that commits after a higher one was read is missed:
+ * each is one statement, so that is rare, and only history is lost.
+ */
+static void
+poll_events(struct wk *w)
+{
+	char last[24];
+	const char *pv[2] = { w->name, last };
+	PGresult *res = NULL;
+	char err[400];
+	int i, r;
+
+	if (!w->events_primed) {
+		r = st_pg_exec(w->pg, "SELECT coalesce(max(id), 0) FROM mspgate_events", 0,
+		    NULL, &res, err, sizeof(err));
+		if (r != 0)
+			goto fail;
+		snprintf(last, sizeof(last), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+		r = st_pg_exec(w->pg, "SELECT id, gateway, kind, engineer, tenant, target, "
+		    "source, ts FROM mspgate_events WHERE gateway <> $1 AND id <= $2::bigint "
+		    "AND kind = 'start' AND created > now() - interval '" EVENTS_KEEP "' "
+		    "ORDER BY id", 2, pv, &res, err, sizeof(err));
+		if (r != 0)
+			goto fail;
+		for (i = 0; i < PQntuples(res); i++)
+			send_event(w, res, i);
+		PQclear(res);
+		w->event_id = strtoll(last, NULL, 10);
+		w->events_primed = 1;
+		return;
+	}
+	do {
+		snprintf(last, sizeof(last), "%lld", w->event_id);
+		r = st_pg_exec(w->pg, "SELECT id, gateway, kind, engineer, tenant, target, "
+		    "source, ts FROM mspgate_events WHERE gateway <> $1 AND id > $2::bigint "
+		    "ORDER BY id LIMIT " EVENTS_BATCH, 2, pv, &res, err, sizeof(err));
+		if (r != 0)
+			goto fail;
+		for (i = 0; i < PQntuples(res); i++) {
+			send_event(w, res, i);
+			w->event_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		}
+		i = PQntuples(res);
+		PQclear(res);
+		res = NULL;
+	} while (i == atoi(EVENTS_BATCH));
+	if (mg_mono_ms() >= w->next_prune) {
+		/* Bounded: what no gateway needs any more goes (each gateway does it, cheaply). */
+		r = st_pg_exec(w->pg, "DELETE FROM mspgate_events WHERE created < now() - "
+		    "interval '" EVENTS_KEEP "'", 0, NULL, NULL, err, sizeof(err));
+		if (r != 0)
+			goto fail;
+		w->next_prune = mg_mono_ms() + PRUNE_MS;
+	}
+	return;
+fail:
+	PQclear(res);
+	lost(w, "cannot read the other gateways' detector events", err);
+}
+
 /* mspgated is gone, and its sessions with it: its rows go too. */
 static void
 goodbye(struct wk *w)
@@ -394,6 +537,8 @@ gw_sync_worker_run(int fd, const struct pol_state *ps)
 			pending_flush(&w);
 		if (w.pg != NULL && mg_mono_ms() >= w.next_poll) {
 			poll_kills(&w);
+			if (w.pg != NULL)
+				poll_events(&w);
 			w.next_poll = mg_mono_ms() + POLL_MS;
 		}
 		now = mg_mono_ms();

@@ -12,6 +12,7 @@
 #include "gw_daemon.h"
 #include "mg_file.h"
 #include "mg_log.h"
+#include "mg_time.h"
 #include "pol.h"
 
 /* The detector's state is written at most this often (and at shutdown). */
@@ -136,8 +137,11 @@ audit_line(struct gw_daemon *d, const char *line, size_t len)
 	ev.engineer = ln.engineer;
 	ev.source = ln.source;
 	/* Not an account the policy knows, or no address: nothing to count. */
-	if (gw_detect_event(d->det, &ev, &res) == 0)
+	if (gw_detect_event(d->det, &ev, &res) == 0) {
 		gw_alert_hits(d, &ev, &res);
+		/* The other gateways' detectors count it too (shared state). */
+		gw_sync_event(d, &ev, mg_clock_now());
+	}
 out:
 	rec_audit_reader_free(rd);
 }
