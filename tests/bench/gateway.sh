@@ -10,6 +10,18 @@
 #   gateway  the gateway sshd with pam_mspgate + mspgate-shell + mspgated,
 #            recording every session; engineers log in with a FIDO key
 #            (software, sk-soft) + TOTP through SSH_ASKPASS (grant fido+totp)
+#   gateway b  for the session setup row only (issue 17): a second gateway
+#            sshd + mspgated, the same policy but its TOTP and lockout state
+#            in PostgreSQL (state.backend "postgresql"), in a throwaway
+#            cluster of this run (tests/lib/pg.sh: initdb under $T,
+#            127.0.0.1, a free port, SCRAM over TCP) made durable as a real
+#            server is (fsync, full_page_writes, synchronous_commit on),
+#            stopped and removed at exit. A login there goes through its
+#            mspgated's state broker (one kept connection); each session's
+#            standing check connects on its own. Its engineers are its own
+#            (enrolled in the database), one per fresh login. Left out,
+#            saying why, when the PostgreSQL server or the postgres user is
+#            missing (MG_BENCH_PG=0: on request).
 #
 # Fairness. Each fresh gateway login uses up a TOTP step (30 s), so the
 # throughput, echo and concurrency rows share one authenticated
@@ -18,7 +30,11 @@
 # way. The second leg is fresh per session on both sides (mspgated's
 # libssh connection to the target; the bastion's ssh client, or
 # ProxyJump's end-to-end connection). Session setup and memory use fresh
-# connections on both sides, one throwaway engineer per gateway login.
+# connections on both sides, one throwaway engineer per gateway login;
+# the files gateway, the postgresql one and the double hop take turns in
+# one loop (rotating which goes first), so a slow moment of the machine
+# hits all three, and the postgresql backend's extra cost is the median
+# of the per-login differences against the files gateway.
 # The concurrency row multiplexes all sessions over the one connection,
 # so MaxSessions is raised (here only) in the generated gateway and
 # bastion sshd_config, and MaxStartups in the target's.
@@ -28,6 +44,7 @@
 #   MG_BENCH_RUNS=3         runs per bulk row (median, min-max)
 #   MG_BENCH_ECHO_N=300     keystrokes per echo run
 #   MG_BENCH_SETUP_RUNS=5   fresh logins per side (one engineer each)
+#   MG_BENCH_PG=1           0: no postgresql gateway in the setup row
 #   MG_BENCH_MEM_N=4        idle fresh sessions per side for memory
 #   MG_BENCH_IDLE=500       idle sessions in the concurrency row
 #   MG_BENCH_STREAM=50      streaming sessions in the concurrency row
@@ -68,6 +85,7 @@ done
 . tests/lib/tap.sh
 . tests/lib/gw.sh
 . tests/lib/chain.sh
+. tests/lib/pg.sh
 CLIENT_PIDS=""
 SHM=""
 bench_cleanup() {
@@ -116,6 +134,23 @@ TARGET_PID=$!
 gw_track "$TARGET_PID"
 wait_port "$TARGET_PORT" || die "target sshd did not restart"
 
+# The postgresql gateway (session setup only): why it is left out, if it is.
+PG=""
+pg_why=""
+if ! want setup; then
+	pg_why="no setup row"
+elif [ "${MG_BENCH_PG:-1}" = 0 ]; then
+	pg_why="skipped on request (MG_BENCH_PG=0)"
+elif ! PG_BIN=$(pg_find_bin); then
+	pg_why="PostgreSQL server binaries not installed (apt-get install postgresql)"
+elif ! id postgres >/dev/null 2>&1; then
+	pg_why="no postgres system user (the postgresql package makes it)"
+elif ! command -v runuser >/dev/null 2>&1; then
+	pg_why="runuser not found (util-linux)"
+else
+	PG=1
+fi
+
 # Engineers: the main one (shared connections) and one per fresh login.
 NX=$((SETUP_RUNS + MEM_N))
 # GW_ENG: the shared connection for exec/pty; ${GW_TAG}s: the one for sftp
@@ -127,6 +162,17 @@ i=1
 while [ $i -le $NX ]; do
 	make_user "${GW_TAG}x$i" || die "useradd"
 	ENGS="$ENGS ${GW_TAG}x$i"
+	i=$((i + 1))
+done
+# The postgresql gateway's: one per fresh login there (only its policy
+# entry and a FIDO key: they never reach the bastion).
+PENGS=""
+i=1
+while [ -n "$PG" ] && [ $i -le "$SETUP_RUNS" ]; do
+	make_user "${GW_TAG}p$i" || die "useradd"
+	PENGS="$PENGS ${GW_TAG}p$i"
+	ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "${GW_TAG}p$i" -f "$T/k-${GW_TAG}p$i" \
+		2>>"$T/keygen.log" || die "sk keygen"
 	i=$((i + 1))
 done
 ssh-keygen -q -t ed25519 -N '' -C hop -f "$T/hop" || die keygen
@@ -161,7 +207,7 @@ chmod -R a+rX "$T/bastion"
 # The concurrency row is one engineer's $MAXS sessions over one connection.
 GW_GATEWAY_EXTRA="  max_sessions_per_engineer = $MAXS;"
 gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };"
-python3 - "$GW_POLICY" "$GW_ENG" "$T" $ENGS <<'EOF' || die "policy edit"
+python3 - "$GW_POLICY" "$GW_ENG" "$T" $ENGS $PENGS <<'EOF' || die "policy edit"
 import re, sys
 p, eng, t, engs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 s = open(p).read()
@@ -179,16 +225,51 @@ touch "$GW_AUDIT" && chown "$GW_DAEMON" "$GW_AUDIT" && chmod 0640 "$GW_AUDIT"
 start_mspgated || die "mspgated did not start"
 for u in $ENGS; do chain_enroll "$u" || die "enroll $u"; done
 
-chain_start_gateway || die "gateway sshd"
-# Raised in the bench only: hundreds of sessions over one connection.
-kill "$GW_SSHD_PID"; wait "$GW_SSHD_PID" 2>/dev/null
-sed -i -e "s/^MaxSessions .*/MaxSessions $MAXS/" -e "s/^MaxStartups .*/MaxStartups 200:30:400/" \
-	-e "s/^LogLevel DEBUG1/LogLevel VERBOSE/" "$T/gw_sshd_config"
-LD_PRELOAD="$(abs "$MG_BUILD/lib/logshim.so")" MG_SYSLOG_FILE="$T/syslog" \
-	"$CHAIN_RUN/$CHAIN_SVC" -D -e -f "$T/gw_sshd_config" 2>>"$T/gw_sshd.log" &
-GW_SSHD_PID=$!
-gw_track "$GW_SSHD_PID"
-wait_port "$GW_PORT" || die "gateway sshd did not restart"
+# bench_gateway_sshd: the current gateway's sshd (chain_start_gateway)
+# started again with the bench's settings. Raised in the bench only:
+# hundreds of sessions over one connection.
+bench_gateway_sshd() {
+	chain_start_gateway || return 1
+	kill "$GW_SSHD_PID"; wait "$GW_SSHD_PID" 2>/dev/null
+	sed -i -e "s/^MaxSessions .*/MaxSessions $MAXS/" -e "s/^MaxStartups .*/MaxStartups 200:30:400/" \
+		-e "s/^LogLevel DEBUG1/LogLevel VERBOSE/" "$GW_LOCAL/gw_sshd_config"
+	LD_PRELOAD="$(abs "$MG_BUILD/lib/logshim.so")" MG_SYSLOG_FILE="$GW_LOCAL/syslog" \
+		"$CHAIN_RUN/$GW_SVC" -D -e -f "$GW_LOCAL/gw_sshd_config" 2>>"$GW_LOCAL/gw_sshd.log" &
+	GW_SSHD_PID=$!
+	gw_track "$GW_SSHD_PID"
+	wait_port "$GW_PORT"
+}
+bench_gateway_sshd || die "gateway sshd"
+
+# The second gateway (tests/lib/chain.sh gwb_setup): the first's policy,
+# its local paths under $T/gwb, and its state in the throwaway cluster.
+if [ -n "$PG" ]; then
+	say "postgresql gateway (cluster, schema, enrolments, mspgated, sshd)"
+	pg_start || die "cannot start a throwaway PostgreSQL cluster"
+	# Durable, as a production server is (the test helper turns it off);
+	# connections unlogged, as by default.
+	pg_stop
+	printf 'log_connections = off\nfsync = on\nfull_page_writes = on\nsynchronous_commit = on\n' \
+		>>"$PG_DIR/data/postgresql.conf"
+	pg_start_again || die "cannot restart the PostgreSQL cluster"
+	# The password file and the sealing key: the service account's, 0600.
+	openssl rand -hex 32 >"$T/state.key"
+	chown "$GW_DAEMON" "$PG_PASSFILE" "$T/state.key" && chmod 0600 "$PG_PASSFILE" "$T/state.key"
+	gwb_setup || die "second gateway setup"
+	cat >>"$T/gwb/policy.conf" <<EOF
+state: { backend = "postgresql"; conninfo = "$PG_CONNINFO"; passfile = "$PG_PASSFILE";
+  key_file = "$T/state.key"; timeout = "5s"; name = "gwb"; };
+EOF
+	"$BIN/mspgate-policy" state init -f "$T/gwb/policy.conf" >"$T/init.out" 2>&1 ||
+		die "mspgate-policy state init: $(cat "$T/init.out")"
+	gw_use b
+	start_mspgated || die "the postgresql gateway's mspgated did not start"
+	for u in $PENGS; do chain_enroll "$u" || die "enroll $u (database)"; done
+	bench_gateway_sshd || die "the postgresql gateway's sshd"
+	PB_PORT=$GW_PORT
+	gw_use a
+	say "postgresql gateway: PostgreSQL $("$PG_BIN/postgres" -V | awk '{ print $3 }') on 127.0.0.1:$PG_PORT, fsync $(pg_psql 'SHOW fsync'), synchronous_commit $(pg_psql 'SHOW synchronous_commit'); its sshd on $PB_PORT"
+fi
 
 # The plain OpenSSH bastion.
 B_PORT=$(free_port)
@@ -221,6 +302,10 @@ wait_port "$B_PORT" || die "bastion sshd"
 	echo "[127.0.0.1]:$B_PORT $(cut -d' ' -f1-2 "$T/bastion/hostkey.pub")"
 	echo "[127.0.0.1]:$GW_PORT $(cut -d' ' -f1-2 "$T/gw_hostkey.pub")"
 	echo "[127.0.0.1]:$GW_PORT $(cut -d' ' -f1-2 "$T/gw_hostkey_ecdsa.pub")"
+	if [ -n "$PG" ]; then
+		echo "[127.0.0.1]:$PB_PORT $(cut -d' ' -f1-2 "$T/gw_hostkey.pub")"
+		echo "[127.0.0.1]:$PB_PORT $(cut -d' ' -f1-2 "$T/gw_hostkey_ecdsa.pub")"
+	fi
 } >"$T/client_known"
 C="$T/client.conf"
 cat >"$C" <<EOF
@@ -237,6 +322,9 @@ Host gws
   SetEnv MSPGATE_TARGET=t1/box
 Host gwfresh
   Port $GW_PORT
+  SetEnv MSPGATE_TARGET=t1/box
+Host gwpfresh
+  Port ${PB_PORT:-22}
   SetEnv MSPGATE_TARGET=t1/box
 Host bastion
   Port $B_PORT
@@ -272,21 +360,32 @@ exec 9<>"$T/hold"
 # --- session setup (fresh connections, one engineer per gateway login) --
 if want setup; then
 say "session setup: $SETUP_RUNS fresh logins each side"
-: >"$T/setup.mg"; : >"$T/setup.dh"; fails=0
+[ -n "$PG" ] || say "session setup, postgresql state: $pg_why; its rows are left out"
+: >"$T/setup.mg"; : >"$T/setup.pg"; : >"$T/setup.dh"; fails=0; pfails=0
 i=1
 while [ $i -le "$SETUP_RUNS" ]; do
 	u="${GW_TAG}x$i"
-	next_code "$u"
-	t0=$(now)
-	X -l "$u" -i "$T/k-$u" gwfresh true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1))
-	t1=$(now)
-	X -l "$u" -i "$T/k-$u" bfresh ssh target true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1))
-	t2=$(now)
-	secs "$t0" "$t1" >>"$T/setup.mg"; echo >>"$T/setup.mg"
-	secs "$t1" "$t2" >>"$T/setup.dh"; echo >>"$T/setup.dh"
+	pu="${GW_TAG}p$i"
+	# Who goes first turns with each login when there are three.
+	order="mg dh"
+	[ -n "$PG" ] && case $((i % 3)) in 1) order="mg pg dh" ;; 2) order="pg dh mg" ;; *) order="dh mg pg" ;; esac
+	for w in $order; do
+		case $w in
+		mg) next_code "$u" ;;
+		pg) next_code "$pu" ;;
+		esac
+		t0=$(now)
+		case $w in
+		mg) X -l "$u" -i "$T/k-$u" gwfresh true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1)) ;;
+		pg) X -l "$pu" -i "$T/k-$pu" gwpfresh true </dev/null >/dev/null 2>>"$T/setup.err" || pfails=$((pfails + 1)) ;;
+		dh) X -l "$u" -i "$T/k-$u" bfresh ssh target true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1)) ;;
+		esac
+		t1=$(now)
+		secs "$t0" "$t1" >>"$T/setup.$w"; echo >>"$T/setup.$w"
+	done
 	i=$((i + 1))
 done
-sed -i '/^$/d' "$T/setup.mg" "$T/setup.dh"
+sed -i '/^$/d' "$T/setup.mg" "$T/setup.pg" "$T/setup.dh"
 set -- $(stats "$T/setup.mg"); smg=$1 smg_lo=$2 smg_hi=$3
 set -- $(stats "$T/setup.dh"); sdh=$1 sdh_lo=$2 sdh_hi=$3
 r=$(ratio "$smg" "$sdh")
@@ -294,6 +393,21 @@ row "session setup (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
 	"$(f2 "$smg") s ($(f2 "$smg_lo")-$(f2 "$smg_hi"))" \
 	"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$r" "<= 1.2x" \
 	"$(yn awk -v a="$smg" -v b="$sdh" 'BEGIN { exit !(a <= 1.2 * b) }')$([ $fails -gt 0 ] && echo " ($fails failed)")"
+if [ -n "$PG" ]; then
+	set -- $(stats "$T/setup.pg"); spg=$1 spg_lo=$2 spg_hi=$3
+	# The backend's own cost: each login against the files gateway's login
+	# of the same round (taken within a second or two of each other).
+	paste "$T/setup.pg" "$T/setup.mg" | awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' >"$T/setup.pgx"
+	set -- $(stats "$T/setup.pgx"); dpg=$1 dpg_lo=$2 dpg_hi=$3
+	say "session setup: the postgresql backend's extra cost a session, against files: $dpg ms (median of $SETUP_RUNS paired logins; $dpg_lo to $dpg_hi)"
+	row "session setup, state in PostgreSQL (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
+		"$(f2 "$spg") s ($(f2 "$spg_lo")-$(f2 "$spg_hi"))" \
+		"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$(ratio "$spg" "$sdh")" "<= 1.0x" \
+		"$(yn awk -v a="$spg" -v b="$sdh" 'BEGIN { exit !(a <= b) }')$([ $pfails -gt 0 ] && echo " ($pfails failed)")"
+	row "session setup, PostgreSQL state's extra cost a session (median of per-login differences)" \
+		"$(awk -v a="$dpg" 'BEGIN { printf "%+.1f", a }') ms ($dpg_lo to $dpg_hi)" \
+		"$(f2 "$smg") s files" "$(ratio "$spg" "$smg")" "-" "-"
+fi
 fi
 
 tsess() { pgrep -u "$GW_TUSER" -f "^sshd: $GW_TUSER@" | wc -l; }
