@@ -362,6 +362,11 @@ if want setup; then
 say "session setup: $SETUP_RUNS fresh logins each side"
 [ -n "$PG" ] || say "session setup, postgresql state: $pg_why; its rows are left out"
 : >"$T/setup.mg"; : >"$T/setup.pg"; : >"$T/setup.dh"; fails=0; pfails=0
+# The server counts the connections made to it: per session, those of its
+# standing check, beside a few made once (the broker's and the state
+# worker's kept ones, at the first login; psql's own here).
+pgconns() { pg_psql "SELECT sessions FROM pg_stat_database WHERE datname = 'mspgate'"; }
+[ -n "$PG" ] && pgc0=$(pgconns)
 i=1
 while [ $i -le "$SETUP_RUNS" ]; do
 	u="${GW_TAG}x$i"
@@ -385,6 +390,7 @@ while [ $i -le "$SETUP_RUNS" ]; do
 	done
 	i=$((i + 1))
 done
+[ -n "$PG" ] && pgc1=$(pgconns)
 sed -i '/^$/d' "$T/setup.mg" "$T/setup.pg" "$T/setup.dh"
 set -- $(stats "$T/setup.mg"); smg=$1 smg_lo=$2 smg_hi=$3
 set -- $(stats "$T/setup.dh"); sdh=$1 sdh_lo=$2 sdh_hi=$3
@@ -399,7 +405,7 @@ if [ -n "$PG" ]; then
 	# of the same round (taken within a second or two of each other).
 	paste "$T/setup.pg" "$T/setup.mg" | awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' >"$T/setup.pgx"
 	set -- $(stats "$T/setup.pgx"); dpg=$1 dpg_lo=$2 dpg_hi=$3
-	say "session setup: the postgresql backend's extra cost a session, against files: $dpg ms (median of $SETUP_RUNS paired logins; $dpg_lo to $dpg_hi)"
+	say "session setup: the postgresql backend's extra cost a session, against files: $dpg ms (median of $SETUP_RUNS paired logins; $dpg_lo to $dpg_hi); $((pgc1 - pgc0)) connections to the database for $SETUP_RUNS sessions"
 	row "session setup, state in PostgreSQL (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
 		"$(f2 "$spg") s ($(f2 "$spg_lo")-$(f2 "$spg_hi"))" \
 		"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$(ratio "$spg" "$sdh")" "<= 1.0x" \
