@@ -7,6 +7,7 @@
 #include "gw_reauth.h"
 #include "mg_time.h"
 
+#include "mfa_broker.h"
 #include "mfa_txn.h"
 
 int
@@ -18,7 +19,7 @@ gw_reauth_check(const struct pol *p, const char *engineer, const char *code,
 	int r;
 
 	/* The login's own transaction (pam/mfa_txn.c): same lock, record, lockout. */
-	r = mfa_txn_totp(p, engineer, code, mg_clock_now(), &res, why, whylen);
+	r = mfa_broker_check(p, engineer, code, mg_clock_now(), &res, why, whylen);
 	if (r == 0)
 		snprintf(why, whylen, "fresh TOTP code accepted");
 	return r;

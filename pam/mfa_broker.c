@@ -173,6 +173,19 @@ mfa_broker_totp(const struct pol *p, const char *user, const char *code,
 }
 
 int
+mfa_broker_check(const struct pol *p, const char *user, const char *code,
+    time_t now, struct mfa_txn_result *res, char *why, size_t whylen)
+{
+	int r;
+
+	/* On a gateway, its broker keeps the database connection open. */
+	if (p->state.backend == POL_STATE_POSTGRESQL &&
+	    (r = mfa_broker_totp(p, user, code, now, res, why, whylen)) != MG_ERR_NOENT)
+		return r;
+	return mfa_txn_totp(p, user, code, now, res, why, whylen);
+}
+
+int
 mfa_broker_listen(const struct pol *p, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;

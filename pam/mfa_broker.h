@@ -27,6 +27,15 @@
  * its own: the answer is the transaction's.
  */
 
+/*
+ * What a login and a re-authentication call: with the state in the
+ * database, the broker when there is one here, else mfa_txn_totp on a
+ * connection of the caller's own; with files, mfa_txn_totp. Same result
+ * and meaning as mfa_txn_totp.
+ */
+int mfa_broker_check(const struct pol *p, const char *user, const char *code,
+    time_t now, struct mfa_txn_result *res, char *why, size_t whylen);
+
 /* The socket's name under gateway.state. */
 #define MFA_BROKER_SOCK "state.sock"
 

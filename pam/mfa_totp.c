@@ -9,6 +9,7 @@
 #include "mg_err.h"
 #include "mg_time.h"
 #include "mfa_attest.h"
+#include "mfa_broker.h"
 #include "mfa_state.h"
 #include "mfa_totp.h"
 #include "mfa_txn.h"
@@ -113,7 +114,7 @@ mfa_totp_login(struct mfa_login *l, int need, char *ev, size_t evlen)
 	 */
 	if ((r = l->audit_ready(l)) != 0)
 		goto out;
-	r = mfa_txn_totp(l->p, l->user, code, mg_clock_now(), &tres, l->why, l->whylen);
+	r = mfa_broker_check(l->p, l->user, code, mg_clock_now(), &tres, l->why, l->whylen);
 	l->locked_now = tres.locked_now;
 	/*
 	 * The shared state cannot be reached (or answered too late): the code

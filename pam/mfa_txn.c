@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "mg_err.h"
-#include "mfa_broker.h"
 #include "mfa_factor.h"
 #include "mfa_state.h"
 #include "mfa_totp.h"
@@ -20,10 +19,6 @@ mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t now
 
 	memset(res, 0, sizeof(*res));
 	res->step = -1;
-	/* On a gateway, its broker keeps the database connection open. */
-	if (p->state.backend == POL_STATE_POSTGRESQL &&
-	    (r = mfa_broker_totp(p, user, code, now, res, why, whylen)) != MG_ERR_NOENT)
-		return r;
 	if ((r = mfa_state_init(&st, p)) != 0) {
 		snprintf(why, whylen, "store path too long");
 		return r;

@@ -22,7 +22,8 @@ struct mfa_txn_result {
  * no (active) secret, counts as a failure (and may lock the account); a
  * good code is recorded as used before it is accepted, and clears the
  * failure count. pam_mspgate (login) and mspgated (require MFA again)
- * both call this, so the two cannot drift.
+ * both come here (through mfa_broker_check, which may run it in
+ * mspgated's broker), so the two cannot drift.
  * Returns 0 (accepted), MG_ERR_DENIED (refused: wrong, replayed, not
  * enrolled, not active, locked) or another MG_ERR_* (the store cannot be
  * used: refused too). why gets a line for syslog and the audit log, never
@@ -33,8 +34,8 @@ int mfa_txn_totp(const struct pol *p, const char *user, const char *code, time_t
 /*
  * The same transaction on st, which the caller made with mfa_state_init
  * for p and keeps (the broker, mfa_broker.c: its database connection
- * stays open between logins). mfa_txn_totp asks the broker when there is
- * one, else runs this on a state of its own.
+ * stays open between logins). mfa_txn_totp runs it on a state of its own;
+ * mfa_broker_check (mfa_broker.h) asks the broker first.
  */
 struct mfa_state;
 int mfa_txn_totp_st(struct mfa_state *st, const struct pol *p, const char *user,
