@@ -40,7 +40,8 @@ usage(FILE *f)
 	    "       mspgatectl [-s SOCKET] [-f POLICY] alerts [--since DATE]\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] audit [--since DATE]\n"
 	    "POLICY defaults to $MSPGATE_CONF; with state.backend = \"postgresql\" there,\n"
-	    "list shows every gateway's sessions and kill ID reaches them.\n");
+	    "list and alerts show every gateway's, kill ID reaches them, and audit shows\n"
+	    "every gateway's audit events.\n");
 }
 
 /*
@@ -408,6 +409,62 @@ audit_all(const struct pol *p, const char *sock, long long since)
 }
 
 /*
+ * alerts with the state in PostgreSQL: every gateway's alert events, from
+ * the database's copy of their audit logs (the last 1000), with a GATEWAY
+ * column; answered only when this gateway's mspgated answers alerts. When
+ * the database cannot be reached, this gateway's own, and stderr says so.
+ */
+static int
+alerts_all(const struct pol *p, const char *sock, const char *req, long long since)
+{
+	char err[400], c[7][80], ev[300], v[24], tt[170], *ans = NULL;
+	const char *pv[1] = { v };
+	struct st_pg *pg = NULL;
+	PGresult *res = NULL;
+	int lrc, r, i;
+
+	if ((lrc = ask(sock, req, &ans)) != EX_OK || strncmp(ans, "ok", 2) != 0) {
+		if (lrc == EX_OK)
+			fprintf(stderr, "mspgatectl: %.*s\n", (int)strcspn(ans, "\n"), ans);
+		free(ans);
+		return lrc == EX_OK ? EX_NOCONN : lrc;
+	}
+	snprintf(v, sizeof(v), "%lld", since);
+	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) == 0)
+		r = st_pg_exec(pg, "SELECT * FROM (SELECT line->>'time', gateway, "
+		    "regexp_replace(coalesce(line->>'rule', ''), '^alerts\\.', ''), "
+		    "line->>'result', engineer, line->>'tenant', line->>'target', "
+		    "line->>'reason', time, seq FROM mspgate_audit WHERE event = 'alert' AND "
+		    "time >= to_timestamp($1::bigint) ORDER BY time DESC, gateway, seq DESC "
+		    "LIMIT 1000) AS a ORDER BY time, gateway COLLATE \"C\", seq", 1, pv, &res,
+		    err, sizeof(err));
+	st_pg_close(pg);
+	if (r != 0) {
+		fprintf(stderr, "mspgatectl: the state database cannot be reached: %s; "
+		    "only this gateway's alerts are shown\n", err);
+		r = print_alerts(ans);
+		free(ans);
+		return r;
+	}
+	free(ans);
+	printf("%-20s %-12s %-18s %-7s %-12s %-20s %s\n", "TIME", "GATEWAY", "RULE",
+	    "ACTION", "ENGINEER", "TENANT/TARGET", "EVIDENCE");
+	for (i = 0; i < PQntuples(res); i++) {
+		snprintf(tt, sizeof(tt), "%s/%s", shown(PQgetvalue(res, i, 5), c[5],
+		    sizeof(c[5])), shown(PQgetvalue(res, i, 6), c[6], sizeof(c[6])));
+		printf("%-20s %-12s %-18s %-7s %-12s %-20s %s\n",
+		    shown(PQgetvalue(res, i, 0), c[0], sizeof(c[0])),
+		    shown(PQgetvalue(res, i, 1), c[1], sizeof(c[1])),
+		    shown(PQgetvalue(res, i, 2), c[2], sizeof(c[2])),
+		    shown(PQgetvalue(res, i, 3), c[3], sizeof(c[3])),
+		    shown(PQgetvalue(res, i, 4), c[4], sizeof(c[4])), tt,
+		    shown(PQgetvalue(res, i, 7), ev, sizeof(ev)));
+	}
+	PQclear(res);
+	return EX_OK;
+}
+
+/*
  * kill ID across gateways, after this gateway's mspgated said it has no
  * such session: a request in mspgate_kill for the gateway that has it,
  * then wait (KILL_WAIT_MS) until its row leaves mspgate_sessions. A
@@ -616,6 +673,12 @@ main(int argc, char **argv)
 		} else {
 			rc = audit_all(p, sock, audit_since);
 		}
+		goto out;
+	}
+	/* Shared state: every gateway's alerts, from the database's audit copy. */
+	if (p != NULL && p->state.backend == POL_STATE_POSTGRESQL &&
+	    strcmp(argv[0], "alerts") == 0) {
+		rc = alerts_all(p, sock, req, audit_since);
 		goto out;
 	}
 	/* Shared state: every gateway's sessions, from the database. */

@@ -158,6 +158,11 @@ check_grep "shows A's logins" " gwa  *auth_success  *$GW_ENG " "$T/audit.out"
 check_grep "and B's refusals" " gwb  *auth_failure  *$GW_ENG " "$T/audit.out"
 check "a hostile reason is shown without its control bytes" \
 	sh -c "grep -q 'hostile ?\[2J?bytes' '$T/audit.out' && ! grep -q \"\$(printf '\\033')\" '$T/audit.out'"
+gw_use b
+"$BIN/mspgatectl" -s "$GW_CTL" -f "$GW_POLICY" alerts --since 1h >"$T/alerts.b" 2>&1
+check "mspgatectl alerts on B" test $? -eq 0
+check_grep "shows A's first-access alert, with its gateway" "^[-0-9T:Z]*  *gwa  *first_access  *alert  *$GW_ENG  *t1/box " "$T/alerts.b"
+gw_use a
 runuser -u "$GW_ENG" -- "$BIN/mspgatectl" -s "$GW_CTL" -f "$GW_POLICY" audit >"$T/audit.eng" 2>&1
 check "an engineer gets no audit across gateways" test $? -ne 0 -a -z "$(grep " gwa " "$T/audit.eng")"
 check_grep "(refused by the control socket)" "permission denied\|Permission denied" "$T/audit.eng"
