@@ -290,6 +290,13 @@ cmd_state(const char *file, int argc, char **argv)
 	char err[512];
 	int r = 0, from = 0, v = 0;
 
+	/* What to do first: a typo is named before any file is read. */
+	if (argc < 2 || (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "migrate") != 0 &&
+	    strcmp(argv[1], "status") != 0)) {
+		fprintf(stderr, "mspgate-policy: state %s: say init, migrate or status\n",
+		    argc < 2 ? "needs what to do" : argv[1]);
+		return EX_ERROR;
+	}
 	if (argc == 4 && strcmp(argv[2], "-f") == 0)
 		file = argv[3];
 	else if (argc != 2) {
@@ -311,12 +318,6 @@ cmd_state(const char *file, int argc, char **argv)
 			    "gateway\n", ST_SCHEMA_VERSION);
 		pol_free(p);
 		return r == 0 ? EX_ALLOW : EX_ERROR;
-	}
-	if (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "migrate") != 0) {
-		fprintf(stderr, "mspgate-policy: state %s: unknown (init, migrate or "
-		    "status)\n", argv[1]);
-		pol_free(p);
-		return EX_ERROR;
 	}
 	if ((r = st_pg_open(&p->state, &pg, err, sizeof(err))) == 0) {
 		if (strcmp(argv[1], "init") == 0)
@@ -845,7 +846,7 @@ main(int argc, char **argv)
 		return cmd_report(file, argc, argv);
 	if (strcmp(cmd, "accounts") == 0)
 		return cmd_accounts(file, argc, argv);
-	if (strcmp(cmd, "state") == 0 && argc >= 2)
+	if (strcmp(cmd, "state") == 0)
 		return cmd_state(file, argc, argv);
 	fprintf(stderr, "mspgate-policy: unknown command '%s'\n", cmd);
 	usage(stderr);

@@ -143,4 +143,14 @@ assert any(r['target']=='db01' and r['max_login_age']==3600 for r in rows)
 assert all(r['max_login_age']>0 for r in rows)
 "
 check_exit 1 "report unknown tenant exits 1" "$P" report -f $EX --tenant initech 2>/dev/null
+# state: what to do is named first; a files policy has no database.
+"$P" state >/dev/null 2>"$T/err"
+check "state without what to do exits 1" test $? -eq 1
+check_grep "and lists init, migrate, status" "state needs what to do: say init, migrate or status" "$T/err"
+"$P" state bogus -f "$EX" >/dev/null 2>"$T/err"
+check "state with a typo exits 1" test $? -eq 1
+check_grep "and names the typo, not the backend" "^mspgate-policy: state bogus: say init, migrate or status$" "$T/err"
+"$P" state init -f "$EX" >/dev/null 2>"$T/err"
+check "state init on a files policy exits 1" test $? -eq 1
+check_grep "saying there is no database" "keeps its state in files (state.backend): there is no database to init" "$T/err"
 tap_done
