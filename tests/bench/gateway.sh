@@ -141,12 +141,8 @@ if ! want setup; then
 	pg_why="no setup row"
 elif [ "${MG_BENCH_PG:-1}" = 0 ]; then
 	pg_why="skipped on request (MG_BENCH_PG=0)"
-elif ! PG_BIN=$(pg_find_bin); then
-	pg_why="PostgreSQL server binaries not installed (apt-get install postgresql)"
-elif ! id postgres >/dev/null 2>&1; then
-	pg_why="no postgres system user (the postgresql package makes it)"
-elif ! command -v runuser >/dev/null 2>&1; then
-	pg_why="runuser not found (util-linux)"
+elif pg_missing; then
+	pg_why=$PG_WHY
 else
 	PG=1
 fi

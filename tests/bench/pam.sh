@@ -261,12 +261,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pg_why=""
 if [ "${MG_BENCH_PG:-1}" = 0 ]; then
 	pg_why="skipped on request (MG_BENCH_PG=0)"
-elif ! PG_BIN=$(pg_find_bin); then
-	pg_why="PostgreSQL server binaries not installed (apt-get install postgresql)"
-elif ! id postgres >/dev/null 2>&1; then
-	pg_why="no postgres system user (the postgresql package makes it)"
-elif ! command -v runuser >/dev/null 2>&1; then
-	pg_why="runuser not found (util-linux)"
+elif pg_missing; then
+	pg_why=$PG_WHY
 fi
 if [ -z "$pg_why" ]; then
 	pg_start || { echo "bench/pam: cannot start a throwaway PostgreSQL cluster"; exit 1; }

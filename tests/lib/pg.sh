@@ -7,6 +7,8 @@
 # system's cluster (/var/lib/postgresql, /etc/postgresql, port 5432) is
 # never touched, nor are pg_ctlcluster and pg_createcluster used.
 #
+#   pg_missing               true when no cluster can be made here, why in
+#                            $PG_WHY (the benchmarks leave their rows out)
 #   pg_need                  skip the whole test (exit 0) unless root and the
 #                            server binaries are installed (MG_NO_SKIP: run.sh
 #                            counts the skip as failed)
@@ -55,20 +57,27 @@ pg_find_bin() {
 	return 1
 }
 
-pg_need() {
-	pn_why=""
+# pg_missing: 0 (true) when a throwaway cluster cannot be made here, and
+# why in $PG_WHY; else 1, with $PG_BIN set. For the tests (pg_need) and
+# the benchmarks, which leave their PostgreSQL rows out and say why.
+pg_missing() {
+	PG_WHY=""
 	if [ "$(id -u)" -ne 0 ]; then
-		pn_why="PostgreSQL tests need root (the cluster runs as the postgres user)"
+		PG_WHY="PostgreSQL tests need root (the cluster runs as the postgres user)"
 	elif ! PG_BIN=$(pg_find_bin); then
-		pn_why="PostgreSQL server binaries not installed (apt-get install postgresql)"
+		PG_WHY="PostgreSQL server binaries not installed (apt-get install postgresql)"
 	elif ! id postgres >/dev/null 2>&1; then
-		pn_why="no postgres system user (the postgresql package makes it)"
+		PG_WHY="no postgres system user (the postgresql package makes it)"
 	elif ! command -v runuser >/dev/null 2>&1; then
-		pn_why="runuser not found (util-linux)"
+		PG_WHY="runuser not found (util-linux)"
 	fi
-	if [ -n "$pn_why" ]; then
+	[ -n "$PG_WHY" ]
+}
+
+pg_need() {
+	if pg_missing; then
 		# tests/run.sh counts a script with no test at all as failed.
-		echo "ok 1 # SKIP $pn_why"
+		echo "ok 1 # SKIP $PG_WHY"
 		echo "1..1"
 		exit 0
 	fi
