@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "gw_decide.h"
-#include "mfa_txn.h"
+#include "mfa_broker.h"
 #include "mg_time.h"
 #include "mg_log.h"
 
@@ -110,7 +110,7 @@ check_request(const struct pol *p, struct gw_decide_req *rq, struct gw_verdict *
 		return refuse(v, NULL, NULL, "unknown target %s/%s", v->spec.tenant,
 		    v->spec.target), -1;
 	/* Per channel: a lockout or un-enrolment since the login stops it. */
-	if (mfa_txn_standing(p, v->engineer, rq->att, mg_clock_now(),
+	if (mfa_broker_standing_check(p, v->engineer, rq->att, mg_clock_now(),
 	    &v->mfa_used, err, sizeof(err)) != 0)
 		return refuse(v, NULL, "not permitted: your login no longer stands (locked "
 		    "out or no longer enrolled); log in again", "the login no longer "

@@ -27,7 +27,7 @@
 #include "mg_err.h"
 #include "mg_log.h"
 #include "mg_time.h"
-#include "mfa_txn.h"
+#include "mfa_broker.h"
 #include "pol_decide.h"
 #include "rec_audit.h"
 #include "rec_key.h"
@@ -186,7 +186,7 @@ answer_list(struct sess *s, const struct gw_msg *q)
 		unsigned mfa = 0;
 		char why[300];
 
-		if (mfa_txn_standing(p, e, &s->att, mg_clock_now(), &mfa,
+		if (mfa_broker_standing_check(p, e, &s->att, mg_clock_now(), &mfa,
 		    why, sizeof(why)) != 0)
 			e = NULL;
 

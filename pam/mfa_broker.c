@@ -17,12 +17,13 @@
 #include "mg_err.h"
 #include "mg_util.h"
 #include "mfa_broker.h"
+#include "mfa_factor.h"
 #include "mfa_polcache.h"
 #include "mfa_state.h"
 #include "mfa_store.h"
 #include "mfa_txn.h"
 
-#define REQ_MAX		256
+#define REQ_MAX		(64 + MFA_ATTEST_FACTORS * MFA_EVIDENCE_MAX)
 #define REPLY_MAX	1024
 
 static long long
@@ -106,59 +107,86 @@ read_line(int fd, char *buf, size_t max, long long deadline)
 	return -1;
 }
 
-int
-mfa_broker_totp(const struct pol *p, const char *user, const char *code,
-    time_t now, struct mfa_txn_result *res, char *why, size_t whylen)
+/* Connects to the broker: a socket, or -1 when there is none here. */
+static int
+broker_connect(const struct pol *p)
 {
 	struct sockaddr_un sun;
 	struct stat sb;
-	char req[REQ_MAX], reply[REPLY_MAX], *f[5], *tok;
-	long long deadline;
 	uid_t svc = (uid_t)-1;
-	int fd, n, i, r;
+	int fd;
 
-	memset(res, 0, sizeof(*res));
-	res->step = -1;
 	if (sock_path(p, &sun) != 0 || lstat(sun.sun_path, &sb) != 0 ||
 	    !S_ISSOCK(sb.st_mode))
-		return MG_ERR_NOENT;
+		return -1;
 	/* Only a socket of root or the service account is the broker. */
 	if (sb.st_uid != 0 && (service_uid(p, &svc) != 0 || sb.st_uid != svc))
-		return MG_ERR_NOENT;
-	if (!mfa_user_ok(user) || strlen(code) > 16 || strpbrk(code, " \t\n\r") != NULL)
-		return MG_ERR_NOENT;
+		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return MG_ERR_NOENT;
+		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		close(fd);
-		return MG_ERR_NOENT;	/* mspgated not running: on our own */
+		return -1;	/* mspgated not running: on our own */
 	}
-	n = snprintf(req, sizeof(req), "totp %s %s %lld\n", user, code[0] ? code : "-",
-	    (long long)now);
+	return fd;
+}
+
+/*
+ * Sends req (n bytes, wiped) on fd (closed) and splits the answer line
+ * into nf tab-ended fields and the reason (which holds no tab) as f[nf].
+ * 0, or MG_ERR_UNAVAIL with why set.
+ */
+static int
+broker_ask(const struct pol *p, int fd, char *req, int n, char *reply, size_t replylen,
+    char **f, int nf, char *why, size_t whylen)
+{
+	long long deadline;
+	char *tok;
+	int i, r;
+
 	/* From here the broker may have used the code: no second try elsewhere. */
 	deadline = now_ms() + (p->state.timeout > 0 ? p->state.timeout : 5) * 2000 + 2000;
-	r = n > 0 && (size_t)n < sizeof(req) && write(fd, req, (size_t)n) == n ? 0 : -1;
-	explicit_bzero(req, sizeof(req));
+	r = n > 0 && (size_t)n < REQ_MAX && write(fd, req, (size_t)n) == n ? 0 : -1;
+	explicit_bzero(req, REQ_MAX);
 	if (r == 0)
-		r = read_line(fd, reply, sizeof(reply), deadline);
+		r = read_line(fd, reply, replylen, deadline);
 	close(fd);
 	if (r != 0) {
 		snprintf(why, whylen, "the gateway's state broker did not answer");
 		return MG_ERR_UNAVAIL;
 	}
 	reply[strcspn(reply, "\n")] = '\0';
-	/* Four tab-ended fields, then the reason (which holds no tab). */
-	for (i = 0, tok = reply; i < 4; i++) {
+	for (i = 0, tok = reply; i < nf; i++) {
 		f[i] = tok;
 		if ((tok = strchr(tok, '\t')) == NULL)
 			break;
 		*tok++ = '\0';
 	}
-	if (i != 4 || tok == NULL) {
+	if (i != nf || tok == NULL) {
 		snprintf(why, whylen, "the gateway's state broker answered nonsense");
 		return MG_ERR_UNAVAIL;
 	}
-	f[4] = tok;
+	f[nf] = tok;
+	return 0;
+}
+
+int
+mfa_broker_totp(const struct pol *p, const char *user, const char *code,
+    time_t now, struct mfa_txn_result *res, char *why, size_t whylen)
+{
+	char req[REQ_MAX], reply[REPLY_MAX], *f[5];
+	int fd, n, r;
+
+	memset(res, 0, sizeof(*res));
+	res->step = -1;
+	if (!mfa_user_ok(user) || strlen(code) > 16 || strpbrk(code, " \t\n\r") != NULL)
+		return MG_ERR_NOENT;
+	if ((fd = broker_connect(p)) < 0)
+		return MG_ERR_NOENT;
+	n = snprintf(req, sizeof(req), "totp %s %s %lld\n", user, code[0] ? code : "-",
+	    (long long)now);
+	if ((r = broker_ask(p, fd, req, n, reply, sizeof(reply), f, 4, why, whylen)) != 0)
+		return r;
 	r = atoi(f[0]);
 	res->step = strtoll(f[1], NULL, 10);
 	res->locked_now = atoi(f[2]) != 0;
@@ -170,6 +198,61 @@ mfa_broker_totp(const struct pol *p, const char *user, const char *code,
 		return MG_ERR_INTERNAL;
 	}
 	return r;
+}
+
+int
+mfa_broker_standing(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen)
+{
+	char req[REQ_MAX], reply[REPLY_MAX], *f[3], *end;
+	unsigned long m;
+	size_t i;
+	int fd, n, k, r;
+
+	*still = 0;
+	if (!mfa_user_ok(e->name))
+		return MG_ERR_NOENT;
+	/* "standing USER NOW" and each factor's evidence or "-", tab-separated. */
+	n = snprintf(req, sizeof(req), "standing\t%s\t%lld", e->name, (long long)now);
+	for (i = 0; i < mfa_nfactors && n > 0 && (size_t)n < sizeof(req); i++) {
+		const char *ev = mfa_attest_evidence(att, mfa_factors[i].bit);
+
+		if (ev != NULL && (ev[0] == '\0' || strpbrk(ev, "\t\n") != NULL))
+			return MG_ERR_NOENT;	/* the reader refuses such evidence */
+		k = snprintf(req + n, sizeof(req) - (size_t)n, "\t%s", ev != NULL ? ev : "-");
+		n = k < 0 ? -1 : n + k;
+	}
+	if (n < 0 || (size_t)n + 1 >= sizeof(req))
+		return MG_ERR_NOENT;
+	req[n++] = '\n';
+	req[n] = '\0';
+	if ((fd = broker_connect(p)) < 0)
+		return MG_ERR_NOENT;
+	if ((r = broker_ask(p, fd, req, n, reply, sizeof(reply), f, 2, why, whylen)) != 0)
+		return r;
+	r = atoi(f[0]);
+	m = strtoul(f[1], &end, 10);
+	snprintf(why, whylen, "%s", f[2]);
+	/* Only factors the login had can stand; anything else refuses. */
+	if (*end != '\0' || r > 0 || r < MG_ERR_UNAVAIL || (m & ~(unsigned long)att->mfa) != 0 ||
+	    (r != 0 && m != 0)) {
+		snprintf(why, whylen, "the gateway's state broker answered nonsense");
+		return MG_ERR_INTERNAL;
+	}
+	*still = (unsigned)m;
+	return r;
+}
+
+int
+mfa_broker_standing_check(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen)
+{
+	int r;
+
+	if (p->state.backend == POL_STATE_POSTGRESQL &&
+	    (r = mfa_broker_standing(p, e, att, now, still, why, whylen)) != MG_ERR_NOENT)
+		return r;
+	return mfa_txn_standing(p, e, att, now, still, why, whylen);
 }
 
 int
@@ -207,6 +290,69 @@ mfa_broker_listen(const struct pol *p, char *err, size_t errlen)
 	return fd;
 }
 
+/* A time in a request: seconds since the epoch, positive. 0, or -1. */
+static int
+req_time(const char *s, time_t *t)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '1' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v <= 0)
+		return -1;
+	*t = (time_t)v;
+	return 0;
+}
+
+/*
+ * "standing USER NOW EV..." (tab-separated, one evidence or "-" a factor,
+ * in mfa_factors' order): the login's standing on the kept state, answered
+ * "R STILL WHY".
+ */
+static void
+answer_standing(int fd, char *req, const struct pol *p, struct mfa_state *st)
+{
+	const struct pol_engineer *e;
+	struct mfa_attest a;
+	char why[512], reply[REPLY_MAX], *save = NULL, *user, *ev;
+	unsigned still = 0;
+	time_t t;
+	size_t i;
+	int r = 0, n;
+
+	(void)strtok_r(req, "\t", &save);
+	user = strtok_r(NULL, "\t", &save);
+	if (user == NULL || !mfa_user_ok(user) || req_time(strtok_r(NULL, "\t", &save), &t) != 0)
+		return;
+	mfa_attest_init(&a);
+	for (i = 0; i < mfa_nfactors; i++) {
+		if ((ev = strtok_r(NULL, "\t", &save)) == NULL)
+			return;
+		if (strcmp(ev, "-") == 0)
+			continue;
+		/* Evidence as the attestation reader would take it, or nothing. */
+		if (mfa_factors[i].evidence_check(ev) != NULL ||
+		    mfa_attest_set(&a, mfa_factors[i].bit, ev) != 0)
+			return;
+	}
+	if (strtok_r(NULL, "\t", &save) != NULL)
+		return;
+	why[0] = '\0';
+	if ((e = pol_engineer_find(p, user)) == NULL) {
+		r = MG_ERR_DENIED;
+		snprintf(why, sizeof(why), "%s is not an engineer in the gateway policy", user);
+	} else {
+		r = mfa_txn_standing_st(st, p, e, &a, t, &still, why, sizeof(why));
+	}
+	why[strcspn(why, "\t\n")] = '\0';
+	n = snprintf(reply, sizeof(reply), "%d\t%u\t%s\n", r, r == 0 ? still : 0,
+	    why[0] ? why : "-");
+	if (n > 0)
+		(void)!write(fd, reply, (size_t)n < sizeof(reply) ? (size_t)n : sizeof(reply) - 1);
+}
+
 /* One request on fd, answered with the policy p and the kept state st. */
 static void
 answer(int fd, const struct pol *p, struct mfa_state *st, uid_t svc)
@@ -215,8 +361,8 @@ answer(int fd, const struct pol *p, struct mfa_state *st, uid_t svc)
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	char req[REQ_MAX], why[512], reply[REPLY_MAX], *save = NULL, *cmd, *user,
-	    *code, *when, *end;
-	long long t;
+	    *code, *when;
+	time_t t;
 	int r, n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0 ||
@@ -225,18 +371,20 @@ answer(int fd, const struct pol *p, struct mfa_state *st, uid_t svc)
 	if (read_line(fd, req, sizeof(req), now_ms() + 2000) != 0)
 		goto out;
 	req[strcspn(req, "\n")] = '\0';
+	if (strncmp(req, "standing\t", 9) == 0) {
+		answer_standing(fd, req, p, st);
+		goto out;
+	}
 	cmd = strtok_r(req, " ", &save);
 	user = strtok_r(NULL, " ", &save);
 	code = strtok_r(NULL, " ", &save);
 	when = strtok_r(NULL, " ", &save);
 	if (cmd == NULL || strcmp(cmd, "totp") != 0 || user == NULL || code == NULL ||
-	    when == NULL || strtok_r(NULL, " ", &save) != NULL || !mfa_user_ok(user))
-		goto out;
-	t = strtoll(when, &end, 10);
-	if (*end != '\0' || t <= 0)
+	    when == NULL || strtok_r(NULL, " ", &save) != NULL || !mfa_user_ok(user) ||
+	    req_time(when, &t) != 0)
 		goto out;
 	why[0] = '\0';
-	r = mfa_txn_totp_st(st, p, user, strcmp(code, "-") == 0 ? "" : code, (time_t)t,
+	r = mfa_txn_totp_st(st, p, user, strcmp(code, "-") == 0 ? "" : code, t,
 	    &res, why, sizeof(why));
 	why[strcspn(why, "\t\n")] = '\0';
 	n = snprintf(reply, sizeof(reply), "%d\t%lld\t%d\t%d\t%s\n", r,

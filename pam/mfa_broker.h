@@ -23,8 +23,11 @@
  * a client talks to a socket only when the service account or root owns
  * it. One request a connection: "totp USER CODE NOW\n"; the answer
  * "R STEP LOCKED_NOW COUNTED WHY\n" (tab-separated; R an MG_ERR_* code, WHY
- * the line for syslog, never the code). The broker takes no decision of
- * its own: the answer is the transaction's.
+ * the line for syslog, never the code). Or a login's standing for a new
+ * session: "standing USER NOW EV...\n" (tab-separated, each factor's
+ * evidence from the attestation or "-", in mfa_factors' order), answered
+ * "R STILL WHY\n" (STILL the factors that still count). The broker takes
+ * no decision of its own: the answer is the transaction's.
  */
 
 /*
@@ -35,6 +38,18 @@
  */
 int mfa_broker_check(const struct pol *p, const char *user, const char *code,
     time_t now, struct mfa_txn_result *res, char *why, size_t whylen);
+
+/*
+ * What a new session on a login asks (mspgated's session processes): the
+ * broker when the state is in the database and there is one here, else
+ * mfa_txn_standing. Same result and meaning as mfa_txn_standing; a broker
+ * that does not answer refuses (MG_ERR_UNAVAIL).
+ */
+int mfa_broker_standing_check(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen);
+/* Asks the broker only: MG_ERR_NOENT when there is none here. */
+int mfa_broker_standing(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen);
 
 /* The socket's name under gateway.state. */
 #define MFA_BROKER_SOCK "state.sock"

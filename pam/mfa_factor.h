@@ -8,6 +8,8 @@
 
 #include "pol.h"
 
+struct mfa_state;
+
 /*
  * What a factor's login step is given: the login, and the PAM stage's
  * conversation and audit log (pam/mfa_pam.c fills in the functions, so a
@@ -56,10 +58,12 @@ struct mfa_factor {
 	 * Whether a login verified with evidence ev still counts for this
 	 * factor at now, for a new session: 0 it does; MG_ERR_NOENT it no
 	 * longer counts; MG_ERR_DENIED (why says what) or another MG_ERR_*
-	 * refuses the session whatever the other factors say.
+	 * refuses the session whatever the other factors say. st is the
+	 * shared state, open (one connection for the whole check).
 	 */
-	int (*standing)(const struct pol *p, const struct pol_engineer *e, const char *ev,
-	    time_t now, char *why, size_t whylen);
+	int (*standing)(struct mfa_state *st, const struct pol *p,
+	    const struct pol_engineer *e, const char *ev, time_t now, char *why,
+	    size_t whylen);
 };
 
 /*

@@ -168,12 +168,13 @@ mfa_fido_evidence_check(const char *ev)
 }
 
 int
-mfa_fido_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
-    time_t now, char *why, size_t whylen)
+mfa_fido_standing(struct mfa_state *st, const struct pol *p,
+    const struct pol_engineer *e, const char *ev, time_t now, char *why, size_t whylen)
 {
 	char want[MG_SSHKEY_FP_LEN], fp[MG_SSHKEY_FP_LEN];
 	size_t i;
 
+	(void)st;
 	(void)p;
 	(void)why;
 	(void)whylen;

@@ -36,7 +36,8 @@ int mfa_fido_check_key(const struct pol_engineer *e, const char *authinfo,
  */
 int mfa_fido_login(struct mfa_login *l, int need, char *ev, size_t evlen);
 const char *mfa_fido_evidence_check(const char *ev);
-int mfa_fido_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
+int mfa_fido_standing(struct mfa_state *st, const struct pol *p,
+    const struct pol_engineer *e, const char *ev,
     time_t now, char *why, size_t whylen);
 
 #endif

@@ -148,23 +148,18 @@ mfa_totp_evidence_check(const char *ev)
 }
 
 int
-mfa_totp_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
-    time_t now, char *why, size_t whylen)
+mfa_totp_standing(struct mfa_state *st, const struct pol *p,
+    const struct pol_engineer *e, const char *ev, time_t now, char *why, size_t whylen)
 {
-	struct mfa_state st;
 	struct mfa_secret s;
 	char err[512];
 	int r;
 
+	(void)p;
 	(void)ev;
 	(void)now;
 	memset(&s, 0, sizeof(s));
-	if ((r = mfa_state_init(&st, p)) != 0) {
-		snprintf(why, whylen, "store path too long");
-		return r;
-	}
-	r = mfa_secret_load(&st, e->name, &s, err, sizeof(err));
-	mfa_state_fini(&st);
+	r = mfa_secret_load(st, e->name, &s, err, sizeof(err));
 	if (r == 0 && s.status != MFA_ACTIVE)
 		r = MG_ERR_NOENT;
 	mfa_secret_wipe(&s);

@@ -41,7 +41,8 @@ int mfa_totp_check(const struct mfa_secret *s, const char *code, time_t now,
 int mfa_totp_login(struct mfa_login *l, int need, char *ev, size_t evlen);
 int mfa_totp_evidence(int64_t step, char *ev, size_t evlen);
 const char *mfa_totp_evidence_check(const char *ev);
-int mfa_totp_standing(const struct pol *p, const struct pol_engineer *e, const char *ev,
+int mfa_totp_standing(struct mfa_state *st, const struct pol *p,
+    const struct pol_engineer *e, const char *ev,
     time_t now, char *why, size_t whylen);
 
 #endif

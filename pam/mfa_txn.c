@@ -135,10 +135,10 @@ mfa_txn_totp_st(struct mfa_state *stp, const struct pol *p, const char *user,
 }
 
 int
-mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
-    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen)
+mfa_txn_standing_st(struct mfa_state *st, const struct pol *p,
+    const struct pol_engineer *e, const struct mfa_attest *att, time_t now,
+    unsigned *still, char *why, size_t whylen)
 {
-	struct mfa_state st;
 	struct mfa_lockrec lr;
 	char err[512];
 	size_t i;
@@ -146,18 +146,12 @@ mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
 
 	*still = 0;
 	memset(&lr, 0, sizeof(lr));
-	if ((r = mfa_state_init(&st, p)) != 0) {
-		snprintf(why, whylen, "store path too long");
-		return r;
-	}
 	/* A lockout after the login stops the connection's new sessions too. */
-	r = mfa_lockrec_load(&st, e->name, &lr, err, sizeof(err));
-	mfa_state_fini(&st);
-	if (r != 0) {
+	if ((r = mfa_lockrec_load(st, e->name, &lr, err, sizeof(err))) != 0) {
 		snprintf(why, whylen, "lockout record unreadable: %s", err);
 		return r;
 	}
-	if (mfa_lockrec_locked(&st, &lr, now)) {
+	if (mfa_lockrec_locked(st, &lr, now)) {
 		snprintf(why, whylen, "the account is locked out (for %lld more seconds)",
 		    (long long)(lr.locked_until - now));
 		return MG_ERR_DENIED;
@@ -169,7 +163,7 @@ mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
 
 		if (ev == NULL)
 			continue;
-		r = f->standing(p, e, ev, now, why, whylen);
+		r = f->standing(st, p, e, ev, now, why, whylen);
 		if (r == 0) {
 			*still |= f->bit;
 		} else if (r != MG_ERR_NOENT) {
@@ -178,4 +172,21 @@ mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
 		}
 	}
 	return 0;
+}
+
+int
+mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
+    const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen)
+{
+	struct mfa_state st;
+	int r;
+
+	*still = 0;
+	if ((r = mfa_state_init(&st, p)) != 0) {
+		snprintf(why, whylen, "store path too long");
+		return r;
+	}
+	r = mfa_txn_standing_st(&st, p, e, att, now, still, why, whylen);
+	mfa_state_fini(&st);
+	return r;
 }

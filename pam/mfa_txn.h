@@ -53,5 +53,9 @@ int mfa_txn_totp_st(struct mfa_state *st, const struct pol *p, const char *user,
  */
 int mfa_txn_standing(const struct pol *p, const struct pol_engineer *e,
     const struct mfa_attest *att, time_t now, unsigned *still, char *why, size_t whylen);
+/* The same on a state the caller keeps open (mspgated's broker). */
+int mfa_txn_standing_st(struct mfa_state *st, const struct pol *p,
+    const struct pol_engineer *e, const struct mfa_attest *att, time_t now,
+    unsigned *still, char *why, size_t whylen);
 
 #endif
