@@ -189,7 +189,23 @@ st_pg_gateway_name(const struct pol_state *ps, char *buf, size_t len)
 int
 st_pg_ok(const struct st_pg *pg)
 {
-	return pg != NULL && pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+	struct pollfd pfd;
+
+	if (pg == NULL || pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
+		return 0;
+	/*
+	 * Idle, nothing is owed to us (we LISTEN to nothing): anything to read
+	 * is the server leaving (its FATAL, then the end), so the connection
+	 * is not used again.
+	 */
+	if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
+	    (pfd.fd = PQsocket(pg->conn)) >= 0) {
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 long

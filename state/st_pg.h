@@ -51,7 +51,13 @@ long st_pg_changed(const struct st_pg *pg);
  */
 void st_pg_gateway_name(const struct pol_state *ps, char *buf, size_t len);
 
-/* 1 while the connection is usable. */
+/*
+ * 1 while the connection is usable. A kept connection idle between
+ * transactions is looked at first: a server that went away (stopped,
+ * restarted) has said so or closed it (anything to read while idle counts
+ * as that), and it is not usable then, so the caller connects again
+ * instead of failing its next statement.
+ */
 int st_pg_ok(const struct st_pg *pg);
 
 #endif

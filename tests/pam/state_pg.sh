@@ -284,6 +284,12 @@ s.sendall(b"standing\tdave\t1700000000\tnot-a-key 1\t-\n"); print("reply:", s.re
 	"$T/var/state/state.sock" >"$T/o" 2>&1
 check_grep "evidence the attestation reader would refuse: no answer" "^reply: b''" "$T/o"
 pg_psql "INSERT INTO mspgate_totp SELECT * FROM dave_kept; DROP TABLE dave_kept" >/dev/null
+# The database restarted under the broker's kept connection: its next
+# answer is good at once (it sees the server left and connects again).
+pg_stop
+pg_start_again
+$STAND >"$T/o" 2>&1
+check_grep "the database restarted: the broker's first answer after it is good" "^standing 0 2 -\$" "$T/o"
 kill "$BROKER"; wait "$BROKER" 2>/dev/null
 $STAND >"$T/o" 2>&1
 check_grep "broker gone: the session asks on its own (its wrong password refuses)" \
