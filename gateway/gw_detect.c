@@ -7,6 +7,7 @@
 
 #include "gw_detect_priv.h"
 #include "mg_err.h"
+#include "mg_name.h"
 #include "mg_time.h"
 
 /*
@@ -159,6 +160,7 @@ gw_detect_free(struct gw_detect *d)
 		gd_tabs_clear(d);
 	free(d->engs.b);
 	free(d->srcs.b);
+	free(d->peers);
 	free_patterns(d->re, d->pat, d->npat);
 	free(d);
 }
@@ -215,6 +217,56 @@ gw_detect_remote(struct gw_detect *d, const struct gw_detect_event *ev, time_t w
 	if (d == NULL || ev == NULL)
 		return MG_ERR_INVAL;
 	return gd_event_remote(d, ev, when > now ? now : when, now);
+}
+
+/* A gateway's name: as long as a policy may make it, no control byte, no space. */
+static int
+peer_name(char *dst, size_t cap, const char *s)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n >= cap)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return -1;
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+int
+gw_detect_peers_set(struct gw_detect *d, const struct gw_detect_peer *p, size_t n)
+{
+	struct gd_peer *np = NULL;
+	char net[MG_CIDR_STRLEN];
+	size_t i, k = 0, left = 0;
+
+	if (n > GW_DETECT_PEERS_MAX) {
+		left = n - GW_DETECT_PEERS_MAX;
+		n = GW_DETECT_PEERS_MAX;
+	}
+	if (n > 0 && (np = calloc(n, sizeof(*np))) == NULL)
+		return MG_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		struct gd_peer *q = &np[k];
+
+		if (peer_name(q->gateway, sizeof(q->gateway), p[i].gateway) != 0 ||
+		    !gd_id_ok(p[i].id) || !mg_name_ok(MG_NAME_ENGINEER, p[i].engineer) ||
+		    strlen(p[i].engineer) >= sizeof(q->engineer) ||
+		    (p[i].source != NULL && p[i].source[0] != '\0' &&
+		    gd_addr_norm(p[i].source, q->source, net) != 0)) {
+			memset(q, 0, sizeof(*q));
+			left++;
+			continue;
+		}
+		snprintf(q->id, sizeof(q->id), "%s", p[i].id);
+		snprintf(q->engineer, sizeof(q->engineer), "%s", p[i].engineer);
+		k++;
+	}
+	free(d->peers);
+	d->peers = np;
+	d->npeers = k;
+	return (int)left;
 }
 
 void

@@ -60,6 +60,8 @@
 #define GW_DETECT_ACCESS_TOTAL	32768
 #define GW_DETECT_NETS_PER_ENG	32	/* source /24 or /48 networks */
 #define GW_DETECT_LIVE_PER_ENG	16
+#define GW_DETECT_PEERS_MAX	4096	/* other gateways' live sessions */
+#define GW_DETECT_GATEWAY_MAX	63	/* a gateway's name (POL_STATE_NAME_MAX) */
 #define GW_DETECT_RING		32	/* time buckets per counter */
 /* unusual: no verdict before this much history (else every new engineer alerts) */
 #define GW_DETECT_UNUSUAL_MIN_DAYS	7
@@ -174,11 +176,28 @@ int gw_detect_event(struct gw_detect *d, const struct gw_detect_event *ev,
  * the tenant and target reached (fanout, first_access) and as a session at
  * that hour from that network (unusual); MFA_FAILURE (engineer, source)
  * counts in the mfa_failures counters of both. The next local ATTEMPT
- * sees it. It is not a live session here: parallel use is judged from
- * this gateway's sessions only. Older than the rules look back: ignored.
+ * sees it. It is not a live session here: parallel use looks at this
+ * gateway's and gw_detect_peers_set's. Older than the rules look back: ignored.
  * Returns 0, MG_ERR_INVAL (bad name, address or kind) or MG_ERR_NOMEM.
  */
 int gw_detect_remote(struct gw_detect *d, const struct gw_detect_event *ev, time_t when);
+
+/* A live session on another gateway, as the state database shows it. */
+struct gw_detect_peer {
+	const char *gateway, *id, *engineer;
+	const char *source;	/* may be NULL or "": not known */
+};
+/*
+ * The other gateways' live sessions (state.backend "postgresql"), as the
+ * state worker last read them, replace those given before; n = 0: none
+ * known (the database is gone). Parallel use judges a new session here
+ * against these as against this gateway's own; nothing else looks at
+ * them, and they are not kept in the state file. At most
+ * GW_DETECT_PEERS_MAX are kept; an entry with an unclean name, id or
+ * address is left out. Returns how many were left out, or MG_ERR_NOMEM
+ * (none kept then).
+ */
+int gw_detect_peers_set(struct gw_detect *d, const struct gw_detect_peer *p, size_t n);
 
 /*
  * Live sessions are kept in the state file. After a restart in which no

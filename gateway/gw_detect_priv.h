@@ -105,6 +105,14 @@ struct src {
 	struct fired fired;
 };
 
+/* A live session on another gateway (gw_detect_peers_set). */
+struct gd_peer {
+	char gateway[GW_DETECT_GATEWAY_MAX + 1];
+	char id[GW_DETECT_ID_MAX + 1];
+	char engineer[KEY_MAX];
+	char source[ADDR_MAX];	/* "": not known */
+};
+
 /* The detector: thresholds, compiled patterns and the history tables. */
 struct gw_detect {
 	struct pol_alert_rule rule[GW_DETECT_NRULES];
@@ -114,6 +122,8 @@ struct gw_detect {
 	struct tab engs, srcs;
 	size_t nacc_total;
 	int dirty;
+	struct gd_peer *peers;	/* the other gateways' live sessions */
+	size_t npeers;
 };
 
 /*

@@ -310,13 +310,28 @@ check_parallel(struct gw_detect *d, struct eng *e, const char *addr, time_t now,
 	for (i = 0; i < e->nlive; i++)
 		if (strcmp(e->live[i].source, addr) != 0)
 			break;
-	if (i == e->nlive)
+	if (i < e->nlive) {
+		if ((h = hit(d, res, &e->fired[GW_DETECT_PARALLEL], GW_DETECT_PARALLEL,
+		    gd_hash2(addr, e->live[i].source), now, 0)) == NULL)
+			return;
+		ev_set(h, "new session from %s while session %s "
+		    "from %s is live", addr, e->live[i].id, e->live[i].source);
 		return;
-	if ((h = hit(d, res, &e->fired[GW_DETECT_PARALLEL], GW_DETECT_PARALLEL,
-	    gd_hash2(addr, e->live[i].source), now, 0)) == NULL)
+	}
+	/* The other gateways' sessions count the same (their source known). */
+	for (i = 0; i < d->npeers; i++) {
+		const struct gd_peer *q = &d->peers[i];
+
+		if (q->source[0] == '\0' || strcmp(q->engineer, e->node.key) != 0 ||
+		    strcmp(q->source, addr) == 0)
+			continue;
+		if ((h = hit(d, res, &e->fired[GW_DETECT_PARALLEL], GW_DETECT_PARALLEL,
+		    gd_hash2(addr, q->source), now, 0)) == NULL)
+			return;
+		ev_set(h, "new session from %s while session %s from %s is live on "
+		    "gateway %s", addr, q->id, q->source, q->gateway);
 		return;
-	ev_set(h, "new session from %s while session %s "
-	    "from %s is live", addr, e->live[i].id, e->live[i].source);
+	}
 }
 
 /* An attempt the policy refused for its time window. */

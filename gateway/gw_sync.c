@@ -45,6 +45,15 @@ struct gw_sync {
 	size_t qhead, qn, qcap;
 	int resync;		/* a snapshot is due once the queue drains */
 	int dropped;		/* messages were dropped since the last snapshot */
+	/* The other gateways' live sessions, between PEERS and PEERS_END. */
+	struct peer {
+		char id[GW_CHILD_ID_MAX + 1];
+		char engineer[GW_CHILD_NAME_MAX + 1];
+		char from[GW_SYNC_GW_MAX + 1];
+		char source[GW_CHILD_SOURCE_MAX + 1];
+	} *peers;
+	size_t npeers, peers_cap;
+	int in_peers;
 };
 
 static void
@@ -235,6 +244,7 @@ gw_sync_free(struct gw_sync *s)
 		return;
 	queue_clear(s);
 	free(s->q);
+	free(s->peers);
 	free(s);
 }
 
@@ -401,6 +411,70 @@ on_remote(struct gw_daemon *d, const struct gw_sync_msg *m)
 		    "from %s at %lld", m->from, m->engineer, m->source, (long long)m->start);
 }
 
+/* The other gateways' live sessions: gathered, then given to the detector whole. */
+static void
+on_peers(struct gw_daemon *d, const struct gw_sync_msg *m)
+{
+	struct gw_sync *s = d->sync;
+	struct gw_detect_peer *v;
+	size_t i;
+	int r;
+
+	if (m->type == GW_SYNC_PEERS) {
+		s->in_peers = 1;
+		s->npeers = 0;
+		return;
+	}
+	if (!s->in_peers) {
+		mg_log(LOG_ERR, "state worker: a %s outside a list of peers: refused",
+		    gw_sync_type_name(m->type));
+		return;
+	}
+	if (m->type == GW_SYNC_PEER) {
+		if (s->npeers == GW_DETECT_PEERS_MAX)
+			return;		/* the worker sends no more */
+		if (s->npeers == s->peers_cap) {
+			size_t cap = s->peers_cap ? s->peers_cap * 2 : 64;
+			struct peer *np = realloc(s->peers, cap * sizeof(*np));
+
+			if (np == NULL)
+				return;
+			s->peers = np;
+			s->peers_cap = cap;
+		}
+		snprintf(s->peers[s->npeers].id, sizeof(s->peers[0].id), "%s", m->id);
+		snprintf(s->peers[s->npeers].engineer, sizeof(s->peers[0].engineer), "%s",
+		    m->engineer);
+		snprintf(s->peers[s->npeers].from, sizeof(s->peers[0].from), "%s", m->from);
+		snprintf(s->peers[s->npeers].source, sizeof(s->peers[0].source), "%s",
+		    m->source);
+		s->npeers++;
+		return;
+	}
+	s->in_peers = 0;
+	if (d->det == NULL)
+		return;
+	if ((v = calloc(s->npeers ? s->npeers : 1, sizeof(*v))) == NULL) {
+		mg_log(LOG_ERR, "detector: the other gateways' live sessions not kept: %s",
+		    mg_strerror(MG_ERR_NOMEM));
+		return;
+	}
+	for (i = 0; i < s->npeers; i++) {
+		v[i].gateway = s->peers[i].from;
+		v[i].id = s->peers[i].id;
+		v[i].engineer = s->peers[i].engineer;
+		v[i].source = s->peers[i].source;
+	}
+	r = gw_detect_peers_set(d->det, v, s->npeers);
+	free(v);
+	if (r != 0)
+		mg_log(LOG_ERR, "detector: %s of the other gateways' %zu live sessions not kept",
+		    r < 0 ? "all" : "some", s->npeers);
+	else	/* sent only when it changed */
+		mg_log(LOG_INFO, "detector: the other gateways hold %zu live session%s",
+		    s->npeers, s->npeers == 1 ? "" : "s");
+}
+
 void
 gw_sync_io(struct gw_daemon *d, short revents)
 {
@@ -426,6 +500,11 @@ gw_sync_io(struct gw_daemon *d, short revents)
 			close(s->fd);
 			s->fd = -1;
 			queue_clear(s);
+			/* Nobody tells us about the other gateways now. */
+			s->in_peers = 0;
+			if (d->det != NULL && gw_detect_peers_set(d->det, NULL, 0) == 0)
+				mg_log(LOG_INFO, "detector: the other gateways' live sessions "
+				    "are not known while the state worker is away");
 			return;
 		}
 		if ((size_t)n > GW_SYNC_MAX || gw_sync_decode(buf, (size_t)n, &m) != 0 ||
@@ -435,6 +514,9 @@ gw_sync_io(struct gw_daemon *d, short revents)
 		}
 		if (m.type == GW_SYNC_REMOTE)
 			on_remote(d, &m);
+		else if (m.type == GW_SYNC_PEERS || m.type == GW_SYNC_PEER ||
+		    m.type == GW_SYNC_PEERS_END)
+			on_peers(d, &m);
 		else
 			on_kill(d, &m);
 	}

@@ -38,8 +38,9 @@
  *     KIND (required: "start" or "mfa_failure"), ENGINEER (required), START
  *     (required: when, seconds since the epoch), TENANT, TARGET (a
  *     "start"), SOURCE. The worker adds it to mspgate_events with this
- *     gateway's name; while the database is gone it is dropped (the local
- *     detector has it anyway).
+ *     gateway's name; while the database is gone it is kept (the last
+ *     4096, in order; the oldest beyond are dropped and said) and written
+ *     once it is back, with its own time.
  *
  * worker -> mspgated (the worker may wait to send; mspgated never does):
  *
@@ -57,6 +58,13 @@
  *     The worker looks for new rows every 0.5 s; its first look takes the
  *     sessions started in the last 8 days, so a gateway started again
  *     learns the recent history.
+ * GW_SYNC_PEERS  the other gateways' live sessions follow, as PEERs, then
+ *     GW_SYNC_PEERS_END: mspgated's detector replaces the set it had with
+ *     exactly those (parallel use across gateways). Sent when the set
+ *     read (every 0.5 s) differs from the one sent last, and empty when
+ *     the database is lost (the other gateways' sessions are not known).
+ * GW_SYNC_PEER  one of them: ID, ENGINEER, FROM (required: its gateway),
+ *     SOURCE, START.
  */
 
 #define GW_SYNC_MAX		4096	/* one packet, in bytes */
@@ -72,6 +80,9 @@ enum gw_sync_type {
 	GW_SYNC_EVENT = 69,
 	GW_SYNC_KILL = 80,
 	GW_SYNC_REMOTE = 81,
+	GW_SYNC_PEERS = 82,
+	GW_SYNC_PEER = 83,
+	GW_SYNC_PEERS_END = 84,
 };
 
 enum gw_sync_from {

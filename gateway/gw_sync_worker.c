@@ -38,6 +38,13 @@
 /* The detector's requests for others kept while the database is gone, and how long. */
 #define PENDING_MAX	64
 #define PENDING_MS	60000
+/*
+ * This gateway's detector events kept while the database is gone, written
+ * once it is back (the oldest dropped beyond this many, and said).
+ */
+#define BACKLOG_MAX	4096
+/* The other gateways' live sessions read at most (GW_DETECT_PEERS_MAX). */
+#define PEERS_MAX_SQL	"4096"
 
 struct wk {
 	int fd;
@@ -61,6 +68,13 @@ struct wk {
 	long long event_id;
 	int events_primed;
 	long long next_prune;
+	/* EVENTs not yet written: a ring of BACKLOG_MAX, allocated when first needed. */
+	struct gw_sync_msg *backlog;
+	size_t bl_head, bl_n;
+	unsigned long bl_dropped, bl_kept;
+	/* The other gateways' live sessions as last sent (a hash of the rows read). */
+	uint64_t peers_hash;
+	int peers_known;	/* a non-empty set was sent and holds */
 };
 
 /* One line per change of trouble: a database down for an hour is one line, not 7200. */
@@ -85,10 +99,14 @@ later(struct wk *w)
 	w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
 }
 
+static void send_daemon(struct wk *w, const struct gw_sync_msg *m);
+static void peers_forget(struct wk *w);
+
 static void
 lost(struct wk *w, const char *what, const char *err)
 {
 	trouble(w, what, err);
+	peers_forget(w);
 	st_pg_close(w->pg);
 	w->pg = NULL;
 	w->dirty = 1;
@@ -252,6 +270,50 @@ event_put(struct wk *w, const struct gw_sync_msg *m, char *err, size_t errlen)
 	    NULL, err, errlen);
 }
 
+/* An event kept for later; the oldest goes when the ring is full. */
+static void
+backlog_add(struct wk *w, const struct gw_sync_msg *m)
+{
+	if (w->backlog == NULL &&
+	    (w->backlog = calloc(BACKLOG_MAX, sizeof(*w->backlog))) == NULL) {
+		w->bl_dropped++;
+		return;
+	}
+	if (w->bl_n == BACKLOG_MAX) {
+		w->bl_head = (w->bl_head + 1) % BACKLOG_MAX;
+		w->bl_n--;
+		w->bl_dropped++;
+	}
+	w->backlog[(w->bl_head + w->bl_n) % BACKLOG_MAX] = *m;
+	w->bl_n++;
+	w->bl_kept++;
+}
+
+/* The kept events written, in order, while the connection holds. */
+static void
+backlog_flush(struct wk *w)
+{
+	char err[400];
+
+	while (w->bl_n > 0 && w->pg != NULL) {
+		if (event_put(w, &w->backlog[w->bl_head], err, sizeof(err)) != 0) {
+			lost(w, "cannot share the detector's events", err);
+			return;
+		}
+		w->bl_head = (w->bl_head + 1) % BACKLOG_MAX;
+		w->bl_n--;
+	}
+	if (w->bl_n == 0 && w->bl_kept > 0) {
+		mg_log(LOG_NOTICE, "state worker: %lu kept detector event%s written to the "
+		    "state database%s", w->bl_kept - w->bl_dropped,
+		    w->bl_kept - w->bl_dropped == 1 ? "" : "s", w->bl_dropped ? "" : " (none lost)");
+		if (w->bl_dropped)
+			mg_log(LOG_ERR, "state worker: %lu detector events were lost: more than "
+			    "%d waited for the state database", w->bl_dropped, BACKLOG_MAX);
+		w->bl_kept = w->bl_dropped = 0;
+	}
+}
+
 static void
 on_message(struct wk *w, const struct gw_sync_msg *m)
 {
@@ -280,14 +342,16 @@ on_message(struct wk *w, const struct gw_sync_msg *m)
 			    "AND id = $2", 2, pv, NULL, err, sizeof(err));
 		break;
 	case GW_SYNC_EVENT:
-		/* The local detector has it; while the database is gone the others do not. */
-		if (w->pg != NULL)
-			r = event_put(w, m, err, sizeof(err));
-		if (r != 0) {
-			lost(w, "cannot share the detector's events", err);
+		/* While the database is gone (or others wait), kept for later, in order. */
+		if (w->pg == NULL || w->bl_n > 0) {
+			backlog_add(w, m);
 			return;
 		}
-		break;
+		if ((r = event_put(w, m, err, sizeof(err))) != 0) {
+			backlog_add(w, m);
+			lost(w, "cannot share the detector's events", err);
+		}
+		return;
 	case GW_SYNC_KILL_OTHERS:
 		if (w->npending == PENDING_MAX) {
 			mg_log(LOG_ERR, "state worker: %s's sessions on other gateways not asked "
@@ -499,6 +563,86 @@ fail:
 	lost(w, "cannot read the other gateways' detector events", err);
 }
 
+/* FNV-1a over s and its NUL, on from h. */
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	do {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	} while (*s++ != '\0');
+	return h;
+}
+
+/* The set sent empty: the other gateways' sessions are not known any more. */
+static void
+peers_forget(struct wk *w)
+{
+	struct gw_sync_msg m;
+
+	if (!w->peers_known)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = GW_SYNC_PEERS;
+	send_daemon(w, &m);
+	m.type = GW_SYNC_PEERS_END;
+	send_daemon(w, &m);
+	w->peers_known = 0;
+	w->peers_hash = 0;
+}
+
+/* The other gateways' live sessions, passed on whole when they changed. */
+static void
+poll_peers(struct wk *w)
+{
+	const char *pv[1] = { w->name };
+	struct gw_sync_msg m;
+	PGresult *res = NULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char err[400];
+	int i, j, n;
+
+	if (st_pg_exec(w->pg, "SELECT gateway, id, engineer, source, started FROM "
+	    "mspgate_sessions WHERE gateway <> $1 ORDER BY gateway, id LIMIT "
+	    PEERS_MAX_SQL, 1, pv, &res, err, sizeof(err)) != 0) {
+		PQclear(res);
+		lost(w, "cannot read the other gateways' live sessions", err);
+		return;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 5; j++)
+			h = fnv(h, PQgetvalue(res, i, j));
+	if ((n == 0 && !w->peers_known) || (n > 0 && w->peers_known && h == w->peers_hash)) {
+		PQclear(res);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = GW_SYNC_PEERS;
+	send_daemon(w, &m);
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = GW_SYNC_PEER;
+		/* Whoever can write the table wrote these: cleaned and cut as a peer's names are. */
+		gw_child_copy(m.from, sizeof(m.from), PQgetvalue(res, i, 0));
+		gw_child_copy(m.id, sizeof(m.id), PQgetvalue(res, i, 1));
+		gw_child_copy(m.engineer, sizeof(m.engineer), PQgetvalue(res, i, 2));
+		gw_child_copy(m.source, sizeof(m.source), PQgetvalue(res, i, 3));
+		m.start = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		if (m.start <= 0)
+			m.start = 1;
+		if (m.from[0] == '\0' || m.id[0] == '\0' || m.engineer[0] == '\0')
+			continue;
+		send_daemon(w, &m);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = GW_SYNC_PEERS_END;
+	send_daemon(w, &m);
+	PQclear(res);
+	w->peers_hash = h;
+	w->peers_known = n > 0;
+}
+
 /* mspgated is gone, and its sessions with it: its rows go too. */
 static void
 goodbye(struct wk *w)
@@ -511,6 +655,7 @@ goodbye(struct wk *w)
 		    pv, NULL, err, sizeof(err));
 	st_pg_close(w->pg);
 	free(w->rows);
+	free(w->backlog);
 	_exit(0);
 }
 
@@ -535,10 +680,14 @@ gw_sync_worker_run(int fd, const struct pol_state *ps)
 			write_all(&w);
 		if (w.pg != NULL && w.npending > 0)
 			pending_flush(&w);
+		if (w.pg != NULL && w.bl_n > 0)
+			backlog_flush(&w);
 		if (w.pg != NULL && mg_mono_ms() >= w.next_poll) {
 			poll_kills(&w);
 			if (w.pg != NULL)
 				poll_events(&w);
+			if (w.pg != NULL)
+				poll_peers(&w);
 			w.next_poll = mg_mono_ms() + POLL_MS;
 		}
 		now = mg_mono_ms();

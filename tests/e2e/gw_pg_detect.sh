@@ -15,43 +15,11 @@ gw_need_root
 pg_need
 
 gw_setup || { fail "gateway test setup"; tap_done; exit 1; }
-pg_start || { fail "throwaway PostgreSQL cluster"; tap_done; exit 1; }
-openssl rand -hex 32 >"$T/state.key"
-chown "$GW_DAEMON" "$T/state.key" "$PG_PASSFILE"
-chmod 0600 "$T/state.key"
-STATE="state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\";
-  passfile = \"$PG_PASSFILE\"; key_file = \"$T/state.key\"; timeout = \"5s\"; name = \"gwa\"; };"
 # t1, t3, t4: three tenants the engineer may reach.
 GW_GRANTS_EXTRA=", { to = \"$GW_ENG\"; tenants = [ \"t3\" ]; targets = [ \"*\" ];
     logins = [ \"$GW_TUSER\" ]; mfa = \"totp\"; }"
-ALERTS="alerts: { fanout = { tenants = 3; within = \"30m\"; action = \"deny\"; };
-  first_access = { action = \"off\"; }; };"
-gw_write_policy "$STATE
-$ALERTS" 2>/dev/null
-"$BIN/mspgate-policy" state init -f "$GW_POLICY" >"$T/init.out" 2>&1
-check "state init" test $? -eq 0
-gw_enroll_default
-POLA=$GW_POLICY
-# Gateway B: the same policy but for what is its own.
-POLB=$T/policy-b.conf
-SOCKB=$T/run/session-b.sock
-CTLB=$T/run/control-b.sock
-AUDB=$T/audit-b/audit.jsonl
-RECB=$T/rec-b
-mkdir -p "$T/audit-b" "$RECB" "$T/state-b"
-chown "$GW_DAEMON" "$T/audit-b" "$RECB" "$T/state-b"
-chmod 0700 "$T/audit-b" "$RECB" "$T/state-b"
-sed -e "s|\"$GW_REC\"|\"$RECB\"|; s|\"$GW_AUDIT\"|\"$AUDB\"|; s|\"$T/state\"|\"$T/state-b\"|" \
-	-e "s|\"$GW_SOCK\"|\"$SOCKB\"|; s|name = \"gwa\"|name = \"gwb\"|" "$POLA" >"$POLB"
-chmod 0644 "$POLB"
-
-start_mspgated || { fail "mspgated A starts"; tap_done; exit 1; }
-"$BIN/mspgated" -D -f "$POLB" -s "$SOCKB" -c "$CTLB" -u "$GW_DAEMON" 2>>"$T/mspgated-b.log" &
-DPIDB=$!
-gw_track "$DPIDB"
-tap_wait 60 sh -c "grep -q 'listening on ' '$T/mspgated-b.log' && test -S '$SOCKB'"
-check "mspgated B starts" test $? -eq 0
-shell_b() { gw_shell MSPGATE_SOCKET="$SOCKB" "$@"; }
+pg_two_gateways "alerts: { fanout = { tenants = 3; within = \"30m\"; action = \"deny\"; };
+  first_access = { action = \"off\"; }; };" || { tap_done; exit 1; }
 # events GW N: the database holds N detector events of gateway GW.
 events() { [ "$(pg_psql "SELECT count(*) FROM mspgate_events WHERE gateway = '$1'" 2>/dev/null)" = "$2" ]; }
 

@@ -15,54 +15,16 @@ gw_need_root
 pg_need
 
 gw_setup || { fail "gateway test setup"; tap_done; exit 1; }
-pg_start || { fail "throwaway PostgreSQL cluster"; tap_done; exit 1; }
-# The gateways' own: read by mspgated's service account (root reads them too).
-openssl rand -hex 32 >"$T/state.key"
-chown "$GW_DAEMON" "$T/state.key" "$PG_PASSFILE"
-chmod 0600 "$T/state.key"
-STATE="state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\";
-  passfile = \"$PG_PASSFILE\"; key_file = \"$T/state.key\"; timeout = \"5s\"; name = \"gwa\"; };"
 # t1, t3, t4: three tenants the engineer may reach; the third in 30
 # minutes is refused, and ends what the engineer has open everywhere.
 GW_GRANTS_EXTRA=", { to = \"$GW_ENG\"; tenants = [ \"t3\" ]; targets = [ \"*\" ];
     logins = [ \"$GW_TUSER\" ]; mfa = \"totp\"; }"
-ALERTS="alerts: { deny_ends_sessions = true;
-  fanout = { tenants = 3; within = \"30m\"; action = \"deny\"; }; };"
-# The schema first (the engineer's TOTP secret lives in the database).
-gw_write_policy "$STATE
-$ALERTS" 2>/dev/null
-"$BIN/mspgate-policy" state init -f "$GW_POLICY" >"$T/init.out" 2>&1
-check "state init" test $? -eq 0
-gw_enroll_default
-check "the engineer enrolled (secret in the database)" \
-	test "$(pg_psql "SELECT count(*) FROM mspgate_totp")" = 1
-POLA=$GW_POLICY
+pg_two_gateways "alerts: { deny_ends_sessions = true;
+  fanout = { tenants = 3; within = \"30m\"; action = \"deny\"; }; };" || { tap_done; exit 1; }
 CTLA=$GW_CTL
-# Gateway B: the same policy but for what is its own.
-POLB=$T/policy-b.conf
-SOCKB=$T/run/session-b.sock
-CTLB=$T/run/control-b.sock
-AUDB=$T/audit-b/audit.jsonl
-RECB=$T/rec-b
-mkdir -p "$T/audit-b" "$RECB" "$T/state-b"
-chown "$GW_DAEMON" "$T/audit-b" "$RECB" "$T/state-b"
-chmod 0700 "$T/audit-b" "$RECB" "$T/state-b"
-sed -e "s|\"$GW_REC\"|\"$RECB\"|; s|\"$GW_AUDIT\"|\"$AUDB\"|; s|\"$T/state\"|\"$T/state-b\"|" \
-	-e "s|\"$GW_SOCK\"|\"$SOCKB\"|; s|name = \"gwa\"|name = \"gwb\"|" "$POLA" >"$POLB"
-chmod 0644 "$POLB"
-check "gateway B's policy differs in its own paths and name" \
-	test "$(diff "$POLA" "$POLB" | grep -c '^>')" -eq 5
-
-start_mspgated || { fail "mspgated A starts"; tap_done; exit 1; }
-"$BIN/mspgated" -D -f "$POLB" -s "$SOCKB" -c "$CTLB" -u "$GW_DAEMON" 2>>"$T/mspgated-b.log" &
-DPIDB=$!
-gw_track "$DPIDB"
-tap_wait 60 sh -c "grep -q 'listening on ' '$T/mspgated-b.log' && test -S '$SOCKB'"
-check "mspgated B starts" test $? -eq 0
 
 ctla() { "$BIN/mspgatectl" -f "$POLA" -s "$CTLA" "$@"; }
 ctlb() { "$BIN/mspgatectl" -s "$CTLB" "$@"; }
-shell_b() { gw_shell MSPGATE_SOCKET="$SOCKB" "$@"; }
 # rows_in_db N: the database lists N live sessions.
 rows_in_db() { [ "$(pg_psql "SELECT count(*) FROM mspgate_sessions" 2>/dev/null)" = "$1" ]; }
 # b_sessions N: gateway B's own table has N sessions.

@@ -48,6 +48,10 @@ check_strings(const struct gw_sync_msg *m)
 	    m->engineer[0] == '\0' || m->start == 0 ||
 	    (m->type == GW_SYNC_REMOTE && m->from[0] == '\0')))
 		abort();
+	/* Another gateway's live session: which, whose, where. */
+	if (m->type == GW_SYNC_PEER && (m->id[0] == '\0' || m->engineer[0] == '\0' ||
+	    m->from[0] == '\0'))
+		abort();
 }
 
 int

@@ -250,3 +250,49 @@ pg_cleanup() {
 	rm -rf "$PG_DIR"
 	PG_DIR=""
 }
+
+# pg_two_gateways ALERTS: for the e2e tests of two mspgated sharing a
+# throwaway cluster in one gw.sh tree (gw.sh sourced, pg_need passed): the
+# cluster started, A's policy (gwa, GW_GRANTS_EXTRA and the alerts section
+# ALERTS) written with its state in the database, the schema made, the
+# engineer enrolled there; B's policy POLB the same but for its own paths
+# and name (gwb); both mspgated started. Sets POLA, POLB, SOCKB, CTLB,
+# AUDB, RECB, DPIDB and shell_b (gw_shell through B). 0, or 1 with what
+# failed said as a check.
+pg_two_gateways() {
+	pg_start || { fail "throwaway PostgreSQL cluster"; return 1; }
+	# The gateways' own: read by mspgated's service account (root reads them too).
+	openssl rand -hex 32 >"$T/state.key"
+	chown "$GW_DAEMON" "$T/state.key" "$PG_PASSFILE"
+	chmod 0600 "$T/state.key"
+	# The schema first (the engineer's TOTP secret lives in the database).
+	gw_write_policy "state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\";
+  passfile = \"$PG_PASSFILE\"; key_file = \"$T/state.key\"; timeout = \"5s\"; name = \"gwa\"; };
+$1" 2>/dev/null
+	"$BIN/mspgate-policy" state init -f "$GW_POLICY" >"$T/init.out" 2>&1
+	check "state init" test $? -eq 0 || return 1
+	gw_enroll_default
+	check "the engineer enrolled (secret in the database)" \
+		test "$(pg_psql "SELECT count(*) FROM mspgate_totp")" = 1 || return 1
+	POLA=$GW_POLICY
+	POLB=$T/policy-b.conf
+	SOCKB=$T/run/session-b.sock
+	CTLB=$T/run/control-b.sock
+	AUDB=$T/audit-b/audit.jsonl
+	RECB=$T/rec-b
+	mkdir -p "$T/audit-b" "$RECB" "$T/state-b"
+	chown "$GW_DAEMON" "$T/audit-b" "$RECB" "$T/state-b"
+	chmod 0700 "$T/audit-b" "$RECB" "$T/state-b"
+	sed -e "s|\"$GW_REC\"|\"$RECB\"|; s|\"$GW_AUDIT\"|\"$AUDB\"|; s|\"$T/state\"|\"$T/state-b\"|" \
+		-e "s|\"$GW_SOCK\"|\"$SOCKB\"|; s|name = \"gwa\"|name = \"gwb\"|" "$POLA" >"$POLB"
+	chmod 0644 "$POLB"
+	check "gateway B's policy differs in its own paths and name" \
+		test "$(diff "$POLA" "$POLB" | grep -c '^>')" -eq 5 || return 1
+	start_mspgated || { fail "mspgated A starts"; return 1; }
+	"$BIN/mspgated" -D -f "$POLB" -s "$SOCKB" -c "$CTLB" -u "$GW_DAEMON" 2>>"$T/mspgated-b.log" &
+	DPIDB=$!
+	gw_track "$DPIDB"
+	tap_wait 60 sh -c "grep -q 'listening on ' '$T/mspgated-b.log' && test -S '$SOCKB'"
+	check "mspgated B starts" test $? -eq 0
+}
+shell_b() { gw_shell MSPGATE_SOCKET="$SOCKB" "$@"; }

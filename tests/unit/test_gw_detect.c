@@ -568,6 +568,49 @@ test_parallel(void **state)
 	mg_clock_reset();
 }
 
+/* The other gateways' live sessions count for parallel use (issue 17). */
+static void
+test_parallel_peers(void **state)
+{
+	struct gw_detect *d = detector("parallel = { action = \"deny\"; }; "
+	    "first_access = { action = \"off\"; };");
+	struct gw_detect_peer p[] = {
+		{ "gw-b", "b-7", "alice", "192.0.2.10" },
+		{ "gw-b", "b-8", "carol", NULL },	/* source not known: never a match */
+		{ "gw b", "b-9", "alice", "203.0.113.9" },	/* unclean gateway: left out */
+		{ "gw-b", "b 10", "alice", "203.0.113.9" },	/* unclean id */
+		{ "gw-b", "b-11", "Alice!", "203.0.113.9" },	/* not an engineer's name */
+		{ "gw-b", "b-12", "alice", "not-an-address" },
+	};
+	struct gw_detect_result res;
+	const struct gw_detect_hit *h;
+
+	(void)state;
+	mg_clock_set(T0);
+	assert_int_equal(gw_detect_peers_set(d, p, 6), 4);
+	/* the same source as the other gateway's session: a second terminal */
+	assert_int_equal(attempt(d, "alice", "acme", "web02", "192.0.2.10", &res),
+	    GW_DETECT_NONE);
+	assert_int_equal(attempt(d, "carol", "acme", "web02", "198.51.100.7", &res),
+	    GW_DETECT_NONE);
+	assert_int_equal(attempt(d, "alice", "acme", "web02", "198.51.100.7", &res),
+	    GW_DETECT_DENY);
+	assert_non_null(h = find(&res, GW_DETECT_PARALLEL));
+	assert_non_null(strstr(h->evidence,
+	    "while session b-7 from 192.0.2.10 is live on gateway gw-b"));
+	/* That session ended there: the next set does not hold it. */
+	assert_int_equal(gw_detect_peers_set(d, p + 1, 1), 0);
+	assert_int_equal(attempt(d, "alice", "acme", "web02", "198.51.100.8", &res),
+	    GW_DETECT_NONE);
+	/* and the database gone: nothing known of the others */
+	assert_int_equal(gw_detect_peers_set(d, p, 1), 0);
+	assert_int_equal(gw_detect_peers_set(d, NULL, 0), 0);
+	assert_int_equal(attempt(d, "alice", "acme", "web02", "198.51.100.9", &res),
+	    GW_DETECT_NONE);
+	gw_detect_free(d);
+	mg_clock_reset();
+}
+
 /* ---- egress ---- */
 
 static int
@@ -1085,6 +1128,7 @@ main(void)
 		cmocka_unit_test(test_mfa_gates_attempts),
 		cmocka_unit_test(test_unusual),
 		cmocka_unit_test(test_parallel),
+		cmocka_unit_test(test_parallel_peers),
 		cmocka_unit_test(test_egress),
 		cmocka_unit_test(test_sensitive_defaults),
 		cmocka_unit_test(test_sensitive_policy),

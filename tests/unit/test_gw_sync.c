@@ -253,6 +253,45 @@ test_event(void **state)
 		assert_int_equal(gw_sync_decode(buf, i, &got), MG_ERR_PARSE);
 }
 
+/* The other gateways' live sessions: PEERS, PEER..., PEERS_END. */
+static void
+test_peers(void **state)
+{
+	size_t len;
+
+	(void)state;
+	zero(GW_SYNC_PEERS);
+	roundtrip();
+	zero(GW_SYNC_PEERS_END);
+	roundtrip();
+	assert_int_equal(gw_sync_from(GW_SYNC_PEERS), GW_SYNC_FROM_WORKER);
+	assert_int_equal(gw_sync_from(GW_SYNC_PEER), GW_SYNC_FROM_WORKER);
+	assert_int_equal(gw_sync_from(GW_SYNC_PEERS_END), GW_SYNC_FROM_WORKER);
+	assert_string_equal(gw_sync_type_name(GW_SYNC_PEER), "peer");
+	zero(GW_SYNC_PEER);
+	strcpy(msg.id, "b-7");
+	strcpy(msg.engineer, "alice");
+	strcpy(msg.from, "gwb");
+	strcpy(msg.source, "192.0.2.10");
+	msg.start = 1764763200;
+	roundtrip();
+	/* SOURCE and START may be missing; ID, ENGINEER and FROM may not. */
+	memset(msg.source, 0, sizeof(msg.source));
+	msg.start = 0;
+	roundtrip();
+	msg.from[0] = '\0';
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	strcpy(msg.from, "gwb");
+	msg.id[0] = '\0';
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	strcpy(msg.id, "b-7");
+	strcpy(msg.tenant, "acme");	/* not a PEER's */
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	zero(GW_SYNC_PEERS);
+	strcpy(msg.id, "b-7");		/* the list's start carries nothing */
+	assert_int_equal(gw_sync_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+}
+
 int
 main(void)
 {
@@ -261,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_event),
+		cmocka_unit_test(test_peers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
