@@ -124,8 +124,15 @@ check "B: a session is running" test $? -eq 0
 pg_stop
 sleep_to_next_step
 next_code "$GW_ENG"
-chain_login a "$GW_ENG" "$T/down" 'echo down'
+# The stock client at its default LogLevel (the tests' is ERROR), as an engineer runs it.
+gw_use a
+sed 's/-o LogLevel=ERROR/-o LogLevel=INFO/' "$GW_LOCAL/ssh-$GW_ENG" >"$T/ssh-info"
+chmod 0755 "$T/ssh-info"
+"$T/ssh-info" -o ControlMaster=no -o ControlPath=none -o SetEnv=MSPGATE_TARGET=t1/box \
+	-- 'echo down' </dev/null >"$T/down" 2>"$T/down.err"
 check "database down: A refuses the code" test $? -ne 0 -a ! -s "$T/down"
+check_grep "and the engineer's ssh shows why" \
+	"the gateway cannot check one-time codes right now" "$T/down.err"
 check_grep "A's audit log says the database could not be reached" \
 	'"reason":"cannot lock: cannot connect to the state database' "$GW_AUDIT"
 wait $long
