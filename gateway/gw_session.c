@@ -797,12 +797,13 @@ reauth(struct sess *s, const char *words, const char *prompt, int timeout_ms,
 	int waited = 0, echo_off = 0, r = MG_ERR_DENIED, gone = 0;
 
 	snprintf(why, whylen, "no terminal");
-	say(s, prompt, strlen(prompt));
+	/* Echo off before the prompt is out: a code typed at once is never shown. */
 	if (tcgetattr(s->fds[0], &tio) == 0) {
 		noecho = tio;
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
 		echo_off = tcsetattr(s->fds[0], TCSANOW, &noecho) == 0;
 	}
+	say(s, prompt, strlen(prompt));
 	while (n < sizeof(code) - 1 && waited < timeout_ms) {
 		struct pollfd pf[3] = { { s->fds[0], POLLIN, 0 }, { s->sock, POLLIN, 0 },
 		    { s->ctx->parent, POLLIN, 0 } };
