@@ -115,6 +115,7 @@ pol_free(struct pol *p)
 		free(t->name);
 		free(t->description);
 		free(t->windows);
+		strv_free(t->approvers, t->napprovers);
 		for (j = 0; j < t->ntargets; j++)
 			target_free(&t->targets[j]);
 		free(t->targets);

@@ -71,8 +71,20 @@ struct pol_tenant {
 	size_t nwindows;
 	struct pol_target *targets;
 	size_t ntargets;
+	/*
+	 * Who may approve sessions of grants with approval = "required":
+	 * local accounts on the gateway ("carol") or their groups
+	 * ("group:leads"), as mspgatectl's caller is seen (SO_PEERCRED).
+	 */
+	char **approvers;
+	size_t napprovers;
 	struct pol_loc loc;
 };
+
+/* How long a session waits for approval by default, and the bounds. */
+#define POL_APPROVAL_TIMEOUT_DEFAULT	300
+#define POL_APPROVAL_TIMEOUT_MIN	10
+#define POL_APPROVAL_TIMEOUT_MAX	3600
 
 struct pol_grant {
 	char **to;		/* "alice" or "group:l2" */
@@ -88,6 +100,8 @@ struct pol_grant {
 	int64_t max_login_age;	/* seconds; new sessions on an older login are
 				   refused (gateway.max_login_age by default) */
 	int ticket;		/* a change/incident ticket is required */
+	int approval;		/* a session waits for one of its tenant's approvers */
+	int64_t approval_timeout;	/* seconds it waits; then it is refused */
 	const struct pol_window **windows;	/* empty: only the tenant's */
 	size_t nwindows;
 	struct mg_cidr *sources;	/* empty: any source */

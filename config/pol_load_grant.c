@@ -14,7 +14,8 @@ static const struct keyspec grant_keys[] = {
 	{ "max_login_age", K_STR, 0 },
 	{ "windows", K_STRLIST, 0 }, { "sources", K_STRLIST, 0 },
 	{ "valid_from", K_STR, 0 }, { "valid_until", K_STR, 0 },
-	{ "comment", K_STR, 0 }, { NULL, 0, 0 }
+	{ "comment", K_STR, 0 }, { "approval", K_STR, 0 },
+	{ "approval_timeout", K_STR, 0 }, { NULL, 0, 0 }
 };
 
 static int
@@ -26,6 +27,40 @@ group_exists(const struct pol *p, const char *g)
 		if (pl_str_in(p->engineers[i].groups, p->engineers[i].ngroups, g))
 			return 1;
 	return 0;
+}
+
+/*
+ * approval = "required" | "none"; approval_timeout. A required approval
+ * needs someone to give it: every tenant of the grant names approvers.
+ */
+static void
+load_approval(struct ctx *c, const config_setting_t *g, const char *what,
+    struct pol_grant *gr)
+{
+	const config_setting_t *m = pl_member(g, "approval", K_STR);
+	const char *v = pl_get_str(g, "approval");
+	size_t i;
+
+	gr->approval_timeout = POL_APPROVAL_TIMEOUT_DEFAULT;
+	if (pl_get_duration(c, g, "approval_timeout", &gr->approval_timeout) > 0 &&
+	    (gr->approval_timeout < POL_APPROVAL_TIMEOUT_MIN ||
+	    gr->approval_timeout > POL_APPROVAL_TIMEOUT_MAX))
+		pl_err_set(c, config_setting_get_member(g, "approval_timeout"),
+		    "%s: 'approval_timeout' must be between %ds and %dm", what,
+		    POL_APPROVAL_TIMEOUT_MIN, POL_APPROVAL_TIMEOUT_MAX / 60);
+	if (m == NULL || v == NULL)
+		return;
+	if (strcmp(v, "required") == 0)
+		gr->approval = 1;
+	else if (strcmp(v, "none") != 0) {
+		pl_err_set(c, m, "%s: 'approval' must be \"required\" or \"none\", not "
+		    "\"%s\"", what, v);
+		return;
+	}
+	for (i = 0; gr->approval && i < gr->ntenants; i++)
+		if (gr->tenants[i]->napprovers == 0)
+			pl_err_set(c, m, "%s: approval is required but tenant '%s' names no "
+			    "approvers", what, gr->tenants[i]->name);
 }
 
 void
@@ -142,6 +177,7 @@ pl_load_grant(struct ctx *c, const config_setting_t *g)
 	if (gr->valid_from && gr->valid_until && gr->valid_until <= gr->valid_from)
 		pl_err_set(c, config_setting_get_member(g, "valid_until"),
 		    "%s: valid_until is before valid_from", what);
+	load_approval(c, g, what, gr);
 	if (pl_get_str(g, "comment") != NULL)
 		gr->comment = pl_xstrdup(c, pl_get_str(g, "comment"));
 }

@@ -2,6 +2,7 @@
 /* The tenants section and their targets. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mg_name.h"
 #include "mg_sshkey.h"
@@ -9,7 +10,8 @@
 
 static const struct keyspec tenant_keys[] = {
 	{ "name", K_STR, 1 }, { "tz", K_STR, 0 }, { "windows", K_STRLIST, 0 },
-	{ "targets", K_LIST, 0 }, { "description", K_STR, 0 }, { NULL, 0, 0 }
+	{ "targets", K_LIST, 0 }, { "description", K_STR, 0 },
+	{ "approvers", K_STRLIST, 0 }, { NULL, 0, 0 }
 };
 static const struct keyspec target_keys[] = {
 	{ "name", K_STR, 1 }, { "host", K_STR, 1 }, { "port", K_INT, 0 },
@@ -101,6 +103,32 @@ load_target(struct ctx *c, const config_setting_t *g, struct pol_tenant *t)
 	pl_strv_free(hk, nhk);
 }
 
+/*
+ * approvers: gateway accounts ("carol") or their Unix groups
+ * ("group:leads"), as mspgatectl's caller is known to the kernel.
+ */
+static void
+load_approvers(struct ctx *c, const config_setting_t *g, const char *what,
+    struct pol_tenant *t)
+{
+	size_t i;
+
+	if (pl_get_strlist(c, g, "approvers", what, &t->approvers, &t->napprovers) != 0)
+		return;
+	if (pl_member(g, "approvers", K_STRLIST) != NULL && t->napprovers == 0)
+		pl_err_set(c, config_setting_get_member(g, "approvers"),
+		    "%s: 'approvers' is empty", what);
+	for (i = 0; i < t->napprovers; i++) {
+		const char *a = t->approvers[i];
+		int grp = strncmp(a, "group:", 6) == 0;
+
+		if (!mg_name_ok(MG_NAME_LOGIN, grp ? a + 6 : a))
+			pl_err_set(c, pl_strlist_elem(g, "approvers", i),
+			    "%s: invalid approver '%s' (an account on the gateway, or "
+			    "group:NAME for its members)", what, a);
+	}
+}
+
 void
 pl_load_tenant(struct ctx *c, const config_setting_t *g)
 {
@@ -145,6 +173,7 @@ pl_load_tenant(struct ctx *c, const config_setting_t *g)
 	t->tz = pl_tz_get(c, zname == NULL || pl_get_str(g, "tz") == NULL ? g :
 	    config_setting_get_member(g, "tz"), zname);
 	pl_resolve_windows(c, g, what, &t->windows, &t->nwindows);
+	load_approvers(c, g, what, t);
 	if ((ts = pl_member(g, "targets", K_LIST)) == NULL)
 		return;
 	n = config_setting_length(ts);

@@ -93,6 +93,13 @@ static const struct fdef revoke_f[] = {
 	{ GW_CT_WHY, F_STR, 0, GW_CHILD_WHY_MAX, AT(revoke.why) },
 };
 
+static const struct fdef approval_f[] = {
+	{ GW_CT_APPROVED, F_U8, REQ, 1, AT(approval.approved) },
+	{ GW_CT_START, F_TIME, REQ, 0, AT(approval.at) },
+	{ GW_CT_WHO, F_STR, NONEMPTY, GW_CHILD_WHO_MAX, AT(approval.who) },
+	{ GW_CT_WHY, F_STR, 0, GW_CHILD_WHY_MAX, AT(approval.comment) },
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The one table: each type, who sends it, its fields. */
@@ -109,11 +116,13 @@ static const struct mdef {
 	{ GW_CHILD_COMMAND, GW_CHILD_FROM_SESSION, "command", command_f, N(command_f) },
 	{ GW_CHILD_INPUT, GW_CHILD_FROM_SESSION, "input", input_f, N(input_f) },
 	{ GW_CHILD_REFUSED, GW_CHILD_FROM_SESSION, "refused", refused_f, N(refused_f) },
+	{ GW_CHILD_WAITING, GW_CHILD_FROM_SESSION, "waiting", start_f, N(start_f) },
 	{ GW_CHILD_VERDICT, GW_CHILD_FROM_DAEMON, "verdict", verdict_f, N(verdict_f) },
 	{ GW_CHILD_DENY, GW_CHILD_FROM_DAEMON, "deny", words_f, N(words_f) },
 	{ GW_CHILD_REAUTH, GW_CHILD_FROM_DAEMON, "reauth", words_f, N(words_f) },
 	{ GW_CHILD_KILL, GW_CHILD_FROM_DAEMON, "kill", kill_f, N(kill_f) },
 	{ GW_CHILD_REVOKE, GW_CHILD_FROM_DAEMON, "revoke", revoke_f, N(revoke_f) },
+	{ GW_CHILD_APPROVAL, GW_CHILD_FROM_DAEMON, "approval", approval_f, N(approval_f) },
 };
 
 static const struct mdef *

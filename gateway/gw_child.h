@@ -58,6 +58,12 @@
  *     sensitive_commands: GW_DETECT_COMMAND, ignored before START.
  * GW_CHILD_INPUT  a line typed on a pty session. TEXT (required, at most
  *     GW_CHILD_INPUT_MAX). GW_DETECT_INPUT, ignored before START.
+ * GW_CHILD_WAITING  the session waits for approval (a grant with
+ *     approval = "required"), before it connects to the target. The
+ *     fields of a START; START is when it began to wait, END_BY when
+ *     the wait runs out. mspgated keeps the row as waiting (mspgatectl
+ *     list, approve, deny, kill); no detector event. At most one, before
+ *     START; another is refused as a malformed report is.
  * GW_CHILD_REFUSED  the session refused its engineer. AUDITED (required:
  *     1 written to the audit log, 0 syslog only, over the rate limit).
  *     mspgated counts it against the account (gw_ratelim).
@@ -83,6 +89,13 @@
  * GW_CHILD_REVOKE  a policy reload withdrew the grant. END_BY (required,
  *     not 0), WHY: the session ends by END_BY (with the usual warnings)
  *     unless it already ends sooner.
+ * GW_CHILD_APPROVAL  an approver decided on a WAITING session (mspgatectl
+ *     approve or deny). APPROVED (required, 1 or 0), WHO (required: the
+ *     approver's account and uid), START (required: when), WHY (the
+ *     approver's comment). mspgated checked that WHO is one of the
+ *     tenant's approvers and not the engineer; the session audits it,
+ *     goes on (the approval in its recording's header) or is refused.
+ *     Only while the session waits; at any other point it is unexpected.
  * A session process that receives a malformed message, or one it does not
  * expect at that point, ends the session (fail closed) and says so.
  */
@@ -112,11 +125,13 @@ enum gw_child_type {
 	GW_CHILD_COMMAND = 19,
 	GW_CHILD_INPUT = 20,
 	GW_CHILD_REFUSED = 21,
+	GW_CHILD_WAITING = 22,
 	GW_CHILD_VERDICT = 32,
 	GW_CHILD_DENY = 33,
 	GW_CHILD_REAUTH = 34,
 	GW_CHILD_KILL = 35,
 	GW_CHILD_REVOKE = 36,
+	GW_CHILD_APPROVAL = 37,
 };
 
 /* Who sends a type (the receiver says which it accepts). */
@@ -147,6 +162,7 @@ enum gw_child_tag {
 	GW_CT_WORDS = 50,	/* string, GW_CHILD_WORDS_MAX */
 	GW_CT_WHO = 51,		/* string, GW_CHILD_WHO_MAX */
 	GW_CT_WHY = 52,		/* string, GW_CHILD_WHY_MAX */
+	GW_CT_APPROVED = 53,	/* u8, 0 or 1 */
 };
 
 /* What a session relays (mspgatectl list shows its name). */
@@ -222,6 +238,13 @@ struct gw_child_revoke {
 	char why[GW_CHILD_WHY_MAX + 1];
 };
 
+struct gw_child_approval {
+	unsigned approved;			/* 1 approved, 0 denied */
+	int64_t at;
+	char who[GW_CHILD_WHO_MAX + 1];
+	char comment[GW_CHILD_WHY_MAX + 1];	/* "": none */
+};
+
 /*
  * One message. Fixed-size, nothing allocated: nothing to free. Fill it
  * zeroed (memset), set type and the member of u that type uses.
@@ -230,13 +253,14 @@ struct gw_child_msg {
 	int type;				/* enum gw_child_type */
 	union {
 		struct gw_child_attempt attempt;	/* ATTEMPT */
-		struct gw_child_start start;		/* START */
+		struct gw_child_start start;		/* START, WAITING */
 		struct gw_child_usage usage;		/* USAGE */
 		struct gw_child_text text;		/* COMMAND, INPUT */
 		struct gw_child_refused refused;	/* REFUSED */
 		struct gw_child_verdict verdict;	/* VERDICT, DENY, REAUTH */
 		struct gw_child_kill kill;		/* KILL */
 		struct gw_child_revoke revoke;		/* REVOKE */
+		struct gw_child_approval approval;	/* APPROVAL */
 	} u;
 };
 

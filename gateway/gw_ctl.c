@@ -5,6 +5,7 @@
  *   list                  "ok" then one line per session
  *   kill id|engineer|tenant VALUE   "ok N" then the ids asked to end
  *   alerts SINCE          "ok" then one line per alert in the audit log
+ *   approve|deny ID COMMENT  "ok" once the waiting session is told
  * Errors: "error: ..." alone. The request is read as it arrives (a
  * pending control connection, GW_CTL_REQUEST_MS at most) and the answer
  * is made in memory, then sent without waiting: a client that does not
@@ -158,10 +159,15 @@ gw_ctl_accept(struct gw_daemon *d)
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->deadline = mg_mono_ms() + GW_CTL_REQUEST_MS;
+	c->uid = cr.uid;
 	snprintf(c->who, sizeof(c->who), "%s", who);
 }
 
-/* "list": every session that has reported its start, one line each. */
+/*
+ * "list": every session that has reported its start, or that waits for
+ * approval, one line each; the last column says which ("running",
+ * "waiting": then END_BY is when the wait runs out).
+ */
 static void
 ctl_list(const struct gw_daemon *d, FILE *fd)
 {
@@ -174,11 +180,11 @@ ctl_list(const struct gw_daemon *d, FILE *fd)
 
 		if (l->id[0] == '\0')
 			continue;
-		say(fd, "%s\t%s\t%s/%s\t%s\t%lld\t%lld\t%llu\t%llu\t%lld\t%lld\t%d\t%s\t%s\n",
+		say(fd, "%s\t%s\t%s/%s\t%s\t%lld\t%lld\t%llu\t%llu\t%lld\t%lld\t%d\t%s\t%s\t%s\n",
 		    l->id, l->engineer, l->tenant, l->target, l->login, l->start,
 		    (long long)now - (l->last ? l->last : l->start), l->bin, l->bout,
 		    l->window_close, l->end_by, (int)l->pid, gw_child_kind_name(l->kind),
-		    l->source[0] ? l->source : "-");
+		    l->source[0] ? l->source : "-", l->waiting ? "waiting" : "running");
 	}
 }
 
@@ -310,8 +316,128 @@ ctl_alerts(const struct gw_daemon *d, FILE *fd, long long since)
 	free(ring);
 }
 
+/* 1 when the account (name, uid) is one of the tenant's approvers. */
+static int
+is_approver(const struct pol_tenant *t, const char *name, uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	struct group *gr;
+	char buf[4096];
+	size_t i;
+
+	if (t == NULL || getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+		return 0;
+	for (i = 0; i < t->napprovers; i++) {
+		const char *a = t->approvers[i];
+
+		if (strncmp(a, "group:", 6) != 0) {
+			if (strcmp(a, name) == 0)
+				return 1;
+			continue;
+		}
+		if ((gr = getgrnam(a + 6)) == NULL)
+			continue;
+		{
+			char gname[64];
+
+			if (in_group(uid, gr->gr_gid, gname, sizeof(gname)))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* An approval refused (who asked may not): audited, and the answer. */
 static void
-ctl_request(struct gw_daemon *d, const char *req, const char *who, FILE *fd)
+approval_refused(struct gw_daemon *d, const struct gw_live *l, const char *why, FILE *fd)
+{
+	struct rec_audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_APPROVAL;
+	ev.result = "refused";
+	ev.reason = why;
+	if (l != NULL) {
+		ev.session = l->id;
+		ev.engineer = l->engineer;
+		ev.tenant = l->tenant;
+		ev.target = l->target;
+		ev.login = l->login;
+	}
+	gw_daemon_audit(d, &ev, 0);
+	say(fd, "error: %s\n", why);
+}
+
+/*
+ * "approve\tID\tCOMMENT" or "deny\tID\tCOMMENT": by one of the tenant's
+ * approvers (the caller as the kernel names it), never the engineer.
+ */
+static void
+ctl_approve(struct gw_daemon *d, int approve, char *req, uid_t uid, FILE *fd)
+{
+	struct passwd pw, *res = NULL;
+	struct gw_child_msg m;
+	struct gw_live *l = NULL;
+	char buf[4096], name[80], why[400], *comment;
+	size_t i;
+
+	if ((comment = strchr(req, '\t')) == NULL) {
+		say(fd, "error: unknown request\n");
+		return;
+	}
+	*comment++ = '\0';
+	for (i = 0; i < d->nlive; i++)
+		if (d->live[i].id[0] != '\0' && strcmp(d->live[i].id, req) == 0)
+			l = &d->live[i];
+	if (l == NULL) {
+		say(fd, "error: no such session\n");
+		return;
+	}
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
+	    strlen(pw.pw_name) > 64) {
+		snprintf(why, sizeof(why), "uid %u has no account name: cannot approve",
+		    (unsigned)uid);
+		approval_refused(d, l, why, fd);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s", pw.pw_name);
+	if (!l->waiting) {
+		say(fd, "error: session %s is not waiting for approval\n", l->id);
+		return;
+	}
+	/* Four eyes: the engineer never approves (or denies) their own session. */
+	if (strcmp(name, l->engineer) == 0) {
+		snprintf(why, sizeof(why), "%s may not %s their own session", name,
+		    approve ? "approve" : "deny");
+		approval_refused(d, l, why, fd);
+		return;
+	}
+	if (!is_approver(pol_tenant_find(d->pol, l->tenant), name, uid)) {
+		snprintf(why, sizeof(why), "%s is not an approver for tenant %s", name,
+		    l->tenant);
+		approval_refused(d, l, why, fd);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = GW_CHILD_APPROVAL;
+	m.u.approval.approved = approve != 0;
+	m.u.approval.at = mg_clock_now();
+	snprintf(buf, sizeof(buf), "%s (uid %u)", name, (unsigned)uid);
+	gw_child_copy(m.u.approval.who, sizeof(m.u.approval.who), buf);
+	gw_child_copy(m.u.approval.comment, sizeof(m.u.approval.comment), comment);
+	if (gw_live_tell(l, &m) != 0) {
+		say(fd, "error: session %s could not be told (it is ending)\n", l->id);
+		return;
+	}
+	/* Told once: a second approve or deny finds it no longer waiting. */
+	l->waiting = 0;
+	mg_log(LOG_NOTICE, "control: %s %s session %s (%s -> %s/%s)", buf,
+	    approve ? "approves" : "denies", l->id, l->engineer, l->tenant, l->target);
+	say(fd, "ok\n");
+}
+
+static void
+ctl_request(struct gw_daemon *d, const char *req, const char *who, uid_t uid, FILE *fd)
 {
 	char buf[512];
 
@@ -328,6 +454,10 @@ ctl_request(struct gw_daemon *d, const char *req, const char *who, FILE *fd)
 			say(fd, "error: unknown request\n");
 		else
 			ctl_alerts(d, fd, since);
+		return;
+	}
+	if (strncmp(buf, "approve\t", 8) == 0 || strncmp(buf, "deny\t", 5) == 0) {
+		ctl_approve(d, buf[0] == 'a', buf + (buf[0] == 'a' ? 8 : 5), uid, fd);
 		return;
 	}
 	if (strncmp(buf, "kill\t", 5) != 0) {
@@ -356,7 +486,7 @@ gw_ctl_read(struct gw_daemon *d, size_t i)
 		return;		/* more to come */
 	c->req[strcspn(c->req, "\n")] = '\0';
 	if ((f = open_memstream(&out, &outlen)) != NULL) {
-		ctl_request(d, c->req, c->who, f);
+		ctl_request(d, c->req, c->who, c->uid, f);
 		fclose(f);
 		ctl_answer(d, c->fd, out, outlen);
 	} else

@@ -67,6 +67,7 @@ struct gw_live {
 	int withdrawn;
 	int attempted;		/* its ATTEMPT came (one is all a session sends) */
 	int started;		/* START sent to the detector: END is due */
+	int waiting;		/* waits for approval (WAITING); end_by: until when */
 	int denied;		/* the detector ended it already */
 	int egress_held;	/* held once for a fresh code on egress (reauth) */
 	int malformed;		/* it sent a report that did not read (logged once) */
@@ -92,6 +93,7 @@ struct gw_ctl_pending {
 	size_t got;
 	char req[512];
 	char who[128];
+	uid_t uid;		/* the caller (SO_PEERCRED): approve and deny */
 };
 
 /* A notification command still running: reaped, or killed at its deadline. */

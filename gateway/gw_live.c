@@ -265,6 +265,12 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 		child_malformed(l, "a START out of order");
 		return;
 	}
+	/* An approved session keeps the id it waited under. */
+	if (l->id[0] != '\0' && strcmp(l->id, st->id) != 0) {
+		child_malformed(l, "a START with another id than its WAITING");
+		return;
+	}
+	l->waiting = 0;
 	COPY(l->id, st->id);
 	COPY(l->engineer, st->engineer);
 	COPY(l->tenant, st->tenant);
@@ -285,6 +291,28 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 		deny_live(l, &res);
 	/* The other gateways' detectors count it too (shared state). */
 	gw_sync_event(d, &ev, mg_clock_now());
+}
+
+/* The session waits for approval: its row, for list, approve, deny and kill. */
+static void
+child_waiting(struct gw_live *l, const struct gw_child_start *st)
+{
+	if (l->started || l->waiting || l->id[0] != '\0') {
+		child_malformed(l, "a WAITING out of order");
+		return;
+	}
+	COPY(l->id, st->id);
+	COPY(l->engineer, st->engineer);
+	COPY(l->tenant, st->tenant);
+	COPY(l->target, st->target);
+	COPY(l->login, st->login);
+	COPY(l->source, st->source);
+	l->start = st->start;
+	l->end_by = st->end_by;
+	l->window_close = st->window_close;
+	l->kind = st->kind;
+	l->last = l->start;
+	l->waiting = 1;
 }
 
 /* The relay's counters; more bytes out is the detector's BYTES (egress). */
@@ -351,6 +379,9 @@ gw_live_report(struct gw_daemon *d, struct gw_live *l)
 			break;
 		case GW_CHILD_START:
 			child_start(d, l, &m.u.start);
+			break;
+		case GW_CHILD_WAITING:
+			child_waiting(l, &m.u.start);
 			break;
 		case GW_CHILD_USAGE:
 			child_usage(d, l, &m.u.usage);

@@ -85,6 +85,10 @@ struct sess {
 	size_t linelen;
 	struct gw_relay *relay;	/* while the relay runs: output goes through it */
 	int end_now;		/* a gw_relay_end that arrived while held */
+	/* An approval (grants with approval = "required"): who, when, why. */
+	char approved_by[GW_CHILD_WHO_MAX + 1];
+	char approval_comment[GW_CHILD_WHY_MAX + 1];
+	time_t approved_at;
 };
 
 /* Untrusted strings in logs: escaped and bounded. */
@@ -996,6 +1000,169 @@ decide(struct sess *s, struct pol_decision *d, char *rule, size_t rulelen)
 	}
 }
 
+/* The session's row in mspgated's table while it waits for an approver. */
+static void
+tell_waiting(struct sess *s, time_t since, time_t until)
+{
+	struct gw_child_msg m;
+	struct gw_child_start *st = &m.u.start;
+
+	m.type = GW_CHILD_WAITING;
+	memset(st, 0, sizeof(*st));
+	gw_child_copy(st->id, sizeof(st->id), s->id);
+	gw_child_copy(st->engineer, sizeof(st->engineer), s->engineer);
+	gw_child_copy(st->tenant, sizeof(st->tenant), s->spec.tenant);
+	gw_child_copy(st->target, sizeof(st->target), s->spec.target);
+	gw_child_copy(st->login, sizeof(st->login), s->d.login);
+	gw_child_copy(st->source, sizeof(st->source), s->source);
+	st->kind = s->open.subsystem ? GW_CHILD_SFTP : s->open.command ? GW_CHILD_EXEC :
+	    GW_CHILD_SHELL;
+	st->start = since;
+	st->end_by = until;
+	st->window_close = s->d.window_close;
+	st->mfa = s->mfa_used & GW_CHILD_MFA_MASK;
+	(void)tell_parent(s, &m, 0);
+}
+
+/* An "approval" audit event: requested, approved or denied. */
+static void
+audit_approval(struct sess *s, const char *result, const char *reason, const char *rule)
+{
+	struct rec_audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_APPROVAL;
+	ev.result = result;
+	ev.reason = reason;
+	ev.rule = rule;
+	ev.login = s->d.login;
+	audit(s, &ev);
+	mg_log(LOG_NOTICE, "session %s: approval %s: %s", s->id, result, reason);
+}
+
+/* "carol, group:leads": the tenant's approvers, for the engineer's message. */
+static void
+approvers_text(const struct pol_tenant *t, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; t != NULL && i < t->napprovers && n < len; i++) {
+		int k = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", t->approvers[i]);
+
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/*
+ * A grant with approval = "required": the session waits, before anything
+ * reaches the target, until one of the tenant's approvers approves it
+ * (mspgatectl approve, checked by mspgated) or denies it, or the wait runs
+ * out. Only this process waits; mspgated's loop goes on. A kill, the
+ * detector, a reload, the engineer leaving or the gateway stopping end the
+ * wait too. Returns 0 (approved: s->approved_*) or 1 (refused, audited,
+ * the engineer told).
+ */
+static int
+wait_approval(struct sess *s, const char *rule)
+{
+	const struct pol_grant *g = s->d.grant;
+	time_t since = mg_clock_now(), until = since + (time_t)g->approval_timeout;
+	char who[400], text[900], why[700];
+
+	approvers_text(s->d.target != NULL ? s->d.target->tenant : NULL, who, sizeof(who));
+	snprintf(text, sizeof(text), "waiting for approval by %s (%s), up to %lld s", who,
+	    s->id, (long long)g->approval_timeout);
+	audit_approval(s, "requested", text, rule);
+	{
+		char line[1000];
+		int n = snprintf(line, sizeof(line), "mspgate: %s\r\n", text);
+
+		/* stderr: a pty shows it, an exec or sftp stream stays clean. */
+		if (n > 0 && (size_t)n < sizeof(line))
+			(void)!write(s->fds[2], line, (size_t)n);
+	}
+	tell_waiting(s, since, until);
+	for (;;) {
+		struct pollfd pf[2] = { { s->ctx->parent, POLLIN, 0 }, { s->sock, POLLIN, 0 } };
+		struct gw_child_msg m;
+		int r;
+
+		if (s->ctx->stop != NULL && *s->ctx->stop)
+			return deny(s, "the gateway stopped while the session waited for "
+			    "approval", rule, "session ended: the gateway is shutting down");
+		if (mg_clock_now() >= until) {
+			snprintf(why, sizeof(why), "no approval within %lld s",
+			    (long long)g->approval_timeout);
+			snprintf(text, sizeof(text), "not permitted: no approval within %lld s "
+			    "(%s)", (long long)g->approval_timeout, s->id);
+			return deny(s, why, rule, text);
+		}
+		if (poll(pf, 2, 200) <= 0)
+			continue;
+		if (pf[1].revents) {
+			struct gw_msg gm;
+			size_t nfds = 0;
+			int fdv[1], rc = gw_msg_recv(s->sock, &gm, fdv, 0, &nfds);
+
+			/* mspgate-shell went away (the engineer gave up); a resize waits. */
+			if (rc == MG_ERR_NOENT || rc == MG_ERR_SYSTEM)
+				return deny(s, "the engineer left while the session waited for "
+				    "approval", rule, NULL);
+			if (rc == 0)
+				gw_msg_clear(&gm);
+		}
+		if (s->ctx->parent < 0 || !(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = gw_child_recv(s->ctx->parent, GW_CHILD_FROM_DAEMON, &m, MSG_DONTWAIT);
+		if (r == MG_ERR_SYSTEM && (errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (r != 0) {
+			/* mspgated gone or talking nonsense: nobody can approve (fail closed). */
+			mg_log(LOG_ERR, "session %s: %s from mspgated while waiting for approval",
+			    s->id, r == MG_ERR_PARSE ? "a malformed message" : "no answer");
+			return deny(s, "no approval: mspgated cannot be reached", rule,
+			    "session ended: an internal error in the gateway (see its log)");
+		}
+		switch (m.type) {
+		case GW_CHILD_APPROVAL:
+			if (m.u.approval.comment[0] != '\0')
+				snprintf(why, sizeof(why), "%s by %s: %s", m.u.approval.approved ?
+				    "approved" : "denied", m.u.approval.who, m.u.approval.comment);
+			else
+				snprintf(why, sizeof(why), "%s by %s", m.u.approval.approved ?
+				    "approved" : "denied", m.u.approval.who);
+			audit_approval(s, m.u.approval.approved ? "approved" : "denied", why, rule);
+			if (!m.u.approval.approved) {
+				snprintf(text, sizeof(text), "not permitted: %s", why);
+				return deny(s, why, rule, text);
+			}
+			snprintf(s->approved_by, sizeof(s->approved_by), "%s", m.u.approval.who);
+			snprintf(s->approval_comment, sizeof(s->approval_comment), "%s",
+			    m.u.approval.comment);
+			s->approved_at = (time_t)m.u.approval.at;
+			return 0;
+		case GW_CHILD_KILL:
+			snprintf(why, sizeof(why), "ended by operator %s while waiting for approval",
+			    m.u.kill.who);
+			return deny(s, why, rule, "session ended by an operator");
+		case GW_CHILD_DENY:
+			snprintf(why, sizeof(why), GW_DETECT_ENDED_FMT, m.u.verdict.words);
+			return deny(s, why, rule, why);
+		case GW_CHILD_REVOKE:
+			return deny(s, "access withdrawn by a policy reload while waiting for "
+			    "approval", rule, "session ended: access withdrawn by a policy reload");
+		default:
+			mg_log(LOG_ERR, "session %s: a %s message while waiting for approval",
+			    s->id, gw_child_type_name(m.type));
+			return deny(s, "no approval: an unexpected message from mspgated", rule,
+			    "session ended: an internal error in the gateway (see its log)");
+		}
+	}
+}
+
 /*
  * The credential, then the target: nothing is recorded for a target that
  * cannot be reached or is not the pinned host. Returns 0, or 1 (refused).
@@ -1061,7 +1228,8 @@ open_recording(struct sess *s, int pty, const char *rule)
 	struct rec_meta meta = { 0 };
 	struct rec_writer_opts wo = { 0 };
 	struct rec_seal seal;
-	char err[512], msg[768], path[4096];
+	char err[512], msg[768], path[4096], appr[3][GW_CHILD_WHY_MAX + 32];
+	const char *extra[4];
 	int r;
 
 	if ((r = rec_key_load_private(gw->signing_key, &s->key, err, sizeof(err))) != 0 ||
@@ -1083,12 +1251,33 @@ open_recording(struct sess *s, int pty, const char *rule)
 	meta.command = s->open.subsystem ? "subsystem sftp" : s->open.command;
 	meta.cols = pty && s->open.cols ? (int)s->open.cols : 80;
 	meta.rows = pty && s->open.rows ? (int)s->open.rows : 24;
+	/* Who approved it, when and why, in the header (rec_reader: meta). */
+	if (s->approved_by[0] != '\0') {
+		struct tm tm;
+		char at[40];
+
+		gmtime_r(&s->approved_at, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(appr[0], sizeof(appr[0]), "approved_by=%s", s->approved_by);
+		snprintf(appr[1], sizeof(appr[1]), "approved_at=%s", at);
+		snprintf(appr[2], sizeof(appr[2]), "approval_comment=%s", s->approval_comment);
+		extra[0] = appr[0];
+		extra[1] = appr[1];
+		extra[2] = s->approval_comment[0] != '\0' ? appr[2] : NULL;
+		extra[3] = NULL;
+		meta.extra = extra;
+	}
 	/* Hashed and written beside the relay, on the other core (bounded: rec_writer.h). */
 	wo.async = 1;
 	if ((r = rec_writer_open(path, &meta, s->key, &wo, &s->rec, err, sizeof(err))) != 0) {
 		mg_log(LOG_ERR, "session %s: recording: %s", s->id, err);
 		return deny(s, "recording unavailable", rule,
 		    "recording unavailable: the session cannot start");
+	}
+	if (s->approved_by[0] != '\0') {
+		snprintf(msg, sizeof(msg), "approved by %s%s%s", s->approved_by,
+		    s->approval_comment[0] ? ": " : "", s->approval_comment);
+		rec_writer_marker(s->rec, REC_NOW, msg);
 	}
 	if (open_channel(s, pty, err, sizeof(err)) != 0) {
 		rec_writer_marker(s->rec, REC_NOW, "the target refused the session");
@@ -1260,7 +1449,12 @@ run_session(struct sess *s)
 	if (s->nfds != 3)
 		return deny(s, "mspgate-shell sent no terminal or pipes", NULL,
 		    "internal error: no session descriptors");
-	if (decide(s, &s->d, rule, sizeof(rule)) != 0 || connect_target(s, rule) != 0)
+	if (decide(s, &s->d, rule, sizeof(rule)) != 0)
+		return 1;
+	/* Four eyes: nothing reaches the target before an approver says yes. */
+	if (s->d.grant != NULL && s->d.grant->approval && wait_approval(s, rule) != 0)
+		return 1;
+	if (connect_target(s, rule) != 0)
 		return 1;
 	pty = (s->open.flags & GW_F_TTY) && s->open.subsystem == NULL;
 	if (open_recording(s, pty, rule) != 0)

@@ -37,6 +37,8 @@ usage(FILE *f)
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill ID\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --engineer NAME\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --tenant NAME\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] approve ID [--comment TEXT]\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] deny ID [--comment TEXT]\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] alerts [--since DATE]\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] audit [--since DATE]\n"
 	    "POLICY defaults to $MSPGATE_CONF; with state.backend = \"postgresql\" there,\n"
@@ -164,14 +166,14 @@ print_list(char *ans, const char *gw)
 
 	for (line = strtok_r(ans, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		char *f[13], *p = line, started[32], idle[64], wclose[32], endby[32], bytes[48];
+		char *f[14], *p = line, started[32], idle[64], wclose[32], endby[32], bytes[48];
 		size_t n = 0;
 
 		if (first) {
 			first = 0;	/* "ok" */
 			continue;
 		}
-		while (n < 13 && p != NULL) {
+		while (n < 14 && p != NULL) {
 			f[n++] = p;
 			if ((p = strchr(p, '\t')) != NULL)
 				*p++ = '\0';
@@ -182,6 +184,14 @@ print_list(char *ans, const char *gw)
 		fmt_dur(f[5], idle, sizeof(idle));
 		fmt_time(f[8], wclose, sizeof(wclose));
 		fmt_time(f[9], endby, sizeof(endby));
+		/* Not started yet: it waits for an approver (mspgatectl approve). */
+		if (n == 14 && strcmp(f[13], "waiting") == 0) {
+			if (gw != NULL)
+				printf("%-12s ", gw);
+			printf("%-26s %-12s %-20s %-10s waiting for approval until %s\n", f[0],
+			    f[1], f[2], f[3], endby);
+			continue;
+		}
 		snprintf(bytes, sizeof(bytes), "%s/%s", f[6], f[7]);
 		if (gw != NULL)
 			printf("%-12s ", gw);
@@ -578,7 +588,7 @@ main(int argc, char **argv)
 {
 	const char *sock = NULL, *policy = NULL, *what = "", *arg = "";
 	long long audit_since = 0;
-	char req[300], *ans = NULL, *path = NULL;
+	char req[512], *ans = NULL, *path = NULL;
 	struct pol *p = NULL;
 	int c, rc;
 
@@ -624,6 +634,22 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 		snprintf(req, sizeof(req), "kill\t%s\t%s\n", what, arg);
+	} else if ((strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0) &&
+	    (argc == 2 || (argc == 4 && strcmp(argv[2], "--comment") == 0))) {
+		const char *comment = argc == 4 ? argv[3] : "";
+
+		arg = argv[1];
+		if (!name_ok(arg) || arg[0] == '-') {
+			fprintf(stderr, "mspgatectl: not a session id\n");
+			return EX_USAGE;
+		}
+		/* One line to mspgated: no tab or newline (nor any control byte). */
+		if (strlen(comment) > 200 || (comment[0] != '\0' && !name_ok(comment))) {
+			fprintf(stderr, "mspgatectl: --comment: at most 200 characters, no "
+			    "control characters\n");
+			return EX_USAGE;
+		}
+		snprintf(req, sizeof(req), "%s\t%s\t%s\n", argv[0], arg, comment);
 	} else if (strcmp(argv[0], "alerts") == 0 || strcmp(argv[0], "audit") == 0) {
 		long long since = (long long)time(NULL) - (strcmp(argv[0], "audit") == 0 ?
 		    86400 : 7 * 86400);
@@ -712,6 +738,9 @@ main(int argc, char **argv)
 		rc = print_list(ans, NULL);
 	} else if (strcmp(argv[0], "alerts") == 0) {
 		rc = print_alerts(ans);
+	} else if (strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0) {
+		printf("%s %s\n", arg, argv[0][0] == 'a' ? "approved" : "denied");
+		rc = EX_OK;
 	} else {
 		/* "ok N" then the ids asked to end. */
 		char *ids = strchr(ans, '\n');

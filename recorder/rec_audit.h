@@ -24,6 +24,10 @@ enum rec_audit_type {
 	REC_AUDIT_FILE_TRANSFER,	/* "file_transfer": reason "put PATH", "get PATH"...,
 					 * bytes_in (put) or bytes_out (get) with has_stats */
 	REC_AUDIT_OPERATOR_KILL,	/* "operator_kill": reason names who asked */
+	REC_AUDIT_APPROVAL,		/* "approval": result requested, approved, denied
+					 * or refused (who asked may not); reason says who */
+	REC_AUDIT_WATCH,		/* "watch": an operator watches a live session;
+					 * result start or stop, reason names who */
 	REC_AUDIT_LOG_START,		/* "log_start": written by the library itself */
 	REC_AUDIT_NTYPES
 };

@@ -93,6 +93,20 @@ test_roundtrip_session(void **state)
 	zero(&msg, GW_CHILD_REFUSED);
 	msg.u.refused.audited = 1;
 	roundtrip();
+
+	/* WAITING: a START's fields, END_BY when the wait for approval runs out. */
+	zero(&msg, GW_CHILD_WAITING);
+	strcpy(msg.u.start.id, "20250101T120000Z-0a1b2c3d");
+	strcpy(msg.u.start.engineer, "alice");
+	strcpy(msg.u.start.tenant, "acme");
+	strcpy(msg.u.start.target, "web01");
+	strcpy(msg.u.start.login, "deploy");
+	msg.u.start.kind = GW_CHILD_SHELL;
+	msg.u.start.start = 1735732800;
+	msg.u.start.end_by = 1735733100;
+	msg.u.start.mfa = POL_MFA_TOTP;
+	roundtrip();
+	assert_int_equal(gw_child_from(GW_CHILD_WAITING), GW_CHILD_FROM_SESSION);
 }
 
 static void
@@ -122,6 +136,18 @@ test_roundtrip_daemon(void **state)
 	roundtrip();
 	memset(msg.u.revoke.why, 0, sizeof(msg.u.revoke.why));
 	roundtrip();
+
+	zero(&msg, GW_CHILD_APPROVAL);
+	msg.u.approval.approved = 1;
+	msg.u.approval.at = 1735732900;
+	strcpy(msg.u.approval.who, "carol (uid 1001)");
+	strcpy(msg.u.approval.comment, "CHG-7, with Bob watching");
+	roundtrip();
+	/* Denied, without a comment. */
+	msg.u.approval.approved = 0;
+	memset(msg.u.approval.comment, 0, sizeof(msg.u.approval.comment));
+	roundtrip();
+	assert_string_equal(gw_child_type_name(GW_CHILD_APPROVAL), "approval");
 
 	assert_int_equal(gw_child_from(GW_MSG_OPEN), 0);
 	assert_string_equal(gw_child_type_name(GW_CHILD_REVOKE), "revoke");
@@ -163,6 +189,15 @@ test_encode_refuses(void **state)
 	zero(&msg, GW_CHILD_INPUT);
 	msg.u.text.len = GW_CHILD_INPUT_MAX + 1;
 	memset(msg.u.text.text, 'a', msg.u.text.len);
+	assert_int_equal(gw_child_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+
+	/* An approval is yes or no, and names who gave it. */
+	zero(&msg, GW_CHILD_APPROVAL);
+	msg.u.approval.approved = 2;
+	strcpy(msg.u.approval.who, "carol");
+	assert_int_equal(gw_child_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
+	msg.u.approval.approved = 1;
+	msg.u.approval.who[0] = '\0';
 	assert_int_equal(gw_child_encode(&msg, buf, sizeof(buf), &len), MG_ERR_INVAL);
 
 	/* No room. */
