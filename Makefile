@@ -368,9 +368,11 @@ $(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(L
 
 # mspgatectl talks to the control socket and reads the policy for its path,
 # and, with the state in PostgreSQL, the state database (every gateway's
-# sessions): the policy, state and core libraries, libconfig and libpq,
-# nothing of libssh, liboath or pam/.
-$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o $(LIBSTATE) $(LIBPOL) $(LIBCORE)
+# sessions); watch reads a recording (the recorder's reader and filter):
+# the policy, state, recorder and core libraries, libconfig, libcrypto and
+# libpq, nothing of libssh, liboath or pam/.
+$(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o \
+    $(BUILD)/obj/gateway/mspgatectl-watch.o $(LIBSTATE) $(LIBREC) $(LIBPOL) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PQ_LIBS)
 

@@ -6,6 +6,9 @@
  *   kill id|engineer|tenant VALUE   "ok N" then the ids asked to end
  *   alerts SINCE          "ok" then one line per alert in the audit log
  *   approve|deny ID COMMENT  "ok" once the waiting session is told
+ *   watch ID              "ok" with the session's recording (an open file,
+ *                         SCM_RIGHTS); the connection then stays open while
+ *                         the operator watches, and its end is audited
  * Errors: "error: ..." alone. The request is read as it arrives (a
  * pending control connection, GW_CTL_REQUEST_MS at most) and the answer
  * is made in memory, then sent without waiting: a client that does not
@@ -467,6 +470,120 @@ ctl_request(struct gw_daemon *d, const char *req, const char *who, uid_t uid, FI
 	ctl_kill(d, buf + 5, who, fd);
 }
 
+/* A "watch" audit event: start or stop, naming who watches. */
+static void
+watch_audit(struct gw_daemon *d, const struct gw_watcher *w, const char *result)
+{
+	struct rec_audit_event ev;
+	char why[200];
+
+	snprintf(why, sizeof(why), "watched by %s", w->who);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_WATCH;
+	ev.result = result;
+	ev.reason = why;
+	ev.session = w->id;
+	ev.engineer = w->engineer;
+	ev.tenant = w->tenant;
+	ev.target = w->target;
+	gw_daemon_audit(d, &ev, 0);
+}
+
+/*
+ * "watch\tID": the running session's recording, opened here (the
+ * recordings are the service account's alone) and handed over read-only.
+ * The watcher follows the file: nothing it does (or fails to do) reaches
+ * the session. Returns 1 when the connection became a watcher's.
+ */
+static int
+ctl_watch(struct gw_daemon *d, const struct gw_ctl_pending *c, const char *id, FILE *f)
+{
+	char path[4096], ctlbuf[CMSG_SPACE(sizeof(int))];
+	static const char ok[] = "ok\n";
+	struct iovec iov = { (void *)ok, sizeof(ok) - 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct gw_watcher *w;
+	const struct gw_live *l = NULL;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < d->nlive; i++)
+		if (d->live[i].id[0] != '\0' && strcmp(d->live[i].id, id) == 0)
+			l = &d->live[i];
+	if (l == NULL || !l->started) {
+		say(f, l == NULL ? "error: no such session\n" :
+		    "error: session %s has not started (it waits for approval)\n", id);
+		return 0;
+	}
+	if (d->nwatch == GW_WATCH_MAX) {
+		say(f, "error: too many watchers at once (%d)\n", GW_WATCH_MAX);
+		return 0;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.cast", d->pol->gateway.recordings,
+	    l->id) >= sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+		say(f, "error: the recording of %s cannot be opened\n", id);
+		return 0;
+	}
+	memset(&mh, 0, sizeof(mh));
+	memset(ctlbuf, 0, sizeof(ctlbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctlbuf;
+	mh.msg_controllen = sizeof(ctlbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	/* A few bytes into an empty socket: this does not wait. */
+	if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	w = &d->watch[d->nwatch++];
+	memset(w, 0, sizeof(*w));
+	w->fd = c->fd;
+	snprintf(w->id, sizeof(w->id), "%s", l->id);
+	snprintf(w->engineer, sizeof(w->engineer), "%s", l->engineer);
+	snprintf(w->tenant, sizeof(w->tenant), "%s", l->tenant);
+	snprintf(w->target, sizeof(w->target), "%s", l->target);
+	snprintf(w->who, sizeof(w->who), "%s", c->who);
+	mg_log(LOG_NOTICE, "control: %s watches session %s (%s -> %s/%s)", w->who, w->id,
+	    w->engineer, w->tenant, w->target);
+	watch_audit(d, w, "start");
+	return 1;
+}
+
+void
+gw_ctl_watch_io(struct gw_daemon *d, size_t i)
+{
+	struct gw_watcher *w = &d->watch[i];
+	char buf[256];
+	ssize_t r = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	/* A watcher has nothing more to say: what it sends is dropped. */
+	if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	mg_log(LOG_NOTICE, "control: %s stopped watching session %s", w->who, w->id);
+	watch_audit(d, w, "stop");
+	close(w->fd);
+	*w = d->watch[--d->nwatch];
+}
+
+void
+gw_ctl_watch_close(struct gw_daemon *d)
+{
+	while (d->nwatch > 0) {
+		struct gw_watcher *w = &d->watch[--d->nwatch];
+
+		watch_audit(d, w, "stop");
+		close(w->fd);
+	}
+}
+
 void
 gw_ctl_read(struct gw_daemon *d, size_t i)
 {
@@ -486,9 +603,14 @@ gw_ctl_read(struct gw_daemon *d, size_t i)
 		return;		/* more to come */
 	c->req[strcspn(c->req, "\n")] = '\0';
 	if ((f = open_memstream(&out, &outlen)) != NULL) {
-		ctl_request(d, c->req, c->who, c->uid, f);
-		fclose(f);
-		ctl_answer(d, c->fd, out, outlen);
+		if (strncmp(c->req, "watch\t", 6) == 0 && ctl_watch(d, c, c->req + 6, f)) {
+			fclose(f);	/* the connection is the watcher's now */
+		} else {
+			if (strncmp(c->req, "watch\t", 6) != 0)
+				ctl_request(d, c->req, c->who, c->uid, f);
+			fclose(f);
+			ctl_answer(d, c->fd, out, outlen);
+		}
 	} else
 		close(c->fd);
 	free(out);

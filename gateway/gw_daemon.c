@@ -70,6 +70,8 @@ gw_daemon_close_fds(const struct gw_daemon *d, const int *keep)
 	for (i = 0; i < d->nctlp; i++)
 		if (keep == NULL || d->ctlp[i].fd != *keep)
 			close(d->ctlp[i].fd);
+	for (i = 0; i < d->nwatch; i++)
+		close(d->watch[i].fd);
 	gw_sync_close_fd(d->sync);
 }
 

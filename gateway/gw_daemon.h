@@ -96,6 +96,19 @@ struct gw_ctl_pending {
 	uid_t uid;		/* the caller (SO_PEERCRED): approve and deny */
 };
 
+/*
+ * An operator watching a live session (mspgatectl watch): the control
+ * connection stays open while they watch, and its end is audited.
+ */
+#define GW_WATCH_MAX 16
+struct gw_watcher {
+	int fd;
+	char id[GW_CHILD_ID_MAX + 1];
+	char engineer[GW_CHILD_NAME_MAX + 1], tenant[GW_CHILD_NAME_MAX + 1];
+	char target[GW_CHILD_NAME_MAX + 1];
+	char who[128];
+};
+
 /* A notification command still running: reaped, or killed at its deadline. */
 struct gw_notifier {
 	pid_t pid;
@@ -131,6 +144,8 @@ struct gw_daemon {
 	size_t npend, pend_cap;
 	struct gw_ctl_pending ctlp[GW_CTL_MAX];
 	size_t nctlp;
+	struct gw_watcher watch[GW_WATCH_MAX];
+	size_t nwatch;
 	struct pollfd *pf;		/* the main loop's poll set */
 	size_t pf_cap;
 
@@ -224,6 +239,10 @@ void gw_ctl_accept(struct gw_daemon *d);
 /* What arrived on pending control connection i; answered once complete. */
 void gw_ctl_read(struct gw_daemon *d, size_t i);
 void gw_ctl_expire(struct gw_daemon *d);
+/* A watcher's connection said something or closed: its end is audited. */
+void gw_ctl_watch_io(struct gw_daemon *d, size_t i);
+/* At shutdown: every watcher's end audited, the connections closed. */
+void gw_ctl_watch_close(struct gw_daemon *d);
 
 /* gw_alert_act.c: the detector's verdicts acted on: audit, syslog, notify. */
 enum gw_detect_action gw_alert_judge(struct gw_daemon *d, const struct gw_detect_event *ev,

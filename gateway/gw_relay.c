@@ -760,6 +760,15 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 			res->end = GW_RELAY_NETWORK;
 			break;
 		}
+		/*
+		 * Quiet for a turn: what was recorded goes to the file now
+		 * (flush_ms), not at the next second's tick, so a watcher
+		 * following the recording sees it within a fraction of one.
+		 */
+		if (pr == 0 && rec_writer_tick(r->rec) != 0) {
+			res->end = GW_RELAY_RECORDING;
+			break;
+		}
 		if (pr <= 0)
 			continue;
 		if (pf[i_wake].revents & POLLIN) {

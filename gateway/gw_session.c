@@ -1269,6 +1269,8 @@ open_recording(struct sess *s, int pty, const char *rule)
 	}
 	/* Hashed and written beside the relay, on the other core (bounded: rec_writer.h). */
 	wo.async = 1;
+	/* Written out within about 200 ms: mspgatectl watch follows the file. */
+	wo.flush_ms = 200;
 	if ((r = rec_writer_open(path, &meta, s->key, &wo, &s->rec, err, sizeof(err))) != 0) {
 		mg_log(LOG_ERR, "session %s: recording: %s", s->id, err);
 		return deny(s, "recording unavailable", rule,

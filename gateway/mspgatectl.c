@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * mspgatectl: list and end live gateway sessions over mspgated's control
- * socket; with a policy whose state is in PostgreSQL, every gateway's.
+ * mspgatectl: list, end, watch and approve live gateway sessions over
+ * mspgated's control socket; with a policy whose state is in PostgreSQL,
+ * list and end every gateway's.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "mg_diag.h"
+#include "mspgatectl-watch.h"
 #include "pol.h"
 #include "st_pg.h"
 
@@ -37,6 +39,7 @@ usage(FILE *f)
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill ID\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --engineer NAME\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] kill --tenant NAME\n"
+	    "       mspgatectl [-s SOCKET] [-f POLICY] watch ID\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] approve ID [--comment TEXT]\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] deny ID [--comment TEXT]\n"
 	    "       mspgatectl [-s SOCKET] [-f POLICY] alerts [--since DATE]\n"
@@ -634,6 +637,13 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 		snprintf(req, sizeof(req), "kill\t%s\t%s\n", what, arg);
+	} else if (strcmp(argv[0], "watch") == 0 && argc == 2) {
+		arg = argv[1];
+		if (!name_ok(arg) || arg[0] == '-') {
+			fprintf(stderr, "mspgatectl: not a session id\n");
+			return EX_USAGE;
+		}
+		req[0] = '\0';
 	} else if ((strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0) &&
 	    (argc == 2 || (argc == 4 && strcmp(argv[2], "--comment") == 0))) {
 		const char *comment = argc == 4 ? argv[3] : "";
@@ -689,6 +699,11 @@ main(int argc, char **argv)
 	}
 	if (sock == NULL)
 		sock = DEFAULT_SOCKET;
+	/* This gateway's sessions only: its mspgated hands over the recording. */
+	if (strcmp(argv[0], "watch") == 0) {
+		rc = ctl_watch(sock, arg);
+		goto out;
+	}
 	/* Every gateway's audit events: the state database's copy only. */
 	if (strcmp(argv[0], "audit") == 0) {
 		if (p == NULL || p->state.backend != POL_STATE_POSTGRESQL) {

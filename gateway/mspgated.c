@@ -267,7 +267,7 @@ reload(struct gw_daemon *d)
 static int
 pf_fit(struct gw_daemon *d)
 {
-	size_t want = d->nlive + d->npend + d->nctlp + 3;
+	size_t want = d->nlive + d->npend + d->nctlp + d->nwatch + 3;
 	struct pollfd *np;
 
 	if (want <= d->pf_cap)
@@ -285,7 +285,7 @@ pf_fit(struct gw_daemon *d)
  * sockets, the session rows, the control requests, the pending connections.
  */
 struct poll_at {
-	size_t nlive, ctl, nctl, pend, npend, n;
+	size_t nlive, ctl, nctl, pend, npend, watch, nwatch, n;
 	int timeout;
 	long sync;		/* the state worker's slot, or -1 */
 };
@@ -328,6 +328,10 @@ poll_build(struct gw_daemon *d, struct poll_at *at)
 	for (i = 0; i < d->npend; i++)
 		poll_add(d, at, d->pend[i].fd, d->pend[i].deadline);
 	at->npend = d->npend;
+	at->watch = at->n;
+	for (i = 0; i < d->nwatch; i++)
+		poll_add(d, at, d->watch[i].fd, 0);
+	at->nwatch = d->nwatch;
 	at->sync = -1;
 	if ((fd = gw_sync_pollfd(d, &ev)) >= 0) {
 		at->sync = (long)at->n;
@@ -355,6 +359,10 @@ poll_dispatch(struct gw_daemon *d, const struct poll_at *at)
 		if (j < d->nctlp && pf[at->ctl + j].fd == d->ctlp[j].fd &&
 		    pf[at->ctl + j].revents)
 			gw_ctl_read(d, j);
+	for (j = at->nwatch; j-- > 0;)
+		if (j < d->nwatch && pf[at->watch + j].fd == d->watch[j].fd &&
+		    pf[at->watch + j].revents)
+			gw_ctl_watch_io(d, j);
 	if (pf[1].revents & POLLIN)
 		gw_ctl_accept(d);
 	/* Requests on pending connections; a new row may be made for each. */
@@ -429,6 +437,7 @@ shutdown_daemon(struct gw_daemon *d)
 	for (i = 0; i < d->nctlp; i++)
 		close(d->ctlp[i].fd);
 	d->nctlp = 0;
+	gw_ctl_watch_close(d);
 	for (i = 0; i < d->nlive; i++)
 		kill(d->live[i].pid, SIGTERM);
 	stop_at = time(NULL) + STOP_WAIT_SECS;
