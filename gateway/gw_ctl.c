@@ -33,6 +33,7 @@
 #include "mg_log.h"
 #include "mg_time.h"
 #include "pol.h"
+#include "rec_writer.h"
 
 /* "alerts": at most this many, the last ones. */
 #define ALERTS_MAX 1000
@@ -520,7 +521,9 @@ ctl_watch(struct gw_daemon *d, const struct gw_ctl_pending *c, const char *id, F
 		say(f, "error: too many watchers at once (%d)\n", GW_WATCH_MAX);
 		return 0;
 	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.cast", d->pol->gateway.recordings,
+	/* The id names a file: only a well-formed one (no '/', no "..") does. */
+	if (!rec_session_id_valid(l->id) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s.cast", d->pol->gateway.recordings,
 	    l->id) >= sizeof(path) ||
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
 		say(f, "error: the recording of %s cannot be opened\n", id);
