@@ -253,6 +253,24 @@ child_attempt(struct gw_daemon *d, struct gw_live *l, const struct gw_child_atte
 	(void)tell_words(l, GW_CHILD_VERDICT, wire_action(res.action), gw_alert_words(&res));
 }
 
+/* Who the session is, from its START or WAITING. */
+static void
+fill_row(struct gw_live *l, const struct gw_child_start *st)
+{
+	COPY(l->id, st->id);
+	COPY(l->engineer, st->engineer);
+	COPY(l->tenant, st->tenant);
+	COPY(l->target, st->target);
+	COPY(l->login, st->login);
+	COPY(l->source, st->source);
+	l->start = st->start;
+	l->end_by = st->end_by;
+	l->window_close = st->window_close;
+	l->mfa = st->mfa;
+	l->kind = st->kind;
+	l->last = l->start;
+}
+
 /* The session is open: its row in the table, and the detector's START once. */
 static void
 child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start *st)
@@ -271,18 +289,7 @@ child_start(struct gw_daemon *d, struct gw_live *l, const struct gw_child_start 
 		return;
 	}
 	l->waiting = 0;
-	COPY(l->id, st->id);
-	COPY(l->engineer, st->engineer);
-	COPY(l->tenant, st->tenant);
-	COPY(l->target, st->target);
-	COPY(l->login, st->login);
-	COPY(l->source, st->source);
-	l->start = st->start;
-	l->end_by = st->end_by;
-	l->window_close = st->window_close;
-	l->mfa = st->mfa;
-	l->kind = st->kind;
-	l->last = l->start;
+	fill_row(l, st);
 	l->started = 1;
 	gw_sync_session(d, l);
 	live_event(l, GW_DETECT_START, &ev);
@@ -301,17 +308,7 @@ child_waiting(struct gw_live *l, const struct gw_child_start *st)
 		child_malformed(l, "a WAITING out of order");
 		return;
 	}
-	COPY(l->id, st->id);
-	COPY(l->engineer, st->engineer);
-	COPY(l->tenant, st->tenant);
-	COPY(l->target, st->target);
-	COPY(l->login, st->login);
-	COPY(l->source, st->source);
-	l->start = st->start;
-	l->end_by = st->end_by;
-	l->window_close = st->window_close;
-	l->kind = st->kind;
-	l->last = l->start;
+	fill_row(l, st);
 	l->waiting = 1;
 }
 

@@ -385,14 +385,14 @@ tell_refused(struct sess *s)
 	(void)tell_parent(s, &m, MSG_DONTWAIT);
 }
 
-/* The session's row in mspgated's table, and the detector's START. */
+/* Who the session is, for a START or a WAITING. */
 static void
-tell_start(struct sess *s, const char *login, time_t t0, unsigned kind)
+fill_start(struct sess *s, struct gw_child_msg *m, int type, const char *login,
+    unsigned kind, time_t t0, time_t end_by)
 {
-	struct gw_child_msg m;
-	struct gw_child_start *st = &m.u.start;
+	struct gw_child_start *st = &m->u.start;
 
-	m.type = GW_CHILD_START;
+	m->type = type;
 	memset(st, 0, sizeof(*st));
 	gw_child_copy(st->id, sizeof(st->id), s->id);
 	gw_child_copy(st->engineer, sizeof(st->engineer), s->engineer);
@@ -402,9 +402,18 @@ tell_start(struct sess *s, const char *login, time_t t0, unsigned kind)
 	gw_child_copy(st->source, sizeof(st->source), s->source);
 	st->kind = kind;
 	st->start = t0;
-	st->end_by = s->d.end_by;
+	st->end_by = end_by;
 	st->window_close = s->d.window_close;
 	st->mfa = s->mfa_used & GW_CHILD_MFA_MASK;
+}
+
+/* The session's row in mspgated's table, and the detector's START. */
+static void
+tell_start(struct sess *s, const char *login, time_t t0, unsigned kind)
+{
+	struct gw_child_msg m;
+
+	fill_start(s, &m, GW_CHILD_START, login, kind, t0, s->d.end_by);
 	(void)tell_parent(s, &m, MSG_DONTWAIT);
 }
 
@@ -1005,22 +1014,9 @@ static void
 tell_waiting(struct sess *s, time_t since, time_t until)
 {
 	struct gw_child_msg m;
-	struct gw_child_start *st = &m.u.start;
 
-	m.type = GW_CHILD_WAITING;
-	memset(st, 0, sizeof(*st));
-	gw_child_copy(st->id, sizeof(st->id), s->id);
-	gw_child_copy(st->engineer, sizeof(st->engineer), s->engineer);
-	gw_child_copy(st->tenant, sizeof(st->tenant), s->spec.tenant);
-	gw_child_copy(st->target, sizeof(st->target), s->spec.target);
-	gw_child_copy(st->login, sizeof(st->login), s->d.login);
-	gw_child_copy(st->source, sizeof(st->source), s->source);
-	st->kind = s->open.subsystem ? GW_CHILD_SFTP : s->open.command ? GW_CHILD_EXEC :
-	    GW_CHILD_SHELL;
-	st->start = since;
-	st->end_by = until;
-	st->window_close = s->d.window_close;
-	st->mfa = s->mfa_used & GW_CHILD_MFA_MASK;
+	fill_start(s, &m, GW_CHILD_WAITING, s->d.login, s->open.subsystem ? GW_CHILD_SFTP :
+	    s->open.command ? GW_CHILD_EXEC : GW_CHILD_SHELL, since, until);
 	(void)tell_parent(s, &m, 0);
 }
 

@@ -62,19 +62,13 @@ out_bytes(const void *p, size_t n)
 	}
 }
 
-/* Asks mspgated for the recording: 0 and *conn, *recfd; or an exit code. */
-static int
-ask_watch(const char *path, const char *id, int *conn, int *recfd)
+int
+ctl_connect(const char *path, int *fd, int *denied)
 {
 	struct sockaddr_un sa;
-	char req[256], ans[512], ctlbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { ans, sizeof(ans) - 1 };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
-	int fd;
+	int e;
 
-	*conn = *recfd = -1;
+	*fd = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -82,21 +76,39 @@ ask_watch(const char *path, const char *id, int *conn, int *recfd)
 		return EX_USAGE;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int e = errno;
+	if ((*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	    connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return EX_OK;
+	e = errno;
+	if (e == EACCES || e == EPERM) {
+		if (denied != NULL)
+			*denied = 1;
+		fprintf(stderr, "mspgatectl: %s: permission denied (the control socket "
+		    "is for root and the gateway's admin group)\n", path);
+	} else if (e == ENOENT || e == ECONNREFUSED)
+		fprintf(stderr, "mspgatectl: %s: mspgated is not running\n", path);
+	else
+		fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(e));
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return EX_NOCONN;
+}
 
-		if (e == EACCES || e == EPERM)
-			fprintf(stderr, "mspgatectl: %s: permission denied (the control socket "
-			    "is for root and the gateway's admin group)\n", path);
-		else if (e == ENOENT || e == ECONNREFUSED)
-			fprintf(stderr, "mspgatectl: %s: mspgated is not running\n", path);
-		else
-			fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return EX_NOCONN;
-	}
+/* Asks mspgated for the recording: 0 and *conn, *recfd; or an exit code. */
+static int
+ask_watch(const char *path, const char *id, int *conn, int *recfd)
+{
+	char req[256], ans[512], ctlbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { ans, sizeof(ans) - 1 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd, rc;
+
+	*conn = *recfd = -1;
+	if ((rc = ctl_connect(path, &fd, NULL)) != EX_OK)
+		return rc;
 	snprintf(req, sizeof(req), "watch\t%s\n", id);
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
 		fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(errno));

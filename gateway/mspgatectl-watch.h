@@ -12,5 +12,11 @@
  * is restored. Returns mspgatectl's exit code.
  */
 int ctl_watch(const char *sock, const char *id);
+/*
+ * Connects to the control socket at path: EX_OK (0) and *fd, or an exit
+ * code (2 usage, 3 not running or not allowed: *denied set when given),
+ * with the reason on stderr.
+ */
+int ctl_connect(const char *path, int *fd, int *denied);
 
 #endif

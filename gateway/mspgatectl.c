@@ -59,36 +59,13 @@ static int ctl_denied;
 static int
 ask(const char *path, const char *req, char **answer)
 {
-	struct sockaddr_un sa;
 	size_t len = 0, cap = 8192;
 	char *buf;
-	int fd;
+	int fd, rc;
 
 	*answer = NULL;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "mspgatectl: %s: path too long\n", path);
-		return EX_USAGE;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int e = errno;
-
-		if (e == EACCES || e == EPERM)
-			ctl_denied = 1;
-		if (e == EACCES || e == EPERM)
-			fprintf(stderr, "mspgatectl: %s: permission denied (the control socket "
-			    "is for root and the gateway's admin group)\n", path);
-		else if (e == ENOENT || e == ECONNREFUSED)
-			fprintf(stderr, "mspgatectl: %s: mspgated is not running\n", path);
-		else
-			fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return EX_NOCONN;
-	}
+	if ((rc = ctl_connect(path, &fd, &ctl_denied)) != EX_OK)
+		return rc;
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
 	    (buf = malloc(cap)) == NULL) {
 		fprintf(stderr, "mspgatectl: %s: %s\n", path, strerror(errno));
