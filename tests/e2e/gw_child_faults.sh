@@ -212,6 +212,21 @@ check "...the session process logs a kill in place of the verdict" \
 	tap_wait 30 more_lines "$n" "$INPLACE"
 works f-kill
 
+# An approval (mspgatectl approve) nobody waits for: in place of the
+# verdict it starts nothing.
+n=$(grep -c "a approval message in place of the detector's verdict: refused" "$LOG")
+appr="$(printf '4d4701%02x%02x000101%02x0008%016x' 37 53 39 1735732900)$(pkt 0 51 forger | cut -c9-)"
+arm $VERDICT forge "$appr"
+run f-appr 'touch mg-f-appr; echo ran-f-appr'
+rc=$?
+check "f-appr: an APPROVAL in place of the verdict was sent" test -n "$(fired)"
+check "...the engineer's ssh fails (exit $rc)" test "$rc" -eq 255
+check "...nothing ran on the target" \
+	sh -c "! test -e '$HOME_T/mg-f-appr' && ! grep -q ran '$T/o-f-appr'"
+check "...the session process logs it" \
+	tap_wait 30 more_lines "$n" "a approval message in place of the detector's verdict: refused"
+works f-appr
+
 # A second verdict, nobody waiting for it: the running session ends.
 arm $VERDICT dup
 run f-dup 'echo up-f-dup; exec sleep 60'
