@@ -15,6 +15,7 @@
 #include "pol.h"
 #include "pol_accounts.h"
 #include "pol_decide.h"
+#include "pol_sshconfig.h"
 #include "st_pg.h"
 #include "st_ready.h"
 #include "st_schema.h"
@@ -47,6 +48,7 @@ usage(FILE *f)
 	    "       mspgate-policy accounts sync [-f FILE] [--dry-run] [--shell PATH]\n"
 	    "                      [--home-base DIR] [--state FILE]\n"
 	    "       mspgate-policy state init|migrate|status [-f FILE]\n"
+	    "       mspgate-policy ssh-config [-f FILE] ENGINEER [--gateway HOST[:PORT]]\n"
 	    "FILE defaults to " DEFAULT_POLICY ".\n", sets);
 }
 
@@ -184,40 +186,6 @@ parse_at(const char *s, time_t *out, char *err, size_t errlen)
 	*out = cand[0];
 	mg_tz_free(tz);
 	return 0;
-}
-
-static void
-describe_windows(const struct pol_window *const *w, size_t n,
-    const struct mg_tz *deftz, char *buf, size_t len)
-{
-	size_t i, off = 0;
-	char d[512];
-
-	buf[0] = '\0';
-	for (i = 0; i < n && off < len; i++) {
-		pol_window_describe_in(w[i], deftz, d, sizeof(d));
-		off += (size_t)snprintf(buf + off, len - off, "%s%s: %s",
-		    i ? "; or " : "", pol_window_name(w[i]), d);
-	}
-}
-
-static void
-when_text(const struct pol_grant *g, const struct pol_target *t, char *buf,
-    size_t len)
-{
-	char a[1024], b[1024];
-
-	if (t->tenant->nwindows == 0 && g->nwindows == 0) {
-		snprintf(buf, len, "any time");
-		return;
-	}
-	describe_windows(t->tenant->windows, t->tenant->nwindows, t->tenant->tz,
-	    a, sizeof(a));
-	describe_windows(g->windows, g->nwindows, t->tenant->tz, b, sizeof(b));
-	if (t->tenant->nwindows > 0 && g->nwindows > 0)
-		snprintf(buf, len, "%.1000s; and %.1000s", a, b);
-	else
-		snprintf(buf, len, "%s", t->tenant->nwindows > 0 ? a : b);
 }
 
 static int state_ready(const char *file, const struct pol *p);
@@ -467,7 +435,7 @@ cmd_explain(const char *file, int argc, char **argv)
 		printf("ticket:   %s\n", d.ticket_required ? "required" : "not required");
 	}
 	if (d.allow) {
-		when_text(d.grant, d.target, b, sizeof(b));
+		pol_grant_when(d.grant, d.target, b, sizeof(b));
 		printf("window:   %s\n", b);
 		fmt_both(tz, d.window_close, b, sizeof(b));
 		printf("closes:   %s\n", b);
@@ -678,7 +646,7 @@ cmd_report(const char *file, int argc, char **argv)
 		const struct row *r = &rows[i];
 		char when[2048], ms[32], la[32], exp[64], src[512], rule[600], port[16];
 
-		when_text(r->g, r->t, when, sizeof(when));
+		pol_grant_when(r->g, r->t, when, sizeof(when));
 		mg_duration_format(r->g->max_session, ms, sizeof(ms));
 		mg_duration_format(r->g->max_login_age, la, sizeof(la));
 		expiry_text(r, exp, sizeof(exp));
@@ -799,6 +767,69 @@ cmd_accounts(const char *file, int argc, char **argv)
 	return r == 0 ? EX_ALLOW : EX_ERROR;
 }
 
+/* ssh-config: the engineer's Host blocks (pol_sshconfig.c), whole or nothing. */
+static int
+cmd_ssh_config(const char *file, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "gateway", required_argument, NULL, 'g' },
+		{ "file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pol_sshconfig_gw gw;
+	const char *gws = NULL;
+	char host[256], err[600], *text = NULL;
+	size_t len = 0;
+	struct pol *p;
+	FILE *mem;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':	file = optarg; break;
+		case 'g':	gws = optarg; break;
+		default:	usage(stderr); return EX_ERROR;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	/* Run on the gateway, its own name is the likeliest one engineers use. */
+	if (gws == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		gws = host;
+	}
+	if (pol_sshconfig_gw_parse(gws, &gw, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mspgate-policy: --gateway: %s\n", err);
+		return EX_ERROR;
+	}
+	if ((p = load(file)) == NULL)
+		return EX_ERROR;
+	if ((mem = open_memstream(&text, &len)) == NULL) {
+		pol_free(p);
+		fprintf(stderr, "mspgate-policy: out of memory\n");
+		return EX_ERROR;
+	}
+	r = pol_sshconfig_write(p, argv[optind], &gw, mem, err, sizeof(err));
+	if (fclose(mem) != 0 && r == 0) {
+		r = MG_ERR_NOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	pol_free(p);
+	if (r == 0)
+		fwrite(text, 1, len, stdout);
+	else
+		fprintf(stderr, "mspgate-policy: ssh-config: %s\n", err);
+	free(text);
+	if (r != 0)
+		return EX_ERROR;
+	return fflush(stdout) == 0 && !ferror(stdout) ? EX_ALLOW : EX_ERROR;
+}
+
 /* -f FILE may come before the command too. */
 int
 main(int argc, char **argv)
@@ -848,6 +879,8 @@ main(int argc, char **argv)
 		return cmd_accounts(file, argc, argv);
 	if (strcmp(cmd, "state") == 0)
 		return cmd_state(file, argc, argv);
+	if (strcmp(cmd, "ssh-config") == 0)
+		return cmd_ssh_config(file, argc, argv);
 	fprintf(stderr, "mspgate-policy: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EX_ERROR;

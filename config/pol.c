@@ -282,3 +282,37 @@ pol_mfa_sets(const char *sep, const char *last, char *buf, size_t len)
 		    m < POL_MFA_ALL ? sep : last, mfa_names[m]);
 	return buf;
 }
+
+static void
+windows_text(const struct pol_window *const *w, size_t n,
+    const struct mg_tz *deftz, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	char d[512];
+
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++) {
+		pol_window_describe_in(w[i], deftz, d, sizeof(d));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s: %s",
+		    i ? "; or " : "", pol_window_name(w[i]), d);
+	}
+}
+
+void
+pol_grant_when(const struct pol_grant *g, const struct pol_target *t, char *buf,
+    size_t len)
+{
+	char a[1024], b[1024];
+
+	if (t->tenant->nwindows == 0 && g->nwindows == 0) {
+		snprintf(buf, len, "any time");
+		return;
+	}
+	windows_text(t->tenant->windows, t->tenant->nwindows, t->tenant->tz,
+	    a, sizeof(a));
+	windows_text(g->windows, g->nwindows, t->tenant->tz, b, sizeof(b));
+	if (t->tenant->nwindows > 0 && g->nwindows > 0)
+		snprintf(buf, len, "%.1000s; and %.1000s", a, b);
+	else
+		snprintf(buf, len, "%s", t->tenant->nwindows > 0 ? a : b);
+}

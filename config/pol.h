@@ -255,6 +255,14 @@ int pol_grant_login_ok(const struct pol_grant *g, const struct pol_target *t,
     const char *login);
 
 /*
+ * When the grant lets the engineer reach t: the tenant's windows and the
+ * grant's, each described in its zone (the tenant's when it names none),
+ * or "any time". Cut to fit buf (len > 0).
+ */
+void pol_grant_when(const struct pol_grant *g, const struct pol_target *t,
+    char *buf, size_t len);
+
+/*
  * A set of MFA methods: the factors' names joined by '+' ("fido",
  * "fido+totp", "totp+fido") <-> POL_MFA_* bits, never 0 ("none" is the
  * caller's to allow). parse returns 0 or MG_ERR_PARSE; name gives the one
