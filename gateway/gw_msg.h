@@ -22,7 +22,7 @@
  * refused as a whole: MG_ERR_PARSE.
  *
  * The first message on a connection carries the engineer's fds 0, 1 and 2
- * (SCM_RIGHTS) when it is GW_MSG_OPEN; GW_MSG_LIST carries none.
+ * (SCM_RIGHTS) when it is GW_MSG_OPEN; GW_MSG_LIST and GW_MSG_CONFIG carry none.
  */
 #define GW_MSG_VERSION	1
 #define GW_MSG_MAX	65536
@@ -33,6 +33,12 @@ enum gw_msg_type {
 	GW_MSG_RESIZE = 3,	/* shell -> daemon: the terminal's new size */
 	GW_MSG_TARGETS = 4,	/* daemon -> shell: answer to LIST (ITEM*) */
 	GW_MSG_END = 5,		/* daemon -> shell: the session is over (STATUS [TEXT]) */
+	/*
+	 * shell -> daemon: my ssh_config blocks ([COMMAND]: the words after
+	 * "ssh-config"); answered by TARGETS packets whose ITEMs are pieces
+	 * of the text, in order, then END.
+	 */
+	GW_MSG_CONFIG = 6,
 };
 
 enum gw_msg_tag {

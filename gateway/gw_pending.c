@@ -244,7 +244,8 @@ request_check(struct gw_daemon *d, const struct gw_pending *pe, const struct gw_
 		close(pe->fd);	/* gone before it asked */
 		return -1;
 	}
-	if (r != 0 || (m->type != GW_MSG_OPEN && m->type != GW_MSG_LIST) ||
+	if (r != 0 || (m->type != GW_MSG_OPEN && m->type != GW_MSG_LIST &&
+	    m->type != GW_MSG_CONFIG) ||
 	    (m->type == GW_MSG_OPEN && nfds != 3)) {
 		refuse_conn(d, pe->fd, pe->uid, pe->name, "bad request from mspgate-shell",
 		    "gateway.request", "bad request");

@@ -90,6 +90,18 @@ malformed(const char *v, size_t n, struct gw_shell_request *out)
 	return MG_ERR_PARSE;
 }
 
+/* "ssh-config": what follows is its arguments, for mspgated to check. */
+static int
+config_request(const char *args, struct gw_shell_request *out)
+{
+	out->ssh_config = 1;
+	if (args != NULL)
+		args += strspn(args, " \t");
+	if (args != NULL && *args != '\0' && (out->command = strdup(args)) == NULL)
+		return MG_ERR_NOMEM;
+	return 0;
+}
+
 void
 gw_shell_request_clear(struct gw_shell_request *r)
 {
@@ -107,6 +119,14 @@ gw_shell_request_parse(const char *env_target, const char *orig_cmd,
 	const char *cmd = NULL;
 
 	memset(out, 0, sizeof(*out));
+	if (env_target != NULL && strcmp(env_target, "ssh-config") == 0)
+		return config_request(orig_cmd, out);
+	if ((env_target == NULL || *env_target == '\0') && orig_cmd != NULL) {
+		const char *p = orig_cmd + strspn(orig_cmd, " \t");
+
+		if (strncmp(p, "ssh-config", 10) == 0 && (p[10] == '\0' || blank(p[10])))
+			return config_request(p + 10, out);
+	}
 	if (env_target != NULL && *env_target != '\0') {
 		if (gw_target_spec_parse(env_target, &spec) != 0)
 			return malformed(env_target, strlen(env_target), out);

@@ -26,6 +26,8 @@ struct gw_shell_request {
 	char *target;		/* "[login@]tenant/target" (not yet checked) */
 	char *command;		/* NULL: a login shell */
 	char *subsystem;	/* "sftp" or NULL */
+	int ssh_config;		/* "ssh-config [ARGS]": the engineer's own Host
+				   blocks (command: ARGS or NULL), no target */
 };
 
 /*
@@ -35,6 +37,9 @@ struct gw_shell_request {
  *    SSH_ORIGINAL_COMMAND.
  *  - otherwise SSH_ORIGINAL_COMMAND's first word, when it is a target
  *    spec; the command is the rest (after blanks), if any.
+ *  - "ssh-config" as MSPGATE_TARGET, or as the first word of
+ *    SSH_ORIGINAL_COMMAND without MSPGATE_TARGET: ssh_config set, the
+ *    command the words after it (no target: never a target spec).
  * Then a command that is sshd's sftp subsystem ("internal-sftp", or a
  * program named sftp-server, with or without arguments) becomes
  * subsystem "sftp" with no command.

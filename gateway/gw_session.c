@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "mg_time.h"
 #include "mfa_broker.h"
 #include "pol_decide.h"
+#include "pol_sshconfig.h"
 #include "rec_audit.h"
 #include "rec_key.h"
 #include "rec_writer.h"
@@ -226,6 +228,103 @@ answer_list(struct sess *s, const struct gw_msg *q)
 		r = gw_msg_send(s->sock, &m, NULL, 0);
 	gw_msg_clear(&m);
 	return r;
+}
+
+/*
+ * Where the engineer connected: the gateway's address and port in
+ * SSH_CONNECTION (sshd's, passed on by mspgate-shell); "" when unknown.
+ */
+static void
+gateway_from_connection(const char *conn, char *out, size_t len)
+{
+	char c[64], cp[16], h[64], port[16];
+
+	out[0] = '\0';
+	if (conn == NULL || sscanf(conn, "%63s %15s %63s %15s", c, cp, h, port) != 4)
+		return;
+	snprintf(out, len, strchr(h, ':') != NULL ? "[%s]:%s" : "%s:%s", h, port);
+}
+
+/*
+ * "ssh-config [--gateway HOST[:PORT]]": the engineer's own Host blocks,
+ * to an attested login whose MFA still stands, audited either way.
+ */
+static int
+answer_config(struct sess *s)
+{
+	const struct pol *p = s->ctx->pol;
+	const struct pol_engineer *e = pol_engineer_find(p, s->engineer);
+	const char *args = s->open.command;
+	struct pol_sshconfig_gw gw;
+	struct rec_audit_event ev;
+	struct timeval tv = { 10, 0 };
+	char gws[300], err[600], why[300];
+	char *text = NULL;
+	size_t len = 0, off = 0;
+	unsigned mfa = 0;
+	FILE *mem;
+	int r;
+
+	if (e == NULL || !s->attested)
+		return deny(s, "ssh-config: no attested login", NULL,
+		    "not permitted: no verified login");
+	if (mfa_txn_standing(p, e, &s->att, mg_clock_now(), &mfa, why, sizeof(why)) != 0)
+		return deny(s, why, NULL, why);
+	if (args == NULL)
+		gateway_from_connection(s->open.connection, gws, sizeof(gws));
+	else if (strncmp(args, "--gateway", 9) == 0 && (args[9] == ' ' || args[9] == '=') &&
+	    strlen(args + 10) < sizeof(gws) && strpbrk(args + 10, " \t") == NULL)
+		snprintf(gws, sizeof(gws), "%s", args + 10);
+	else
+		return deny(s, "ssh-config: bad arguments", NULL,
+		    "usage: ssh-config [--gateway HOST[:PORT]]");
+	/* Unknown (no SSH_CONNECTION): a name the engineer replaces. */
+	if (gws[0] == '\0')
+		snprintf(gws, sizeof(gws), "gateway.invalid");
+	if (pol_sshconfig_gw_parse(gws, &gw, err, sizeof(err)) != 0)
+		return deny(s, "ssh-config: bad gateway", NULL, err);
+	if ((mem = open_memstream(&text, &len)) == NULL)
+		return deny(s, "ssh-config: out of memory", NULL, "internal error");
+	r = pol_sshconfig_write(p, e->name, &gw, mem, err, sizeof(err));
+	if (fclose(mem) != 0 && r == 0)
+		r = MG_ERR_NOMEM;
+	if (r != 0) {
+		free(text);
+		return deny(s, r == MG_ERR_NOMEM ? "ssh-config: out of memory" : err, NULL,
+		    r == MG_ERR_NOMEM ? "internal error" : err);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = REC_AUDIT_SSH_CONFIG;
+	ev.result = "success";
+	snprintf(why, sizeof(why), "ssh_config for gateway %s port %d", gw.host, gw.port);
+	ev.reason = why;
+	audit(s, &ev);
+	/* An engineer who stops reading holds this process 10 s at most a piece. */
+	(void)setsockopt(s->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = 0;
+	while (off < len && r == 0) {
+		struct gw_msg m;
+		char piece[501];
+		int k;
+
+		memset(&m, 0, sizeof(m));
+		m.type = GW_MSG_TARGETS;
+		for (k = 0; k < 16 && off < len && r == 0; k++) {
+			size_t n = len - off < sizeof(piece) - 1 ? len - off : sizeof(piece) - 1;
+
+			memcpy(piece, text + off, n);
+			piece[n] = '\0';
+			off += n;
+			r = gw_msg_add_item(&m, piece);
+		}
+		if (r == 0)
+			r = gw_msg_send(s->sock, &m, NULL, 0);
+		gw_msg_clear(&m);
+	}
+	free(text);
+	if (r == 0)
+		send_end(s, GW_END_EXIT, 0, NULL);
+	return r == 0 ? 0 : 1;
 }
 
 /* Asks "Ticket: " on the engineer's terminal (cooked mode, as it is). */
@@ -1503,6 +1602,10 @@ gw_session_serve(const struct gw_ctx *ctx, int sock, struct gw_msg *first,
 	/* The picker's question: one answer; the session comes on its own connection. */
 	if (s.open.type == GW_MSG_LIST) {
 		rc = answer_list(&s, &s.open) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (s.open.type == GW_MSG_CONFIG) {
+		rc = answer_config(&s);
 		goto out;
 	}
 	if (s.open.type != GW_MSG_OPEN) {

@@ -187,6 +187,44 @@ pick(int sock, const char *conn, const char *authinfo)
 	return out;
 }
 
+/*
+ * "ssh-config": mspgated writes the engineer's own Host blocks, in pieces;
+ * they go to stdout as they come. Returns the exit status.
+ */
+static int
+ssh_config(int sock, const char *args, const char *conn, const char *authinfo)
+{
+	struct gw_msg q, a;
+	size_t i, nfds;
+	int fds[1], rc = 255;
+
+	memset(&q, 0, sizeof(q));
+	q.type = GW_MSG_CONFIG;
+	q.command = (char *)args;
+	q.connection = (char *)conn;
+	q.authinfo = (char *)authinfo;
+	if (args != NULL && strlen(args) > 1024)
+		return fail("%s", "ssh-config: arguments too long");
+	if (gw_msg_send(sock, &q, NULL, 0) != 0)
+		return refused(sock, "the gateway service did not answer");
+	for (;;) {
+		if (gw_msg_recv(sock, &a, fds, 0, &nfds) != 0)
+			return fail("%s", "the gateway service did not answer");
+		if (a.type == GW_MSG_TARGETS) {
+			for (i = 0; i < a.nitems; i++)
+				fputs(a.items[i], stdout);
+			gw_msg_clear(&a);
+			continue;
+		}
+		if (a.type == GW_MSG_END && a.end_kind == GW_END_EXIT)
+			rc = fflush(stdout) == 0 && !ferror(stdout) ? a.code & 0xff : 255;
+		else if (a.type == GW_MSG_END && a.text != NULL)
+			fail("%s", a.text);
+		gw_msg_clear(&a);
+		return rc;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -220,6 +258,11 @@ main(int argc, char **argv)
 	authinfo = read_authinfo();
 	if ((sock = connect_daemon(sockpath)) < 0) {
 		rc = fail("the gateway service is not running (%s)", sockpath);
+		goto out;
+	}
+	if (req.ssh_config) {
+		rc = ssh_config(sock, req.command, conn != NULL && strlen(conn) <= 256 ?
+		    conn : NULL, authinfo);
 		goto out;
 	}
 	/*

@@ -28,7 +28,8 @@ enum rec_audit_type {
 					 * or refused (who asked may not); reason says who */
 	REC_AUDIT_WATCH,		/* "watch": an operator watches a live session;
 					 * result start or stop, reason names who */
-	REC_AUDIT_LOG_START,		/* "log_start": written by the library itself */
+	REC_AUDIT_SSH_CONFIG,		/* "ssh_config": an engineer's own Host blocks given */
+	REC_AUDIT_LOG_START,		/* "log_start": written by the library itself (last) */
 	REC_AUDIT_NTYPES
 };
 

@@ -30,13 +30,35 @@ start_mspgated || fail "mspgated started"
 chain_enroll "$GW_ENG" || fail "TOTP enrolled"
 chain_start_gateway || fail "gateway sshd listens"
 
-# The laptop: the key, and the config as the engineer would install it.
+# The gateway gives an engineer their own blocks: "ssh gw ssh-config" (here
+# mspgate-shell as sshd runs it, on an attested login from 127.0.0.1:2222).
+"$BIN/mspgate-policy" -f "$GW_POLICY" ssh-config "$GW_ENG" --gateway 127.0.0.1:2222 >"$T/pol.conf"
+gw_shell SSH_ORIGINAL_COMMAND=ssh-config </dev/null >"$T/gw.conf" 2>"$T/gw.err"
+check "ssh gw ssh-config: exit 0" test $? -eq 0
+check "...what mspgate-policy ssh-config prints, the gateway from what was connected to" \
+	cmp -s "$T/pol.conf" "$T/gw.conf"
+check_grep_soon "...audited" "\"event\":\"ssh_config\",\"engineer\":\"$GW_ENG\".*\"result\":\"success\",\"reason\":\"ssh_config for gateway 127.0.0.1 port 2222\"" "$GW_AUDIT"
+gw_shell MSPGATE_TARGET=ssh-config SSH_ORIGINAL_COMMAND='--gateway gw.example:2200' </dev/null >"$T/gw2.conf" 2>&1
+check "MSPGATE_TARGET=ssh-config with --gateway HOST:PORT" test $? -eq 0
+check "...that gateway in every block" test "$(ssh -G -F "$T/gw2.conf" t1-box | grep -E '^(hostname|port) ' | tr '\n' ' ')" = "hostname gw.example port 2200 "
+gw_shell SSH_ORIGINAL_COMMAND="ssh-config --gateway 'gw%h'" </dev/null >"$T/gw3.conf" 2>"$T/gw3.err"
+check "a gateway unsafe in ssh_config: refused (exit 255)" test $? -eq 255 -a ! -s "$T/gw3.conf"
+check_grep "...saying what a gateway may be" "gateway must be HOST\[:PORT\]" "$T/gw3.err"
+gw_shell SSH_ORIGINAL_COMMAND='ssh-config --all' </dev/null >/dev/null 2>"$T/gw4.err"
+check "other arguments: refused" test $? -eq 255
+check_grep "...with the usage" "usage: ssh-config \[--gateway HOST\[:PORT\]\]" "$T/gw4.err"
+check_grep_soon "...audited as denied" "\"event\":\"denied\",\"engineer\":\"$GW_ENG\".*ssh-config: bad arguments" "$GW_AUDIT"
+
+# The laptop: the key, and a config with only the gateway in it.
 mkdir -p "$LH/.ssh"
 cp "$T/eng_sk" "$T/eng_sk.pub" "$LH/.ssh/"
-"$BIN/mspgate-policy" -f "$GW_POLICY" ssh-config "$GW_ENG" --gateway "127.0.0.1:$GW_PORT" \
-	>"$LH/.ssh/config" 2>"$T/sshconfig.err"
-check "mspgate-policy ssh-config for the engineer" test $? -eq 0
-cat >>"$LH/.ssh/config" <<EOF
+cat >"$LH/.ssh/config" <<EOF
+Include ~/.ssh/mspgate.conf
+
+Host gw
+    HostName 127.0.0.1
+    Port $GW_PORT
+    User $GW_ENG
 
 Host *
     IdentityFile ~/.ssh/eng_sk
@@ -53,6 +75,15 @@ lap() {
 	(cd "$LH" && runuser -u "$LAP" -- env HOME="$LH" PATH=/usr/bin:/bin SSH_ASKPASS="$T/askpass" \
 		SSH_ASKPASS_REQUIRE=force DISPLAY=:0 "$@")
 }
+# The first login: the engineer's blocks from the gateway itself.
+next_code "$GW_ENG"
+lap sh -c 'ssh gw ssh-config >"$HOME/.ssh/mspgate.conf"' 2>"$T/sc.err"
+check "ssh gw ssh-config through the gateway sshd (FIDO+TOTP)" test $? -eq 0
+"$BIN/mspgate-policy" -f "$GW_POLICY" ssh-config "$GW_ENG" --gateway "127.0.0.1:$GW_PORT" >"$T/pol2.conf"
+check "...the blocks mspgate-policy ssh-config gives, for the address and port used" \
+	cmp -s "$T/pol2.conf" "$LH/.ssh/mspgate.conf"
+# Each login needs a TOTP step of its own.
+s=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $s ]"
 lap_cleanup() { lap ssh -O exit t1-box >/dev/null 2>&1; rm -rf "/tmp/.ansible-$GW_TAG"; chain_cleanup; }
 trap lap_cleanup EXIT
 

@@ -86,6 +86,18 @@ test_roundtrip_end_and_items(void **state)
 	assert_string_equal(d.items[1], "acme/db01\tpostgres");
 	gw_msg_clear(&d);
 	gw_msg_clear(&m);
+
+	/* CONFIG: the words after "ssh-config", and what sshd said. */
+	memset(&m, 0, sizeof(m));
+	m.type = GW_MSG_CONFIG;
+	m.command = "--gateway gw.example:2222";
+	m.connection = "192.0.2.1 1 192.0.2.2 2222";
+	assert_int_equal(gw_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(gw_msg_decode(buf, len, &d), 0);
+	assert_int_equal(d.type, GW_MSG_CONFIG);
+	assert_string_equal(d.command, "--gateway gw.example:2222");
+	assert_string_equal(d.connection, "192.0.2.1 1 192.0.2.2 2222");
+	gw_msg_clear(&d);
 }
 
 /* Table of packets that must be refused, whole. */
@@ -116,6 +128,7 @@ static const struct {
 	  "MG\x01\x01\x01\x00\x03" "a/b\x04\x00\x04\x00\x00\x00\x02", 17 },
 	{ "end kind out of range", "MG\x01\x05\x0a\x00\x05\x03\x00\x00\x00\x00", 12 },
 	{ "end without status", "MG\x01\x05\x0b\x00\x01x", 8 },
+	{ "config with a target", "MG\x01\x06\x01\x00\x03" "a/b", 10 },
 };
 
 static void

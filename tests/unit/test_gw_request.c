@@ -154,6 +154,46 @@ test_shell_request(void **state)
 	}
 }
 
+/* "ssh-config": the engineer's own Host blocks, never a target. */
+static void
+test_shell_request_config(void **state)
+{
+	static const struct {
+		const char *env, *orig;
+		int want, config;
+		const char *command;
+	} cases[] = {
+		{ "ssh-config", NULL, 0, 1, NULL },
+		{ "ssh-config", "--gateway gw.example:2222", 0, 1, "--gateway gw.example:2222" },
+		{ NULL, "ssh-config", 0, 1, NULL },
+		{ "", " ssh-config\t --gateway gw", 0, 1, "--gateway gw" },
+		{ NULL, "ssh-config   ", 0, 1, NULL },
+		/* Only the word itself. */
+		{ NULL, "ssh-configx", MG_ERR_NOENT, 0, NULL },
+		{ "ssh-configx", NULL, MG_ERR_PARSE, 0, NULL },
+		/* With a target, "ssh-config" is a command on it. */
+		{ "acme/web01", "ssh-config", 0, 0, "ssh-config" },
+		{ NULL, "acme/web01 ssh-config", 0, 0, "ssh-config" },
+	};
+	struct gw_shell_request r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = gw_shell_request_parse(cases[i].env, cases[i].orig, &r);
+
+		if (got != cases[i].want || r.ssh_config != cases[i].config)
+			fail_msg("case %zu: got %d/%d", i, got, r.ssh_config);
+		if (cases[i].config)
+			assert_null(r.target);
+		if (got == 0 && cases[i].command == NULL)
+			assert_null(r.command);
+		else if (got == 0)
+			assert_string_equal(r.command, cases[i].command);
+		gw_shell_request_clear(&r);
+	}
+}
+
 /* Two real-looking keys: security keys from the example policy. */
 #define SK1 "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIKZRu//DfsKsgkCOjHpdxoiuippfcK6vmxGJmuZUZTOTAAAABHNzaDo="
 #define SK2 "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIK1Lw/23WeCIwhzsPcxKzRAxUq6NXSIb6+v0Ijy+LInPAAAABHNzaDo="
@@ -238,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_target_spec),
 		cmocka_unit_test(test_shell_request),
 		cmocka_unit_test(test_shell_request_long),
+		cmocka_unit_test(test_shell_request_config),
 		cmocka_unit_test(test_authinfo),
 		cmocka_unit_test(test_source),
 	};

@@ -805,6 +805,7 @@ test_type_names(void **state)
 	assert_string_equal(rec_audit_type_name(REC_AUDIT_OPERATOR_KILL), "operator_kill");
 	assert_string_equal(rec_audit_type_name(REC_AUDIT_POLICY_RELOAD), "policy_reload");
 	assert_string_equal(rec_audit_type_name(REC_AUDIT_LOG_START), "log_start");
+	assert_string_equal(rec_audit_type_name(REC_AUDIT_SSH_CONFIG), "ssh_config");
 	assert_int_equal(rec_audit_type_parse("file_transfer"), REC_AUDIT_FILE_TRANSFER);
 	assert_string_equal(rec_audit_type_name(REC_AUDIT_NTYPES), "unknown");
 }
