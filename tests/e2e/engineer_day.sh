@@ -84,7 +84,7 @@ check "...the blocks mspgate-policy ssh-config gives, for the address and port u
 	cmp -s "$T/pol2.conf" "$LH/.ssh/mspgate.conf"
 # Each login needs a TOTP step of its own.
 s=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $s ]"
-lap_cleanup() { lap ssh -O exit t1-box >/dev/null 2>&1; rm -rf "/tmp/.ansible-$GW_TAG"; chain_cleanup; }
+lap_cleanup() { lap ssh -O exit t1-box >/dev/null 2>&1; lap ssh -O exit t4-box >/dev/null 2>&1; rm -rf "/tmp/.ansible-$GW_TAG"; chain_cleanup; }
 trap lap_cleanup EXIT
 
 # sftp -b implies BatchMode: no keyboard-interactive, so no code prompt.
@@ -149,6 +149,17 @@ check "...byte-exact back on the laptop" test "$(sha256sum <"$LH/fetched/$GW_TAG
 rm -f "/tmp/$GW_TAG.payload"
 check "...and no login of its own: one MFA served the run" \
 	test "$(grep -c "Accepted keyboard-interactive/pam for $GW_ENG" "$T/gw_sshd.log")" -eq "$n0"
+# Another block, with t1-box's connection up: a login and connection of its
+# own, and its own target (a shared one would carry t1-box's SetEnv).
+s=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $s ]"
+next_code "$GW_ENG"
+out=$(lap ssh t4-box 'echo on-t4' 2>"$T/e4")
+check "ssh t4-box while t1-box's ControlMaster is up: its session" test "$out" = on-t4
+check "...after a login of its own" \
+	test "$(grep -c "Accepted keyboard-interactive/pam for $GW_ENG" "$T/gw_sshd.log")" -eq $((n0 + 1))
+check_grep_soon "...on t4/box" '"event":"session_start".*"tenant":"t4","target":"box"' "$GW_AUDIT"
+check "...and t1-box's connection still there" lap ssh -O check t1-box
+lap ssh -O exit t4-box >/dev/null 2>&1
 # Without the master, Ansible cannot answer the MFA prompt: it fails, and says so.
 lap ssh -O exit t1-box >/dev/null 2>&1
 tap_wait 10 sh -c "! ls '$LH/.ssh/' | grep -q '^mg-'"
