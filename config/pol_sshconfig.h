@@ -26,8 +26,8 @@ int pol_sshconfig_gw_parse(const char *s, struct pol_sshconfig_gw *out,
 /*
  * Writes the engineer's blocks to out: for every target a grant of theirs
  * covers (globs expanded against the tenant's targets), "Host TENANT-TARGET"
- * for the first login the grants allow (the gateway's choice when none is
- * named) and, when the grants allow several, "Host TENANT-TARGET-LOGIN" for
+ * (MSPGATE_TARGET without a login when the grants allow one, else naming
+ * the first) and, when they allow several, "Host TENANT-TARGET-LOGIN" for
  * each of them. Each block: HostName and Port of gw, User the engineer,
  * SetEnv MSPGATE_TARGET, its own ControlMaster (ControlPath ~/.ssh with %C
  * and a hash of the block's name: a shared connection carries its own
