@@ -20,6 +20,10 @@ usermod -p '*' "$LAP"
 GW_USERS="$GW_USERS $LAP"
 ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C eng -f "$T/eng_sk" 2>>"$T/keygen.log"
 skpub=$(cut -d' ' -f1-2 "$T/eng_sk.pub")
+# Forty more tenants: the gateway's answer to ssh-config takes several packets.
+GW_TENANTS_EXTRA=$(seq -f 'x%02g' 1 40 | tr '\n' ' ')
+GW_GRANTS_EXTRA=", { to = \"$GW_ENG\"; tenants = [ $(seq -f '"x%02g"' 1 40 | paste -sd,) ];
+    targets = [ \"*\" ]; logins = [ \"$GW_TUSER\" ]; mfa = \"totp\"; }"
 gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };"
 sed -i "s|{ name = \"$GW_ENG\"; keys = \[ \"[^\"]*\" \]; }|{ name = \"$GW_ENG\"; keys = [ \"$skpub\" ]; }|" "$GW_POLICY"
 sed -i "s|^gateway: {|gateway: {\n  user = \"$GW_DAEMON\";|" "$GW_POLICY"
@@ -37,6 +41,7 @@ gw_shell SSH_ORIGINAL_COMMAND=ssh-config </dev/null >"$T/gw.conf" 2>"$T/gw.err"
 check "ssh gw ssh-config: exit 0" test $? -eq 0
 check "...what mspgate-policy ssh-config prints, the gateway from what was connected to" \
 	cmp -s "$T/pol.conf" "$T/gw.conf"
+check "...all of it (over 12 kB: a packet carries 8000 bytes)" test "$(wc -c <"$T/gw.conf")" -gt 12000 -a "$(grep -c '^Host ' "$T/gw.conf")" -eq 47
 check_grep_soon "...audited" "\"event\":\"ssh_config\",\"engineer\":\"$GW_ENG\".*\"result\":\"success\",\"reason\":\"ssh_config for gateway 127.0.0.1 port 2222\"" "$GW_AUDIT"
 gw_shell MSPGATE_TARGET=ssh-config SSH_ORIGINAL_COMMAND='--gateway gw.example:2200' </dev/null >"$T/gw2.conf" 2>&1
 check "MSPGATE_TARGET=ssh-config with --gateway HOST:PORT" test $? -eq 0
