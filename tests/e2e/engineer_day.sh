@@ -49,6 +49,12 @@ check "...that gateway in every block" test "$(ssh -G -F "$T/gw2.conf" t1-box | 
 gw_shell SSH_ORIGINAL_COMMAND="ssh-config --gateway 'gw%h'" </dev/null >"$T/gw3.conf" 2>"$T/gw3.err"
 check "a gateway unsafe in ssh_config: refused (exit 255)" test $? -eq 255 -a ! -s "$T/gw3.conf"
 check_grep "...saying what a gateway may be" "gateway must be HOST\[:PORT\]" "$T/gw3.err"
+# Only to a login pam_mspgate attested: mspgate-shell run by hand gets nothing.
+runuser -u "$GW_ENG" -- env -i PATH=/usr/bin:/bin MSPGATE_SOCKET="$GW_SOCK" MSPGATE_TARGET=ssh-config \
+	"$GW_SHELLBIN" </dev/null >"$T/gw5.conf" 2>"$T/gw5.err"
+check "no attested login: refused (exit 255), nothing printed" test $? -eq 255 -a ! -s "$T/gw5.conf"
+check_grep "...saying so" "mspgate: not permitted: no verified login" "$T/gw5.err"
+check_grep_soon "...audited as denied" "\"event\":\"denied\",\"engineer\":\"$GW_ENG\".*ssh-config: no attested login" "$GW_AUDIT"
 gw_shell SSH_ORIGINAL_COMMAND='ssh-config --all' </dev/null >/dev/null 2>"$T/gw4.err"
 check "other arguments: refused" test $? -eq 255
 check_grep "...with the usage" "usage: ssh-config \[--gateway HOST\[:PORT\]\]" "$T/gw4.err"
