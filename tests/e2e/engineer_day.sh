@@ -94,7 +94,7 @@ check "ssh gw ssh-config through the gateway sshd (FIDO+TOTP)" test $? -eq 0
 check "...the blocks mspgate-policy ssh-config gives, for the address and port used" \
 	cmp -s "$T/pol2.conf" "$LH/.ssh/mspgate.conf"
 # Each login needs a TOTP step of its own.
-s=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $s ]"
+sleep_to_next_step
 lap_cleanup() { lap ssh -O exit t1-box >/dev/null 2>&1; lap ssh -O exit t4-box >/dev/null 2>&1; rm -rf "/tmp/.ansible-$GW_TAG"; chain_cleanup; }
 trap lap_cleanup EXIT
 
@@ -162,7 +162,7 @@ check "...and no login of its own: one MFA served the run" \
 	test "$(grep -c "Accepted keyboard-interactive/pam for $GW_ENG" "$T/gw_sshd.log")" -eq "$n0"
 # Another block, with t1-box's connection up: a login and connection of its
 # own, and its own target (a shared one would carry t1-box's SetEnv).
-s=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $s ]"
+sleep_to_next_step
 next_code "$GW_ENG"
 out=$(lap ssh t4-box 'echo on-t4' 2>"$T/e4")
 check "ssh t4-box while t1-box's ControlMaster is up: its session" test "$out" = on-t4

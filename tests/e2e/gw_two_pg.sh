@@ -72,11 +72,6 @@ check_grep "B's audit log says replay" "TOTP code already used (replay)" "$T/gwb
 # (ssh asks three times on a refusal: the nine that lose count 27 failures,
 # under the policy's 30, or the winner's session would find its engineer
 # locked out, as it should.)
-sleep_to_next_step() {
-	# The next step's code is one step ahead; wait until the step after
-	# the one just used has begun, so "next" is still unused.
-	s=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $s ]"
-}
 sleep_to_next_step
 next_code "$GW_ENG"
 i=0

@@ -6,6 +6,7 @@
 #   chain_setup                 the gateway sshd's files, PAM service, keys
 #   chain_enroll USER           a TOTP secret for USER ($T/totp-USER.secret)
 #   chain_start_gateway         the gateway sshd on $GW_PORT
+#   sleep_to_next_step          until a new 30 s step (a login spends one)
 #   chain_client USER KEY       $GW_LOCAL/ssh-USER, the stock ssh client
 #                               through the gateway; TOTP codes come from
 #                               SSH_ASKPASS ($T/askpass, the code in $T/next-code)
@@ -100,6 +101,12 @@ chain_enroll() {
 	[ -s "$T/totp-$1.secret" ] || return 1
 	"$BIN/mspgate-enroll" -c "$GW_POLICY" --activate \
 		"$(oathtool --totp -b "$(cat "$T/totp-$1.secret")")" "$1" >>"$T/enroll.log" 2>&1
+}
+
+# sleep_to_next_step: until the 30 s step after this one has begun, so that
+# next_code's step is one no login has used yet (each login spends one).
+sleep_to_next_step() {
+	ns_step=$(( $(date +%s) / 30 )); tap_wait 40 sh -c "[ \$(( \$(date +%s) / 30 )) -gt $ns_step ]"
 }
 
 # next_code USER: the code for the next 30 s step (the step of the
