@@ -11,7 +11,7 @@
 #include "mg_util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <tmmintrin.h>
+#include <immintrin.h>
 #define MG_B64_SSSE3 1
 #endif
 
@@ -152,16 +152,64 @@ b64_encode_ssse3(const unsigned char *in, size_t len, char *out)
 	return i;
 }
 
-static int
-b64_simd_ok(void)
+/*
+ * The same with AVX2, 24 bytes to 32 characters a step: each 128-bit lane
+ * does what one SSSE3 step does, on 12 bytes loaded into it on their own.
+ */
+__attribute__((target("avx2"))) static size_t
+b64_encode_avx2(const unsigned char *in, size_t len, char *out)
 {
-	static int ok = -1;
+	const __m256i spread = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9,
+	    11, 10, 1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+	const __m256i m_hi = _mm256_set1_epi32(0x0fc0fc00), mul_hi = _mm256_set1_epi32(0x04000040);
+	const __m256i m_lo = _mm256_set1_epi32(0x003f03f0), mul_lo = _mm256_set1_epi32(0x01000010);
+	const __m256i offsets = _mm256_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4,
+	    -19, -16, 65, 0, 0, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
+	size_t i = 0, n = 0;
 
-	if (ok < 0)
-		ok = __builtin_cpu_supports("ssse3") ? 1 : 0;
-	return ok;
+	for (; i + 28 <= len; i += 24, n += 32) {
+		__m256i v = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(in + i + 12)),
+		    _mm_loadu_si128((const __m128i *)(in + i)));
+		__m256i idx, r, lt26;
+
+		v = _mm256_shuffle_epi8(v, spread);
+		idx = _mm256_or_si256(_mm256_mulhi_epu16(_mm256_and_si256(v, m_hi), mul_hi),
+		    _mm256_mullo_epi16(_mm256_and_si256(v, m_lo), mul_lo));
+		r = _mm256_subs_epu8(idx, _mm256_set1_epi8(51));
+		lt26 = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), idx);
+		r = _mm256_or_si256(r, _mm256_and_si256(lt26, _mm256_set1_epi8(13)));
+		_mm256_storeu_si256((__m256i *)(void *)(out + n),
+		    _mm256_add_epi8(idx, _mm256_shuffle_epi8(offsets, r)));
+	}
+	return i;
+}
+
+/* The widest of the above the CPU runs (2 AVX2, 1 SSSE3, 0 none), checked once. */
+static int b64_level = -1, b64_cap = 2;
+
+static int
+b64_simd(void)
+{
+	if (b64_level < 0)
+		b64_level = __builtin_cpu_supports("avx2") ? 2 :
+		    __builtin_cpu_supports("ssse3") ? 1 : 0;
+	return b64_level < b64_cap ? b64_level : b64_cap;
 }
 #endif
+
+int
+mg_b64_simd_limit(int max)
+{
+#ifdef MG_B64_SSSE3
+	int old = b64_cap;
+
+	b64_cap = max;
+	return old;
+#else
+	(void)max;
+	return 0;
+#endif
+}
 
 void
 mg_b64_encode(const void *inp, size_t len, int pad, char *out)
@@ -171,11 +219,16 @@ mg_b64_encode(const void *inp, size_t len, int pad, char *out)
 	const unsigned char *in = inp;
 	size_t i = 0, n = 0;
 	uint32_t acc;
+#ifdef MG_B64_SSSE3
+	int lv;
+#endif
 
 #ifdef MG_B64_SSSE3
-	/* Recordings of binary output are mostly this: 12 bytes at a time. */
-	if (len >= 16 && b64_simd_ok()) {
-		i = b64_encode_ssse3(in, len, out);
+	/* Recordings of binary output are mostly this: 24 or 12 bytes at a time. */
+	if (len >= 16 && (lv = b64_simd()) > 0) {
+		if (lv >= 2)
+			i = b64_encode_avx2(in, len, out);
+		i += b64_encode_ssse3(in + i, len - i, out + i / 3 * 4);
 		n = i / 3 * 4;
 	}
 #endif

@@ -32,6 +32,11 @@ void mg_seterr_value(char *err, size_t errlen, const char *what,
 int mg_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
 /* Encodes base64, padded or not (SSH fingerprints); out is NUL-terminated. */
 void mg_b64_encode(const void *in, size_t len, int pad, char *out);
+/*
+ * For tests: the vector code mg_b64_encode uses at most (0 none, 1 SSSE3,
+ * 2 AVX2; the CPU's best by default); returns the limit before.
+ */
+int mg_b64_simd_limit(int max);
 
 /*
  * Writes all of p[0..n) to a blocking or non-blocking fd (waiting in poll

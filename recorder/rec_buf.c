@@ -7,6 +7,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define REC_AVX2 1
+#endif
 
 #include "mg_err.h"
 #include "mg_util.h"
@@ -568,13 +572,47 @@ rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial)
 	return i;
 }
 
-#ifdef __SSE2__
 /*
- * Marks (one bit per byte of p[0..16)) the bytes that no valid UTF-8 run
- * can hold: C0, C1 and F5-FF; a continuation after an ASCII byte; a lead
- * not followed by a continuation. p[-1] and p[16] must be readable. Signed
- * compares: 0x80-0xBF are -128..-65, C2-F4 are -62..-12.
+ * The widest vector code the CPU runs, checked once: 2 AVX2, 1 SSE2, 0
+ * plain C; rec_buf_simd_limit lowers it (tests run every path).
  */
+static int simd_level = -1, simd_cap = 2;
+
+static int
+simd(void)
+{
+	if (simd_level < 0) {
+		int l = 0;
+
+#ifdef __SSE2__
+		l = 1;
+#endif
+#ifdef REC_AVX2
+		if (__builtin_cpu_supports("avx2"))
+			l = 2;
+#endif
+		simd_level = l;
+	}
+	return simd_level < simd_cap ? simd_level : simd_cap;
+}
+
+int
+rec_buf_simd_limit(int max)
+{
+	int old = simd_cap;
+
+	simd_cap = max;
+	return old;
+}
+
+/*
+ * Bytes that no valid UTF-8 run can hold: C0, C1 and F5-FF; a continuation
+ * after an ASCII byte; a lead not followed by a continuation. The vector
+ * versions mark them one bit per byte, reading one byte before and one
+ * after the block. Signed compares: 0x80-0xBF are -128..-65, C2-F4 are
+ * -62..-12.
+ */
+#ifdef __SSE2__
 static inline unsigned
 never_text16(const uint8_t *p)
 {
@@ -594,50 +632,118 @@ never_text16(const uint8_t *p)
 	bad = _mm_or_si128(bad, _mm_andnot_si128(next_cont, lead));
 	return (unsigned)_mm_movemask_epi8(bad);
 }
+
+/*
+ * From j (= f, the automaton in its first state there), sixteen bytes at a
+ * time while marked bytes come closer than textrun apart: returns f, just
+ * past the last marked byte before the first gap that could hold a valid
+ * run of textrun bytes (or before the last 16 bytes).
+ */
+static size_t
+skip_sse2(const uint8_t *s, size_t n, size_t j, size_t textrun)
+{
+	size_t f = j;
+
+	while (n - j >= 17) {
+		unsigned m = never_text16(s + j);
+
+		if (m == 0) {
+			if (j + 16 - f >= textrun)
+				break;
+		} else {
+			if (j + (size_t)__builtin_ctz(m) - f >= textrun)
+				break;
+			f = j + 32 - (size_t)__builtin_clz(m);
+		}
+		j += 16;
+	}
+	return f;
+}
+#endif
+
+#ifdef REC_AVX2
+__attribute__((target("avx2"))) static inline uint32_t
+never_text32(const uint8_t *p)
+{
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i pv = _mm256_loadu_si256((const __m256i *)(const void *)(p - 1));
+	__m256i nx = _mm256_loadu_si256((const __m256i *)(const void *)(p + 1));
+	__m256i cont = _mm256_cmpgt_epi8(_mm256_set1_epi8(-64), v);
+	__m256i after_ascii = _mm256_cmpgt_epi8(pv, _mm256_set1_epi8(-1));
+	__m256i next_cont = _mm256_cmpgt_epi8(_mm256_set1_epi8(-64), nx);
+	__m256i lead = _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-63)),
+	    _mm256_cmpgt_epi8(_mm256_set1_epi8(-11), v));
+	__m256i bad = _mm256_or_si256(
+	    _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-65)),
+	    _mm256_cmpgt_epi8(_mm256_set1_epi8(-62), v)),
+	    _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(-12)),
+	    _mm256_cmpgt_epi8(_mm256_setzero_si256(), v)));
+
+	bad = _mm256_or_si256(bad, _mm256_and_si256(cont, after_ascii));
+	bad = _mm256_or_si256(bad, _mm256_andnot_si256(next_cont, lead));
+	return (uint32_t)_mm256_movemask_epi8(bad);
+}
+
+/* skip_sse2, thirty-two bytes a step. */
+__attribute__((target("avx2"))) static size_t
+skip_avx2(const uint8_t *s, size_t n, size_t j, size_t textrun)
+{
+	size_t f = j;
+
+	while (n - j >= 33) {
+		uint32_t m = never_text32(s + j);
+
+		if (m == 0) {
+			if (j + 32 - f >= textrun)
+				break;
+		} else {
+			if (j + (size_t)__builtin_ctz(m) - f >= textrun)
+				break;
+			f = j + 32 - (size_t)__builtin_clz(m);
+		}
+		j += 32;
+	}
+	return f;
+}
 #endif
 
 /*
  * One pass of the automaton, restarted after each error at the byte that
  * broke the sequence (or past it when that byte cannot begin one); run is
- * where the current valid run began. With SSE2 and textrun > 16, stretches
- * where marked bytes (never_text16) come closer than textrun apart are
- * skipped sixteen bytes at a time: no valid run of textrun bytes fits
- * there, and after a marked byte the automaton is back in its first state,
- * so it resumes exactly as if it had looked at every byte.
+ * where the current valid run began. With vectors and textrun > 16 (32
+ * for AVX2), stretches where marked bytes come closer than textrun apart
+ * are skipped a block at a time: inside a block no gap between two marked
+ * bytes is that long, no valid run of textrun bytes fits there, and after
+ * a marked byte the automaton is back in its first state, so it resumes
+ * exactly as if it had looked at every byte.
  */
 size_t
 rec_utf8_bin_len(const uint8_t *s, size_t n, size_t textrun)
 {
 	size_t i = 0, run = 0;
 	unsigned st = S_OK;
+	int lv = textrun > 16 ? simd() : 0;
 
 	if (textrun == 0)
 		textrun = 1;
 	while (i < n) {
 		unsigned c, ns;
 
+		if (lv > 0 && st == S_OK && run == i && i > 0) {
+			size_t f = i;
+
+#ifdef REC_AVX2
+			/* A block's marked bytes leave gaps of 30 at most inside it. */
+			if (lv >= 2 && textrun >= 32)
+				f = skip_avx2(s, n, f, textrun);
+#endif
 #ifdef __SSE2__
-		if (textrun > 16 && st == S_OK && run == i && i > 0) {
-			size_t f = i, j = i;	/* f: just past the last marked byte */
-
-			while (n - j >= 17) {
-				unsigned m = never_text16(s + j);
-
-				if (m == 0) {
-					if (j + 16 - f >= textrun)
-						break;
-				} else {
-					if (j + (size_t)__builtin_ctz(m) - f >= textrun)
-						break;
-					f = j + 32 - (size_t)__builtin_clz(m);
-				}
-				j += 16;
-			}
+			f = skip_sse2(s, n, f, textrun);
+#endif
 			i = run = f;
 			if (i == n)
 				break;
 		}
-#endif
 		c = u_class[s[i]];
 		if ((ns = u_next[st][c]) == S_ERR) {
 			/* The byte that broke the sequence may begin the next. */

@@ -72,6 +72,11 @@ size_t rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial);
  * neither. 0 when s[0..n) itself is such a run.
  */
 size_t rec_utf8_bin_len(const uint8_t *s, size_t n, size_t textrun);
+/*
+ * For tests: the vector code used at most (0 plain C, 1 SSE2, 2 AVX2; the
+ * CPU's best by default); returns the limit before.
+ */
+int rec_buf_simd_limit(int max);
 
 /* Strict base64 decoding (padding required, no whitespace). */
 int rec_base64_decode(const char *s, size_t n, struct rec_buf *out);
