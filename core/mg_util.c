@@ -184,16 +184,23 @@ b64_encode_avx2(const unsigned char *in, size_t len, char *out)
 	return i;
 }
 
-/* The widest of the above the CPU runs (2 AVX2, 1 SSSE3, 0 none), checked once. */
+/*
+ * The widest of the above the CPU runs (2 AVX2, 1 SSSE3, 0 none), checked
+ * once; relaxed atomics, as threads may ask first at the same time.
+ */
 static int b64_level = -1, b64_cap = 2;
 
 static int
 b64_simd(void)
 {
-	if (b64_level < 0)
-		b64_level = __builtin_cpu_supports("avx2") ? 2 :
-		    __builtin_cpu_supports("ssse3") ? 1 : 0;
-	return b64_level < b64_cap ? b64_level : b64_cap;
+	int l = __atomic_load_n(&b64_level, __ATOMIC_RELAXED), cap;
+
+	if (l < 0) {
+		l = __builtin_cpu_supports("avx2") ? 2 : __builtin_cpu_supports("ssse3") ? 1 : 0;
+		__atomic_store_n(&b64_level, l, __ATOMIC_RELAXED);
+	}
+	cap = __atomic_load_n(&b64_cap, __ATOMIC_RELAXED);
+	return l < cap ? l : cap;
 }
 #endif
 
@@ -201,10 +208,7 @@ int
 mg_b64_simd_limit(int max)
 {
 #ifdef MG_B64_SSSE3
-	int old = b64_cap;
-
-	b64_cap = max;
-	return old;
+	return __atomic_exchange_n(&b64_cap, max, __ATOMIC_RELAXED);
 #else
 	(void)max;
 	return 0;

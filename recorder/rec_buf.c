@@ -226,16 +226,53 @@ seq_len(const uint8_t *s, size_t n, int *incomplete)
 }
 
 
-/* Plain bytes at the start of s[0..n), stored at o as they are found. */
+/*
+ * The widest vector code the CPU runs, checked once: 2 AVX2, 1 SSE2, 0
+ * plain C; rec_buf_simd_limit lowers it (tests run every path). Relaxed
+ * atomics: a session's threads may ask first at the same time, and all
+ * find the same answer.
+ */
+static int simd_level = -1, simd_cap = 2;
+
+static int
+simd(void)
+{
+	int l = __atomic_load_n(&simd_level, __ATOMIC_RELAXED), cap;
+
+	if (l < 0) {
+		l = 0;
+#ifdef __SSE2__
+		l = 1;
+#endif
+#ifdef REC_AVX2
+		if (__builtin_cpu_supports("avx2"))
+			l = 2;
+#endif
+		__atomic_store_n(&simd_level, l, __ATOMIC_RELAXED);
+	}
+	cap = __atomic_load_n(&simd_cap, __ATOMIC_RELAXED);
+	return l < cap ? l : cap;
+}
+
+int
+rec_buf_simd_limit(int max)
+{
+	return __atomic_exchange_n(&simd_cap, max, __ATOMIC_RELAXED);
+}
+
+/*
+ * Plain bytes at the start of s[0..n), stored at o as they are found:
+ * sixteen at a time with SSE2 (lv >= 1). Not AVX2: terminal lines are
+ * short, and a 32-byte step measured slower on them.
+ */
 static inline size_t
-plain_run(uint8_t *o, const uint8_t *s, size_t n)
+plain_run(uint8_t *o, const uint8_t *s, size_t n, int lv)
 {
 	size_t i = 0;
 
 #ifdef __SSE2__
-	while (n - i >= 16) {
+	while (lv >= 1 && n - i >= 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		/* A signed compare: bytes >= 0x80 are negative, so below 0x20 too. */
 		__m128i sp = _mm_or_si128(
 		    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
 		    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x22))),
@@ -248,6 +285,8 @@ plain_run(uint8_t *o, const uint8_t *s, size_t n)
 			return i + (size_t)__builtin_ctz(m);
 		i += 16;
 	}
+#else
+	(void)lv;
 #endif
 	while (n - i >= 8) {
 		uint64_t x, m;
@@ -312,9 +351,10 @@ json_body(uint8_t *o, const uint8_t *s, size_t n, int strict, size_t *olen)
 {
 	uint8_t *o0 = o;
 	size_t i = 0;
+	int lv = simd();
 
 	while (i < n) {
-		size_t k = plain_run(o, s + i, n - i);
+		size_t k = plain_run(o, s + i, n - i, lv);
 		uint8_t c;
 
 		o += k;
@@ -570,39 +610,6 @@ rec_utf8_invalid_len(const uint8_t *s, size_t n, int *partial)
 		i++;
 	}
 	return i;
-}
-
-/*
- * The widest vector code the CPU runs, checked once: 2 AVX2, 1 SSE2, 0
- * plain C; rec_buf_simd_limit lowers it (tests run every path).
- */
-static int simd_level = -1, simd_cap = 2;
-
-static int
-simd(void)
-{
-	if (simd_level < 0) {
-		int l = 0;
-
-#ifdef __SSE2__
-		l = 1;
-#endif
-#ifdef REC_AVX2
-		if (__builtin_cpu_supports("avx2"))
-			l = 2;
-#endif
-		simd_level = l;
-	}
-	return simd_level < simd_cap ? simd_level : simd_cap;
-}
-
-int
-rec_buf_simd_limit(int max)
-{
-	int old = simd_cap;
-
-	simd_cap = max;
-	return old;
 }
 
 /*

@@ -106,7 +106,7 @@ ref_json(struct rec_buf *b, const uint8_t *s, size_t n)
 
 /* Both escapers and the validator agree with the reference on s[0..n). */
 static void
-check_one(const uint8_t *s, size_t n)
+check_level(const uint8_t *s, size_t n)
 {
 	struct rec_buf want = { 0 }, got = { 0 }, got2 = { 0 };
 	size_t v = ref_valid_len(s, n), used = 99;
@@ -129,16 +129,29 @@ check_one(const uint8_t *s, size_t n)
 	rec_buf_free(&got2);
 }
 
-/* Every byte value, alone and at every offset of a plain run (both word sizes). */
+/* The same on each vector path the CPU has (AVX2, SSE2), and plain C. */
+static void
+check_one(const uint8_t *s, size_t n)
+{
+	int lv;
+
+	for (lv = 2; lv >= 0; lv--) {
+		rec_buf_simd_limit(lv);
+		check_level(s, n);
+	}
+	rec_buf_simd_limit(2);
+}
+
+/* Every byte value, alone and at every offset of a plain run (every block size). */
 static void
 test_each_byte(void **state)
 {
-	uint8_t s[64];
+	uint8_t s[80];
 	size_t c, at, len;
 
 	(void)state;
 	for (c = 0; c < 256; c++) {
-		for (len = 1; len <= 40; len += 13) {
+		for (len = 1; len <= 79; len += 13) {
 			for (at = 0; at < len; at++) {
 				memset(s, 'a', len);
 				s[at] = (uint8_t)c;
