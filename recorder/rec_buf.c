@@ -204,6 +204,34 @@ static const uint8_t u_next[S_NSTATE][U_NCLASS] = {
 };
 
 /*
+ * The same automaton for long stretches, one 64-bit word per class: bits
+ * 6s to 6s+5 hold 6 times the state that state s goes to on that class,
+ * and a state is kept as 6 times its number. A step is then a shift: the
+ * look-ups hang on the bytes only, not on the state before, so the CPU
+ * runs them ahead. Built from u_next when the program is loaded.
+ */
+static uint64_t u_row[U_NCLASS];
+
+__attribute__((constructor)) static void
+u_row_init(void)
+{
+	unsigned st, c;
+
+	for (c = 0; c < U_NCLASS; c++) {
+		uint64_t r = 0;
+
+		for (st = 0; st < S_NSTATE; st++)
+			r |= (uint64_t)(u_next[st][c] * 6) << (6 * st);
+		u_row[c] = r;
+	}
+}
+
+#define U_OK6 (S_OK * 6)
+#define U_ERR6 (S_ERR * 6)
+/* The next state (times 6) from st6 on byte b. */
+#define U_STEP6(st6, b) ((unsigned)(u_row[u_class[(b)]] >> (st6)) & 63)
+
+/*
  * Length of the sequence starting at s[0] if it is complete and valid;
  * 0 if not, with *incomplete set when the bytes so far are a valid
  * prefix that runs out at n.
@@ -379,14 +407,14 @@ json_body(uint8_t *o, const uint8_t *s, size_t n, int strict, size_t *olen)
 			/* A stretch of non-ASCII text, checked by the automaton and
 			 * copied as it goes; only whole sequences are kept. */
 			size_t j = i, ok = i;
-			unsigned st = S_OK;
+			unsigned st6 = U_OK6;
 
 			while (j < n && s[j] >= 0x80) {
-				if ((st = u_next[st][u_class[s[j]]]) == S_ERR)
+				if ((st6 = U_STEP6(st6, s[j])) == U_ERR6)
 					break;
 				o[j - i] = s[j];
 				j++;
-				if (st == S_OK)
+				if (st6 == U_OK6)
 					ok = j;
 			}
 			if (ok == i)
@@ -560,18 +588,18 @@ size_t
 rec_utf8_valid_len(const uint8_t *s, size_t n)
 {
 	size_t i = 0, ok = 0;
-	unsigned st = S_OK;
+	unsigned st6 = U_OK6;
 
 	while (i < n) {
-		if (st == S_OK) {
+		if (st6 == U_OK6) {
 			i += ascii_run(s + i, n - i);
 			ok = i;
 			if (i == n)
 				break;
 		}
-		if ((st = u_next[st][u_class[s[i++]]]) == S_ERR)
+		if ((st6 = U_STEP6(st6, s[i++])) == U_ERR6)
 			return ok;
-		if (st == S_OK)
+		if (st6 == U_OK6)
 			ok = i;
 	}
 	return ok;
