@@ -669,29 +669,36 @@ never_text16(const uint8_t *p)
 }
 
 /*
- * From j (= f, the automaton in its first state there), sixteen bytes at a
- * time while marked bytes come closer than textrun apart: returns f, just
- * past the last marked byte before the first gap that could hold a valid
- * run of textrun bytes (or before the last 16 bytes).
+ * One block of w bytes from j, m marking its bytes as above: 1 when a gap
+ * that could hold a valid run of textrun bytes begins at *f (just past the
+ * last marked byte so far) or inside the block; else 0, *f moved past the
+ * block's last marked byte.
+ */
+static inline int
+gap_found(uint32_t m, size_t j, size_t w, size_t textrun, size_t *f)
+{
+	if (m == 0)
+		return j + w - *f >= textrun;
+	if (j + (size_t)__builtin_ctz(m) - *f >= textrun)
+		return 1;
+	*f = j + 32 - (size_t)__builtin_clz(m);
+	return 0;
+}
+
+/*
+ * From j (the automaton in its first state there), sixteen bytes at a
+ * time while marked bytes come closer than textrun apart: returns where
+ * the automaton resumes, just past the last marked byte before the first
+ * gap that could hold a valid run of textrun bytes (or before the last 16
+ * bytes).
  */
 static size_t
 skip_sse2(const uint8_t *s, size_t n, size_t j, size_t textrun)
 {
 	size_t f = j;
 
-	while (n - j >= 17) {
-		unsigned m = never_text16(s + j);
-
-		if (m == 0) {
-			if (j + 16 - f >= textrun)
-				break;
-		} else {
-			if (j + (size_t)__builtin_ctz(m) - f >= textrun)
-				break;
-			f = j + 32 - (size_t)__builtin_clz(m);
-		}
+	while (n - j >= 17 && !gap_found(never_text16(s + j), j, 16, textrun, &f))
 		j += 16;
-	}
 	return f;
 }
 #endif
@@ -725,19 +732,8 @@ skip_avx2(const uint8_t *s, size_t n, size_t j, size_t textrun)
 {
 	size_t f = j;
 
-	while (n - j >= 33) {
-		uint32_t m = never_text32(s + j);
-
-		if (m == 0) {
-			if (j + 32 - f >= textrun)
-				break;
-		} else {
-			if (j + (size_t)__builtin_ctz(m) - f >= textrun)
-				break;
-			f = j + 32 - (size_t)__builtin_clz(m);
-		}
+	while (n - j >= 33 && !gap_found(never_text32(s + j), j, 32, textrun, &f))
 		j += 32;
-	}
 	return f;
 }
 #endif
