@@ -193,6 +193,8 @@ drop_head(struct gw_audq *q, size_t k)
 
 	if (k > q->n)
 		k = q->n;
+	if (k == 0)
+		return;		/* nothing to move (the queue may not even be allocated) */
 	for (i = 0; i < k; i++)
 		item_clear(&q->it[i]);
 	memmove(q->it, q->it + k, (q->n - k) * sizeof(*q->it));

@@ -43,27 +43,30 @@ standing(int argc, char **argv)
 	size_t i;
 	int r;
 
+	r = 2;
 	if ((size_t)argc != 4 + mfa_nfactors || d == NULL || pol_load(argv[2], &p, d) != 0 ||
 	    (e = pol_engineer_find(p, argv[3])) == NULL) {
 		fprintf(stderr, "usage: broker-run -s POLICY ENGINEER EV... (one a factor)\n");
-		return 2;
+		goto out;
 	}
 	mfa_attest_init(&a);
 	for (i = 0; i < mfa_nfactors; i++)
 		if (strcmp(argv[4 + i], "-") != 0 &&
 		    mfa_attest_set(&a, mfa_factors[i].bit, argv[4 + i]) != 0)
-			return 2;
+			goto out;
 	r = mfa_broker_standing_check(p, e, &a, time(NULL), &still, why, sizeof(why));
 	printf("standing %d %u %s\n", r, still, why);
+	r = 0;
+out:
 	pol_free(p);
 	mg_diag_free(d);
-	return 0;
+	return r;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mg_diag *d = mg_diag_new();
+	struct mg_diag *d;
 	struct sigaction sa;
 	struct pol *p = NULL;
 	char err[256];
@@ -71,6 +74,7 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "-s") == 0)
 		return standing(argc, argv);
+	d = mg_diag_new();
 	if (argc != 2 || d == NULL || pol_load(argv[1], &p, d) != 0) {
 		fprintf(stderr, "usage: broker-run POLICY (a policy that loads)\n");
 		return 2;
