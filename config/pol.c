@@ -133,6 +133,17 @@ pol_free(struct pol *p)
 		free(g->comment);
 	}
 	free(p->grants);
+	for (i = 0; i < p->ncredentials; i++) {
+		mg_sshkey_free(p->credentials[i].ca);
+		free(p->credentials[i].name);
+		free(p->credentials[i].source_address);
+	}
+	free(p->credentials);
+	free(p->signer.socket);
+	free(p->signer.ca_keys);
+	free(p->signer.audit);
+	free(p->signer.signing_key);
+	free(p->signer.user);
 	for (i = 0; i < in->ntz; i++)
 		mg_tz_free(in->tz[i]);
 	free(in->tz);
@@ -175,6 +186,18 @@ pol_target_find(const struct pol_tenant *t, const char *name)
 		if (t->targets[i].name != NULL &&
 		    strcmp(t->targets[i].name, name) == 0)
 			return &t->targets[i];
+	return NULL;
+}
+
+const struct pol_credential *
+pol_credential_find(const struct pol *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < p->ncredentials; i++)
+		if (p->credentials[i].name != NULL &&
+		    strcmp(p->credentials[i].name, name) == 0)
+			return &p->credentials[i];
 	return NULL;
 }
 

@@ -50,6 +50,23 @@ struct pol_engineer {
 
 struct pol_tenant;
 
+/*
+ * A credential the policy declares (the "credentials" list). A target's
+ * credential that is not declared is a vault key, as before the list.
+ */
+enum pol_cred_kind {
+	POL_CRED_KEY = 0,	/* NAME.key in gateway.vault */
+	POL_CRED_CERT = 1,	/* a certificate per session from mspgate-signer */
+};
+struct pol_credential {
+	char *name;
+	enum pol_cred_kind kind;
+	struct mg_sshkey *ca;	/* certificate: the CA's public key (ssh-ed25519) */
+	char *source_address;	/* certificate: "CIDR,CIDR"; NULL: the connection's address */
+	const struct pol_tenant *tenant;	/* certificate: the one tenant using it */
+	struct pol_loc loc;
+};
+
 struct pol_target {
 	char *name;
 	char *host;
@@ -58,7 +75,8 @@ struct pol_target {
 	size_t nhost_keys;
 	char **logins;
 	size_t nlogins;
-	char *credential;	/* name in the vault */
+	char *credential;	/* name in the vault, or of a declared credential */
+	const struct pol_credential *cred;	/* declared; NULL: a vault key */
 	struct pol_tenant *tenant;
 	struct pol_loc loc;
 };
@@ -138,6 +156,21 @@ struct pol_gateway {
 #define POL_MAX_SESSIONS_DEFAULT 2048
 #define POL_MAX_SESSIONS_LIMIT 65536
 #define POL_MAX_PER_ENGINEER_DEFAULT 64
+
+/*
+ * mspgate-signer(8): the daemon that holds the tenants' CA keys. mspgated
+ * reads only socket; the rest is the signer's own.
+ */
+struct pol_signer {
+	char *socket;		/* mspgated's session processes ask here */
+	char *ca_keys;		/* CREDENTIAL.pem: each CA's private key */
+	char *audit;		/* the signer's own audit log */
+	char *signing_key;	/* the key signing that log */
+	char *user;		/* the signer's system account */
+	int per_minute;		/* certificates issued in any minute, at most */
+	struct pol_loc loc;
+};
+#define POL_SIGNER_PER_MINUTE_DEFAULT 120
 
 struct pol_mfa {
 	char *totp_store;
@@ -228,6 +261,9 @@ struct pol {
 	size_t ntenants;
 	struct pol_grant *grants;
 	size_t ngrants;
+	struct pol_credential *credentials;
+	size_t ncredentials;
+	struct pol_signer signer;
 };
 
 /*
@@ -246,6 +282,8 @@ void pol_free(struct pol *p);
 const struct pol_engineer *pol_engineer_find(const struct pol *p, const char *name);
 const struct pol_tenant *pol_tenant_find(const struct pol *p, const char *name);
 const struct pol_target *pol_target_find(const struct pol_tenant *t, const char *name);
+/* A declared credential by name; NULL when not declared (a vault key). */
+const struct pol_credential *pol_credential_find(const struct pol *p, const char *name);
 /* 1 when the grant names the engineer directly or through a group. */
 int pol_grant_applies(const struct pol_grant *g, const struct pol_engineer *e);
 /* 1 when the grant covers that target of one of its tenants. */

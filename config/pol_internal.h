@@ -15,7 +15,7 @@ struct pol_internal {
 	size_t ntz;
 	struct pol_winloc *winloc;	/* where each window was defined */
 	size_t nwinloc;
-	size_t cap_eng, cap_ten, cap_gra;
+	size_t cap_eng, cap_ten, cap_gra, cap_cred;
 };
 
 /* A zeroed policy with its bookkeeping. */

@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {
 	"gateway", "mfa", "pam", "windows", "engineers", "tenants", "grants",
-	"alerts", "state", NULL
+	"alerts", "state", "credentials", "signer", NULL
 };
 
 /*
@@ -118,6 +118,12 @@ defaults(struct ctx *c)
 	p->gateway.reload_grace = 5 * 60;
 	p->gateway.max_sessions = POL_MAX_SESSIONS_DEFAULT;
 	p->gateway.max_sessions_per_engineer = POL_MAX_PER_ENGINEER_DEFAULT;
+	p->signer.socket = pl_xstrdup(c, "/run/mspgate-signer/sign.sock");
+	p->signer.ca_keys = pl_xstrdup(c, "/etc/mspgate-signer/ca");
+	p->signer.audit = pl_xstrdup(c, "/var/log/mspgate-signer/audit.jsonl");
+	p->signer.signing_key = pl_xstrdup(c, "/etc/mspgate-signer/signing_key.pem");
+	p->signer.user = pl_xstrdup(c, "mspgate-signer");
+	p->signer.per_minute = POL_SIGNER_PER_MINUTE_DEFAULT;
 	p->mfa.totp_store = pl_xstrdup(c, "/var/lib/mspgate/totp");
 	p->mfa.skew_steps = 1;
 	p->mfa.digits = 6;
@@ -160,7 +166,8 @@ build(struct ctx *c)
 			if (top_keys[k] == NULL)
 				pl_err_set(c, s, "unknown key '%s' at the top level "
 				    "(expected gateway, mfa, pam, windows, engineers, "
-				    "tenants, grants, alerts or state)", name);
+				    "tenants, grants, alerts, state, credentials or "
+				    "signer)", name);
 			else if (strcmp(name, "gateway") == 0 &&
 			    pl_once(c, s, &c->seen_gateway))
 				pl_load_gateway(c, s);
@@ -174,6 +181,9 @@ build(struct ctx *c)
 			else if (strcmp(name, "state") == 0 &&
 			    pl_once(c, s, &c->seen_state))
 				pl_load_state(c, s);
+			else if (strcmp(name, "signer") == 0 &&
+			    pl_once(c, s, &c->seen_signer))
+				pl_load_signer(c, s);
 		}
 	}
 	/* Windows first: tenants and grants name them. */
@@ -185,7 +195,9 @@ build(struct ctx *c)
 			pl_load_windows(c, w);
 	}
 	each_in_list(c, "engineers", pl_load_engineer);
+	each_in_list(c, "credentials", pl_load_credential);
 	each_in_list(c, "tenants", pl_load_tenant);
+	pl_check_credentials(c);
 	each_in_list(c, "grants", pl_load_grant);
 	check_after_grants(c);
 }

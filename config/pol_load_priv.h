@@ -38,7 +38,7 @@ struct ctx {
 	struct src *srcs;
 	size_t nsrcs;
 	/* where gateway, mfa, pam, alerts and state were first seen (each at most once) */
-	struct pol_loc seen_gateway, seen_mfa, seen_pam, seen_alerts, seen_state;
+	struct pol_loc seen_gateway, seen_mfa, seen_pam, seen_alerts, seen_state, seen_signer;
 	const config_setting_t *pam_tenant;	/* resolved once tenants are loaded */
 };
 
@@ -106,6 +106,10 @@ void pl_load_grant(struct ctx *c, const config_setting_t *g);
 void pl_load_alerts(struct ctx *c, const config_setting_t *g);
 /* pol_load_state.c */
 void pl_load_state(struct ctx *c, const config_setting_t *g);
+/* pol_load_credential.c */
+void pl_load_credential(struct ctx *c, const config_setting_t *g);
+void pl_check_credentials(struct ctx *c);
+void pl_load_signer(struct ctx *c, const config_setting_t *g);
 /* pol_load.c */
 int pl_once(struct ctx *c, const config_setting_t *s, struct pol_loc *seen);
 

@@ -266,6 +266,45 @@ static const struct errcase {
 	  9, "state: 'name' must be" },
 	{ "state name checked with files", 0, NULL,
 	  "state: { backend = \"files\"; name = \"gw/1\"; };", 9, "state: 'name' must be" },
+	{ "credential kind unknown", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"cert\"; } );", 9,
+	  "credential 'c1': kind must be \"key\" or \"certificate\", not \"cert\"" },
+	{ "credential kind missing", 0, NULL, "credentials = ( { name = \"c1\"; } );", 9,
+	  "'kind'" },
+	{ "certificate credential without ca", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"certificate\"; } );", 9,
+	  "credential 'c1': a certificate credential needs 'ca'" },
+	{ "certificate credential with a security-key ca", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"certificate\"; ca = \"%SK%\"; } );", 9,
+	  "only ssh-ed25519 CAs are supported" },
+	{ "certificate credential with a bad ca", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"certificate\"; ca = \"ssh-ed25519 AAAA\"; } );", 9,
+	  "ca of credential 'c1'" },
+	{ "certificate credential with a bad source_address", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"certificate\"; ca = \"%K1%\";\n"
+	  "  source_address = [ \"192.0.2.1/33\" ]; } );", 10,
+	  "source_address in credential 'c1'" },
+	{ "key credential with a ca", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"key\"; ca = \"%K1%\"; } );", 9,
+	  "'ca' and 'source_address' are for kind \"certificate\" only" },
+	{ "credential declared twice", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"key\"; },\n { name = \"c1\"; kind = \"key\"; } );",
+	  10, "credential 'c1'" },
+	{ "unknown key in credential", 0, NULL,
+	  "credentials = ( { name = \"c1\"; kind = \"key\"; path = \"/x\"; } );", 9,
+	  "unknown key 'path' in a credential" },
+	{ "one CA for two tenants", 6,
+	  "     logins = [\"deploy\"]; credential = \"c1\"; } ); },\n"
+	  " { name = \"beta\"; targets = ( { name = \"w\"; host = \"192.0.2.11\"; host_key = \"%HK%\";\n"
+	  "     logins = [\"deploy\"]; credential = \"c1\"; } ); } );",
+	  "credentials = ( { name = \"c1\"; kind = \"certificate\"; ca = \"%K1%\"; } );", 7,
+	  "target 'beta/w': certificate credential 'c1' is tenant 'acme''s (" NAME ":11): one CA per tenant" },
+	{ "signer per_minute out of range", 0, NULL, "signer: { per_minute = 0; };", 9,
+	  "'per_minute' must be between 1 and 100000, not 0" },
+	{ "signer socket relative", 0, NULL, "signer: { socket = \"sign.sock\"; };", 9,
+	  "'socket' must be an absolute path" },
+	{ "unknown key in signer", 0, NULL, "signer: { ca = \"/x\"; };", 9,
+	  "unknown key 'ca' in signer" },
 };
 
 /*
@@ -394,6 +433,45 @@ test_errors(void **state)
 		mg_diag_free(d);
 		free(text);
 	}
+}
+
+/* Declared credentials: a certificate one reaches its target, undeclared ones stay vault keys. */
+static void
+test_credentials(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	const struct pol_credential *cr;
+	char *text = make(0, NULL,
+	    "credentials = ( { name = \"c1\"; kind = \"certificate\"; ca = \"%K1%\";\n"
+	    "  source_address = [ \"192.0.2.1/32\", \"2001:db8::1/128\" ]; },\n"
+	    "  { name = \"spare\"; kind = \"key\"; } );\n"
+	    "signer: { socket = \"/run/s.sock\"; per_minute = 10; };");
+
+	(void)state;
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_int_equal(p->ncredentials, 2);
+	cr = p->tenants[0].targets[0].cred;
+	assert_non_null(cr);
+	assert_int_equal(cr->kind, POL_CRED_CERT);
+	assert_ptr_equal(cr->tenant, &p->tenants[0]);
+	assert_string_equal(cr->source_address, "192.0.2.1/32,2001:db8::1/128");
+	assert_int_equal(cr->loc.line, 9);
+	assert_int_equal(pol_credential_find(p, "spare")->kind, POL_CRED_KEY);
+	assert_null(pol_credential_find(p, "nosuch"));
+	assert_string_equal(p->signer.socket, "/run/s.sock");
+	assert_int_equal(p->signer.per_minute, 10);
+	assert_string_equal(p->signer.user, "mspgate-signer");
+	pol_free(p);
+	free(text);
+	/* Without the list, the target's credential is a vault key as before. */
+	text = make(0, NULL, NULL);
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_null(p->tenants[0].targets[0].cred);
+	assert_int_equal(p->signer.per_minute, POL_SIGNER_PER_MINUTE_DEFAULT);
+	pol_free(p);
+	free(text);
+	mg_diag_free(d);
 }
 
 static void
@@ -830,6 +908,7 @@ main(void)
 		cmocka_unit_test(test_pam_and_engineer_mfa),
 		cmocka_unit_test(test_mfa_names),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_state_conninfo),
 	};
 
