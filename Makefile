@@ -434,6 +434,22 @@ install-gateway: gateway $(BUILD)/bin/mspgate-keys
 	install -m 0644 gateway/sshd_config.in $(DESTDIR)$(PREFIX)/share/mspgate/
 all: gateway
 check: gateway
+
+# mspgate-signer (issue 18): holds the tenants' CA keys, signs per-session
+# certificates. Linked with the policy, the audit writer and libcrypto only:
+# no libssh, no PAM objects, no libpq.
+SIGNER := $(BUILD)/bin/mspgate-signer
+SIGNER_OBJ := $(BUILD)/obj/gateway/gw_signer.o $(BUILD)/obj/gateway/gw_signmsg.o
+$(SIGNER): $(BUILD)/obj/gateway/mspgate-signer.o $(SIGNER_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(SIGNER_OBJ) $(LIBS) $(PKG_LIBS)
+gateway: $(SIGNER)
+install-gateway: install-signer
+.PHONY: install-signer
+install-signer: $(SIGNER)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(SIGNER) $(DESTDIR)$(SBINDIR)/
+	if [ -f man/mspgate-signer.8 ]; then install -m 0644 man/mspgate-signer.8 $(DESTDIR)$(MANDIR)/man8/; fi
 # end of gateway/
 # ---------------------------------------------------------------------
 

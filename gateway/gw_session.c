@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gw_attest.h"
+#include "gw_cert.h"
 #include "gw_child.h"
 #include "gw_decide.h"
 #include "gw_deadline.h"
@@ -22,6 +23,7 @@
 #include "gw_reauth.h"
 #include "gw_relay.h"
 #include "gw_request.h"
+#include "gw_signmsg.h"
 #include "gw_session.h"
 #include "gw_ssh.h"
 #include "gw_xfer.h"
@@ -1259,6 +1261,43 @@ wait_approval(struct sess *s, const char *rule)
 }
 
 /*
+ * A certificate credential: the signer certifies a key made for this
+ * session, valid to the session's end plus a minute (never past the
+ * grant's max_session plus a minute).
+ */
+static int
+connect_cert(struct sess *s, enum gw_ssh_fail *why, char *fp, size_t fplen, char *err,
+    size_t errlen)
+{
+	struct gw_cert_req rq = { 0 };
+	time_t now = mg_clock_now();
+	int64_t life = s->d.max_session;
+	int r;
+
+	if (s->d.end_by > now && s->d.end_by - now < life)
+		life = s->d.end_by - now;
+	if (life <= 0 || life > UINT32_MAX - GW_SIGNER_GRACE)
+		life = s->d.max_session > 0 ? s->d.max_session : 60;
+	rq.socket = s->ctx->pol->signer.socket;
+	rq.session = s->id;
+	rq.engineer = s->engineer;
+	rq.tenant = s->spec.tenant;
+	rq.target = s->spec.target;
+	rq.login = s->d.login;
+	rq.ticket = s->ticket[0] ? s->ticket : NULL;
+	rq.lifetime = (uint32_t)(life + GW_SIGNER_GRACE);
+	rq.timeout_ms = (int)(s->ctx->connect_timeout > 0 ? s->ctx->connect_timeout * 1000 :
+	    10000);
+	r = gw_ssh_connect_with(s->d.target, s->d.login, gw_cert_make, &rq,
+	    s->ctx->connect_timeout, &s->ssh, why, fp, fplen, err, errlen);
+	if (r == 0)
+		mg_log(LOG_INFO, "session %s: logged in to %s/%s as %s with certificate serial "
+		    "%llu", s->id, s->spec.tenant, s->spec.target, s->d.login,
+		    (unsigned long long)rq.serial);
+	return r;
+}
+
+/*
  * The credential, then the target: nothing is recorded for a target that
  * cannot be reached or is not the pinned host. Returns 0, or 1 (refused).
  */
@@ -1272,18 +1311,29 @@ connect_target(struct sess *s, const char *rule)
 	char err[512], msg[768], fp[MG_SSHKEY_FP_LEN];
 	int r;
 
-	if ((r = gw_vault_load(gw->vault, s->d.target->credential, &cred, err, sizeof(err))) != 0) {
-		mg_log(LOG_ERR, "session %s: vault: %s", s->id, err);
-		snprintf(msg, sizeof(msg), "credential %s unavailable", s->d.target->credential);
-		return deny(s, msg, rule, "the credential for this target is unavailable "
-		    "(see the gateway's log)");
+	if (s->d.target->cred != NULL && s->d.target->cred->kind == POL_CRED_CERT) {
+		r = connect_cert(s, &why, fp, sizeof(fp), err, sizeof(err));
+	} else {
+		if ((r = gw_vault_load(gw->vault, s->d.target->credential, &cred, err,
+		    sizeof(err))) != 0) {
+			mg_log(LOG_ERR, "session %s: vault: %s", s->id, err);
+			snprintf(msg, sizeof(msg), "credential %s unavailable",
+			    s->d.target->credential);
+			return deny(s, msg, rule, "the credential for this target is unavailable "
+			    "(see the gateway's log)");
+		}
+		r = gw_ssh_connect(s->d.target, s->d.login, cred, s->ctx->connect_timeout,
+		    &s->ssh, &why, fp, sizeof(fp), err, sizeof(err));
+		ssh_key_free(cred);
+		cred = NULL;
 	}
-	r = gw_ssh_connect(s->d.target, s->d.login, cred, s->ctx->connect_timeout, &s->ssh, &why,
-	    fp, sizeof(fp), err, sizeof(err));
-	ssh_key_free(cred);
-	cred = NULL;
 	if (r != 0) {
 		switch (why) {
+		case GW_SSH_CRED:
+			mg_log(LOG_ERR, "session %s: certificate: %s", s->id, err);
+			snprintf(msg, sizeof(msg), "no session certificate for %s/%s: %s",
+			    s->spec.tenant, s->spec.target, err);
+			return deny(s, msg, rule, msg);
 		case GW_SSH_HOSTKEY:
 			memset(&ev, 0, sizeof(ev));
 			ev.type = REC_AUDIT_ALERT;

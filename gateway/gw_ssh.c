@@ -109,11 +109,35 @@ server_key(ssh_session s, struct mg_sshkey **out)
 	return r;
 }
 
+static int
+connect_key(const struct pol_target *t, const char *login, ssh_key key,
+    gw_ssh_cred_fn fn, void *ctx, long timeout_s, ssh_session *out,
+    enum gw_ssh_fail *why, char *fp, size_t fplen, char *err, size_t errlen);
+
 int
 gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
     long timeout_s, ssh_session *out, enum gw_ssh_fail *why, char *fp, size_t fplen,
     char *err, size_t errlen)
 {
+	return connect_key(t, login, key, NULL, NULL, timeout_s, out, why, fp, fplen, err,
+	    errlen);
+}
+
+int
+gw_ssh_connect_with(const struct pol_target *t, const char *login, gw_ssh_cred_fn fn,
+    void *ctx, long timeout_s, ssh_session *out, enum gw_ssh_fail *why, char *fp,
+    size_t fplen, char *err, size_t errlen)
+{
+	return connect_key(t, login, NULL, fn, ctx, timeout_s, out, why, fp, fplen, err,
+	    errlen);
+}
+
+static int
+connect_key(const struct pol_target *t, const char *login, ssh_key key,
+    gw_ssh_cred_fn fn, void *ctx, long timeout_s, ssh_session *out,
+    enum gw_ssh_fail *why, char *fp, size_t fplen, char *err, size_t errlen)
+{
+	ssh_key made = NULL;
 	ssh_session s = NULL;
 	struct mg_sshkey *sk = NULL;
 	unsigned int port = (unsigned int)t->port;
@@ -178,11 +202,18 @@ gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
 		r = MG_ERR_VERIFY;
 		goto out;
 	}
+	if (fn != NULL) {
+		if ((r = fn(ctx, s, &made, err, errlen)) != 0) {
+			*why = GW_SSH_CRED;
+			goto out;
+		}
+		key = made;
+	}
 	rc = ssh_userauth_publickey(s, NULL, key);
 	if (rc != SSH_AUTH_SUCCESS) {
 		*why = rc == SSH_AUTH_ERROR ? GW_SSH_UNREACHABLE : GW_SSH_AUTH;
-		snprintf(err, errlen, "the target refused the vault credential for %s%s%s",
-		    login, rc == SSH_AUTH_ERROR ? ": " : "",
+		snprintf(err, errlen, "the target refused the %s for %s%s%s",
+		    fn != NULL ? "session certificate" : "vault credential", login, rc == SSH_AUTH_ERROR ? ": " : "",
 		    rc == SSH_AUTH_ERROR ? ssh_get_error(s) : "");
 		r = MG_ERR_DENIED;
 		goto out;
@@ -193,6 +224,7 @@ gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
 	r = 0;
 	snprintf(err, errlen, "ok");
 out:
+	ssh_key_free(made);
 	mg_sshkey_free(sk);
 	if (s != NULL) {
 		ssh_disconnect(s);

@@ -29,6 +29,7 @@ enum gw_ssh_fail {
 	GW_SSH_UNREACHABLE,	/* connect, timeout, protocol error */
 	GW_SSH_HOSTKEY,		/* the host key is none of the pinned keys */
 	GW_SSH_AUTH,		/* the target refused the credential */
+	GW_SSH_CRED,		/* no credential: the certificate was not issued */
 	GW_SSH_INTERNAL,
 };
 
@@ -45,5 +46,18 @@ enum gw_ssh_fail {
 int gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
     long timeout_s, ssh_session *out, enum gw_ssh_fail *why, char *fp, size_t fplen,
     char *err, size_t errlen);
+
+/*
+ * The key to log in with, asked for once the host key is verified and
+ * before authentication (a certificate needs the connection's own
+ * address). 0 with *out set (the caller of gw_ssh_connect_with frees
+ * nothing: gw_ssh_connect_with frees it), or an error with err set.
+ */
+typedef int (*gw_ssh_cred_fn)(void *ctx, ssh_session s, ssh_key *out, char *err,
+    size_t errlen);
+/* gw_ssh_connect with the key from fn; its failure is GW_SSH_CRED. */
+int gw_ssh_connect_with(const struct pol_target *t, const char *login, gw_ssh_cred_fn fn,
+    void *ctx, long timeout_s, ssh_session *out, enum gw_ssh_fail *why, char *fp,
+    size_t fplen, char *err, size_t errlen);
 
 #endif

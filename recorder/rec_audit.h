@@ -29,6 +29,8 @@ enum rec_audit_type {
 	REC_AUDIT_WATCH,		/* "watch": an operator watches a live session;
 					 * result start or stop, reason names who */
 	REC_AUDIT_SSH_CONFIG,		/* "ssh_config": an engineer's own Host blocks given */
+	REC_AUDIT_CERT_ISSUED,		/* "cert_issued": mspgate-signer's; reason has the
+					 * serial, key id and validity */
 	REC_AUDIT_LOG_START,		/* "log_start": written by the library itself (last) */
 	REC_AUDIT_NTYPES
 };

@@ -14,7 +14,7 @@
 static const char *type_names[REC_AUDIT_NTYPES] = {
 	"auth_success", "auth_failure", "lockout", "session_start", "session_end",
 	"denied", "window_warning", "terminated", "policy_reload", "alert", "file_transfer",
-	"operator_kill", "approval", "watch", "ssh_config", "log_start",
+	"operator_kill", "approval", "watch", "ssh_config", "cert_issued", "log_start",
 };
 
 const char *

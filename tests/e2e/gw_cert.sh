@@ -1,0 +1,200 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Certificate credentials (issue 18): mspgate-signer, as its own account, signs a
+# certificate for a key each session makes in memory; targets trust only their
+# tenant's CA (TrustedUserCAKeys, no authorized_keys). The target's sshd log shows
+# the principal and key id; a replay after the validity ends, a certificate of
+# another tenant's CA, a request from another uid and a signer that cannot write
+# its audit log are all refused. Vault keys keep working beside them.
+. tests/lib/tap.sh
+. tests/lib/gw.sh
+gw_need_root
+
+gw_setup || { fail "gateway test setup"; tap_done; exit 1; }
+SIGNER_USER="${GW_TAG}s"
+make_user "$SIGNER_USER" system || { fail "signer account"; tap_done; exit 1; }
+S="$T/signer"
+mkdir -p "$S/ca" "$S/audit" "$S/run"
+openssl genpkey -algorithm ed25519 -out "$S/ca/ca-a.pem" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$S/ca/ca-b.pem" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$S/audit.pem" 2>/dev/null
+chmod 0600 "$S/ca/"*.pem "$S/audit.pem"
+"$BIN/mspgate-signer" pubkey "$S/ca/ca-a.pem" >"$T/ca-a.pub"
+check_exit 0 "mspgate-signer pubkey prints the CA's public key" test $? -eq 0
+"$BIN/mspgate-signer" pubkey "$S/ca/ca-b.pem" >"$T/ca-b.pub"
+check_grep "the public key is an ssh-ed25519 line" '^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI' "$T/ca-a.pub"
+# As packaged: the folder root's, what is in it the signer's own.
+chown -R "$SIGNER_USER" "$S/ca" "$S/audit" "$S/run" "$S/audit.pem"
+chmod 0700 "$S/ca" "$S/audit"
+chmod 0755 "$S" "$S/run"
+SIGNER_SOCK="$S/run/sign.sock"
+SIGNER_AUDIT="$S/audit/audit.jsonl"
+
+# A client host that trusts one CA and nothing else; its log says what it accepted.
+start_ca_sshd() {
+	d="$T/ca-$1"
+	mkdir -p "$d"
+	port=$(free_port)
+	cat >"$d/sshd_config" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $TARGET_HOSTKEY
+PidFile $d/sshd.pid
+UsePAM no
+StrictModes no
+AuthorizedKeysFile none
+TrustedUserCAKeys $2
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AllowUsers $GW_TUSER
+LogLevel VERBOSE
+EOF
+	"$SSHD" -D -f "$d/sshd_config" -E "$d/log" &
+	gw_track $!
+	wait_port "$port"
+	echo "$port" >"$d/port"
+}
+start_ca_sshd a "$T/ca-a.pub"
+start_ca_sshd b "$T/ca-b.pub"
+PORT_A=$(cat "$T/ca-a/port")
+PORT_B=$(cat "$T/ca-b/port")
+hk=$(cut -d' ' -f1-2 "$TARGET_HOSTKEY.pub")
+
+cat >"$T/certs.conf" <<EOF
+credentials = (
+  { name = "ca-a"; kind = "certificate"; ca = "$(cat "$T/ca-a.pub")"; },
+  { name = "ca-b"; kind = "certificate"; ca = "$(cat "$T/ca-b.pub")"; }
+);
+signer: { socket = "$SIGNER_SOCK"; ca_keys = "$S/ca"; audit = "$SIGNER_AUDIT";
+  signing_key = "$S/audit.pem"; user = "$SIGNER_USER"; };
+tenants = (
+  { name = "ta"; targets = ( { name = "box"; host = "127.0.0.1"; port = $PORT_A;
+      host_key = "$hk"; logins = [ "$GW_TUSER" ]; credential = "ca-a"; } ); },
+  { name = "tb"; targets = ( { name = "box"; host = "127.0.0.1"; port = $PORT_B;
+      host_key = "$hk"; logins = [ "$GW_TUSER" ]; credential = "ca-b"; } ); }
+);
+grants = ( { to = "$GW_ENG"; tenants = [ "ta", "tb" ]; targets = [ "*" ];
+    logins = [ "$GW_TUSER" ]; mfa = "totp"; max_session = "10m"; } );
+EOF
+chmod 0644 "$T/certs.conf"
+gw_write_policy "@include \"$T/certs.conf\""
+
+as_signer() { setpriv --reuid="$(id -u "$SIGNER_USER")" --regid="$(id -g "$SIGNER_USER")" \
+	--clear-groups "$@"; }
+as_signer "$BIN/mspgate-signer" -t -f "$GW_POLICY" >"$T/signer-t.out" 2>&1
+check_exit 0 "mspgate-signer -t: the policy and both CA keys load" test $? -eq 0
+check_grep "mspgate-signer -t counts two CA keys, serves the gateway's uid" \
+	"2 CA keys, serving uid $(id -u "$GW_DAEMON")" "$T/signer-t.out"
+"$BIN/mspgate-signer" -t -f "$GW_POLICY" >"$T/signer-t2.out" 2>&1
+check_exit 0 "mspgate-signer -t as root: CA keys of another account are refused" test $? -eq 1
+check_grep "the refusal names the file's owner" 'owned by uid' "$T/signer-t2.out"
+setpriv --reuid="$(id -u "$SIGNER_USER")" --regid="$(id -g "$SIGNER_USER")" --clear-groups \
+	"$BIN/mspgate-signer" -D -f "$GW_POLICY" 2>>"$T/signer.log" &
+SIGNER_PID=$!
+gw_track "$SIGNER_PID"
+signer_up() { grep -q 'listening on' "$T/signer.log" 2>/dev/null && [ -S "$SIGNER_SOCK" ]; }
+tap_wait 60 signer_up
+check "mspgate-signer listens as its own account" \
+	sh -c "ps -o user= -p $SIGNER_PID | grep -qx '$SIGNER_USER'"
+start_mspgated
+
+# A session through a certificate.
+gw_shell MSPGATE_TARGET=ta/box SSH_ORIGINAL_COMMAND='echo via-cert-$((6*7))' \
+	</dev/null >"$T/o1" 2>"$T/e1"
+check_exit 0 "certificate session: exit 0" test $? -eq 0 || sed 's/^/# /' "$T/e1" "$T/signer.log"
+check_grep "certificate session: the command ran on the target" '^via-cert-42$' "$T/o1"
+check_grep "target log: the certificate's principal, key id and serial" \
+	"Accepted publickey for $GW_TUSER from 127.0.0.1 .* ED25519-CERT SHA256:.* ID mspgate engineer=$GW_ENG session=.* ticket=- (serial [0-9]*) CA ED25519" \
+	"$T/ca-a/log"
+check_grep "signer audit: cert_issued with serial, key id, principal, validity, target" \
+	"\"event\":\"cert_issued\".*\"tenant\":\"ta\",\"target\":\"box\",\"login\":\"$GW_TUSER\".*serial [0-9]* key_id .*mspgate engineer=$GW_ENG .* valid 20[0-9-]*T[0-9:]*Z\.\.20" \
+	"$SIGNER_AUDIT"
+check "the vault holds no key for the certificate credentials" \
+	sh -c "! ls '$GW_VAULT' | grep -q '^ca-'"
+# The serial the target saw is the one audited.
+serial=$(sed -n 's/.*(serial \([0-9]*\)).*/\1/p' "$T/ca-a/log" | tail -1)
+check_grep "the target's serial is in the signer's audit" "serial $serial key_id" "$SIGNER_AUDIT"
+openssl pkey -in "$S/audit.pem" -pubout -out "$T/sa.pub"
+check "the signer's audit log verifies" \
+	sh -c "'$BIN/mspgate-replay' verify --pubkey '$T/sa.pub' '$SIGNER_AUDIT' >'$T/sa.verify' 2>&1"
+
+# Vault keys keep working beside certificates.
+gw_shell MSPGATE_TARGET=t1/box SSH_ORIGINAL_COMMAND='echo via-key' </dev/null >"$T/o2" 2>"$T/e2"
+check_exit 0 "vault key session beside certificates: exit 0" test $? -eq 0
+check_grep "vault key session: output" '^via-key$' "$T/o2"
+
+# A certificate asked for directly, as the gateway's account, with a short life.
+ssh-keygen -q -t ed25519 -N '' -f "$T/eph"
+ask() { setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups \
+	/usr/bin/python3 tests/lib/signreq.py "$SIGNER_SOCK" "$T/eph.pub" s-test "$GW_ENG" "$2" box \
+	"$GW_TUSER" "$3" 127.0.0.1/32; }
+ask "$GW_DAEMON" ta 3 >"$T/eph-cert.pub" 2>"$T/ask.err"
+check_exit 0 "the gateway's account gets a certificate" test $? -eq 0
+check "ssh-keygen -L reads it" sh -c "ssh-keygen -L -f '$T/eph-cert.pub' >'$T/eph.L'"
+check_grep "ssh-keygen: a user certificate" 'user certificate' "$T/eph.L"
+check_grep "ssh-keygen: principal is the login" "^ *$GW_TUSER\$" "$T/eph.L"
+check_grep "ssh-keygen: key id names engineer, session, ticket" \
+	"Key ID: \"mspgate engineer=$GW_ENG session=s-test ticket=-\"" "$T/eph.L"
+check_grep "ssh-keygen: source-address" 'source-address 127.0.0.1/32' "$T/eph.L"
+check_grep "ssh-keygen: a pty, and nothing else" 'permit-pty' "$T/eph.L"
+check "ssh-keygen: no forwarding permitted" \
+	sh -c "! grep -Eq 'forwarding|user-rc' '$T/eph.L'"
+# Valid from a minute back to 3 s ahead.
+va=$(sed -n 's/.*Valid: from \([^ ]*\) to \([^ ]*\)$/\1/p' "$T/eph.L")
+vb=$(sed -n 's/.*Valid: from \([^ ]*\) to \([^ ]*\)$/\2/p' "$T/eph.L")
+span=$(( $(date -d "$vb" +%s) - $(date -d "$va" +%s) ))
+check "ssh-keygen: valid 63 s (60 s of skew, 3 s asked)" test "$span" -eq 63
+ssh_to() {
+	ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i "$T/eph" \
+		-o CertificateFile="$T/eph-cert.pub" -p "$1" "$GW_TUSER@127.0.0.1" "$2" \
+		</dev/null 2>>"$T/ssh.err"
+}
+ssh_to "$PORT_A" 'echo direct-ok' >"$T/o3"
+check_grep "the certificate opens tenant A's target while valid" '^direct-ok$' "$T/o3"
+ssh_to "$PORT_B" 'echo wrong-ca' >"$T/o4"
+check_exit 0 "tenant A's certificate is refused by tenant B's target" test $? -eq 255
+check_grep "tenant B's target: the certificate of tenant A's CA failed" \
+	"Failed publickey for $GW_TUSER .* ED25519-CERT .* ID mspgate engineer=$GW_ENG session=s-test" \
+	"$T/ca-b/log"
+expired() { [ "$(date +%s)" -gt "$(date -d "$vb" +%s)" ]; }
+tap_wait 30 expired
+ssh_to "$PORT_A" 'echo replay' >"$T/o5"
+check_exit 0 "a replay after the validity ends is refused" test $? -eq 255
+check_grep "target log: the certificate has expired" 'ertificate invalid: expired' "$T/ca-a/log"
+
+# Asking for more than the grant allows (10m + 60 s).
+ask "$GW_DAEMON" ta 661 >"$T/o6"
+check_exit 0 "a lifetime over max_session + 60 s is refused" test $? -eq 1
+check_grep "the refusal says why" 'over the grants' "$T/o6"
+
+# A forged request from another uid: refused and audited.
+ask "$GW_ENG" ta 60 >"$T/o7"
+check_exit 0 "a request from the engineer's uid is refused" test $? -eq 1
+check_grep "the refusal names the uid" "uid $(id -u "$GW_ENG") is not the gateway's service account" "$T/o7"
+check_grep "the refusal is in the signer's audit" '"event":"denied".*is not the gateway' "$SIGNER_AUDIT"
+
+# The audit log cannot be written: nothing is signed, the session is refused.
+n_issued=$(grep -c '"cert_issued"' "$SIGNER_AUDIT")
+chmod 0400 "$SIGNER_AUDIT"
+gw_shell MSPGATE_TARGET=ta/box SSH_ORIGINAL_COMMAND='echo should-not-run' \
+	</dev/null >"$T/o8" 2>"$T/e8"
+check_exit 0 "audit unwritable: the session is refused (255)" test $? -eq 255
+check_grep "audit unwritable: the engineer is told why" \
+	'^mspgate: no session certificate for ta/box: the signer cannot write its audit log: nothing signed' "$T/e8"
+check "audit unwritable: nothing ran" sh -c "! grep -q should-not-run '$T/o8'"
+ask "$GW_DAEMON" ta 60 >"$T/o9"
+check_exit 0 "audit unwritable: a direct request is refused too" test $? -eq 1
+chmod 0600 "$SIGNER_AUDIT"
+check "audit unwritable: no certificate was issued" \
+	test "$(grep -c '"cert_issued"' "$SIGNER_AUDIT")" -eq "$n_issued"
+
+# The signer stopped: a clear refusal, no hang.
+kill "$SIGNER_PID"
+gw_shell MSPGATE_TARGET=tb/box SSH_ORIGINAL_COMMAND=true </dev/null >/dev/null 2>"$T/e10"
+check_exit 0 "signer down: the session is refused (255)" test $? -eq 255
+check_grep "signer down: says the signer cannot be reached" \
+	'^mspgate: no session certificate for tb/box: signer .*sign.sock' "$T/e10"
+check "every recording verifies" gw_verify_recordings
+tap_done
