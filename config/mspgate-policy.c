@@ -16,6 +16,7 @@
 #include "pol_accounts.h"
 #include "pol_decide.h"
 #include "pol_sshconfig.h"
+#include "pol_target_setup.h"
 #include "st_pg.h"
 #include "st_ready.h"
 #include "st_schema.h"
@@ -49,6 +50,7 @@ usage(FILE *f)
 	    "                      [--home-base DIR] [--state FILE]\n"
 	    "       mspgate-policy state init|migrate|status [-f FILE]\n"
 	    "       mspgate-policy ssh-config [-f FILE] ENGINEER [--gateway HOST[:PORT]]\n"
+	    "       mspgate-policy target-setup [-f FILE] [--dir DIR] TENANT/TARGET\n"
 	    "FILE defaults to " DEFAULT_POLICY ".\n", sets);
 }
 
@@ -231,8 +233,42 @@ cmd_check(const char *file, int offline)
 	    p->nengineers, p->ntenants, ntargets, p->ngrants, p->nwindows);
 	if (p->state.loc.file != NULL)
 		state_line(&p->state);
+	pol_cert_warnings(p, stderr);
 	pol_free(p);
 	return EX_ALLOW;
+}
+
+/* target-setup [-f FILE] [--dir DIR] TENANT/TARGET: what the target's sshd needs. */
+static int
+cmd_target_setup(const char *file, int argc, char **argv)
+{
+	const char *dir = "/etc/ssh", *spec = NULL;
+	struct pol *p;
+	char err[600];
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc && argv[i + 1][0] == '/')
+			dir = argv[++i];
+		else if (argv[i][0] != '-' && spec == NULL)
+			spec = argv[i];
+		else {
+			usage(stderr);
+			return EX_ERROR;
+		}
+	}
+	if (spec == NULL) {
+		usage(stderr);
+		return EX_ERROR;
+	}
+	if ((p = load(file)) == NULL)
+		return EX_ERROR;
+	if ((r = pol_target_setup(p, spec, dir, stdout, err, sizeof(err))) != 0)
+		fprintf(stderr, "mspgate-policy: %s\n", err);
+	pol_free(p);
+	return r == 0 ? EX_ALLOW : EX_ERROR;
 }
 
 /* The state section's database, reachable and usable; says why not. */
@@ -881,6 +917,8 @@ main(int argc, char **argv)
 		return cmd_state(file, argc, argv);
 	if (strcmp(cmd, "ssh-config") == 0)
 		return cmd_ssh_config(file, argc, argv);
+	if (strcmp(cmd, "target-setup") == 0)
+		return cmd_target_setup(file, argc, argv);
 	fprintf(stderr, "mspgate-policy: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EX_ERROR;

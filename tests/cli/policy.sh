@@ -67,8 +67,10 @@ printf 'state: { backend = "files"; };\n' | cat "$EX" - >"$T/files_ok.conf"
 "$P" check -f "$T/files_ok.conf" >"$T/out" 2>&1
 check "backend files alone is valid" test $? -eq 0
 check_grep "check says the state is the gateway's own files" "^state: files" "$T/out"
-"$P" check -f "$EX" >"$T/out" 2>&1
+"$P" check -f "$EX" >"$T/out" 2>"$T/warn"
 check "without a state section check prints one line" test "$(wc -l <"$T/out")" -eq 1
+check_grep "check warns (on stderr) about targets with a standing vault key" \
+	": warning: target .* logs in with the standing vault key" "$T/warn"
 
 # explain: both sides of a window close and of DST changes (Europe/London).
 x() { "$P" explain -f $EX "$@" >"$T/x" 2>&1; echo $? >"$T/rc"; head -1 "$T/x"; }

@@ -30,35 +30,35 @@ chmod 0755 "$S" "$S/run"
 SIGNER_SOCK="$S/run/sign.sock"
 SIGNER_AUDIT="$S/audit/audit.jsonl"
 
-# A client host that trusts one CA and nothing else; its log says what it accepted.
+# A client host that trusts one CA and nothing else, set up from what
+# mspgate-policy target-setup prints; its log says what it accepted.
+PORT_A=$(free_port)
+PORT_B=$(free_port)
 start_ca_sshd() {
 	d="$T/ca-$1"
 	mkdir -p "$d"
-	port=$(free_port)
+	"$BIN/mspgate-policy" -f "$GW_POLICY" target-setup --dir "$d" "t$1/box" >"$d/setup" \
+		2>"$d/setup.err" || return 1
+	grep '^ssh-ed25519 ' "$d/setup" >"$d/mspgate-ca-$1.pub"
 	cat >"$d/sshd_config" <<EOF
-Port $port
+Port $2
 ListenAddress 127.0.0.1
 HostKey $TARGET_HOSTKEY
 PidFile $d/sshd.pid
 UsePAM no
 StrictModes no
 AuthorizedKeysFile none
-TrustedUserCAKeys $2
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AllowUsers $GW_TUSER
 LogLevel VERBOSE
 EOF
+	grep -v '^#' "$d/setup" | grep -v '^ssh-ed25519 ' >>"$d/sshd_config"
 	"$SSHD" -D -f "$d/sshd_config" -E "$d/log" &
 	gw_track $!
-	wait_port "$port"
-	echo "$port" >"$d/port"
+	wait_port "$2"
 }
-start_ca_sshd a "$T/ca-a.pub"
-start_ca_sshd b "$T/ca-b.pub"
-PORT_A=$(cat "$T/ca-a/port")
-PORT_B=$(cat "$T/ca-b/port")
 hk=$(cut -d' ' -f1-2 "$TARGET_HOSTKEY.pub")
 
 cat >"$T/certs.conf" <<EOF
@@ -79,6 +79,23 @@ grants = ( { to = "$GW_ENG"; tenants = [ "ta", "tb" ]; targets = [ "*" ];
 EOF
 chmod 0644 "$T/certs.conf"
 gw_write_policy "@include \"$T/certs.conf\""
+start_ca_sshd a "$PORT_A" || fail "target-setup ta/box"
+start_ca_sshd b "$PORT_B" || fail "target-setup tb/box"
+check_grep "target-setup: the sshd_config line" "^TrustedUserCAKeys $T/ca-a/mspgate-ca-a.pub\$" \
+	"$T/ca-a/sshd_config"
+check "target-setup: the CA's public key, as mspgate-signer printed it" \
+	sh -c "grep '^ssh-ed25519 ' '$T/ca-a/setup' | cut -d' ' -f1-2 | cmp -s - '$T/ca-a.pub'"
+check_grep "target-setup: the logins it is for" "for the login $GW_TUSER\." "$T/ca-a/setup"
+"$BIN/mspgate-policy" -f "$GW_POLICY" target-setup t1/box >"$T/ts1" 2>"$T/ts1.err"
+check_exit 0 "target-setup of a vault-key target exits 1" test $? -eq 1
+check_grep "and says a certificate credential comes first" \
+	"target t1/box logs in with the vault key 'box': declare a credential of kind \"certificate\"" \
+	"$T/ts1.err"
+"$BIN/mspgate-policy" check -f "$GW_POLICY" >"$T/chk" 2>"$T/chk.err"
+check_exit 0 "check: a policy with vault keys is valid" test $? -eq 0
+check_grep "check warns about each vault-key target, at its line" \
+	"^$GW_POLICY:[0-9]*: warning: target t1/box logs in with the standing vault key 'box'" "$T/chk.err"
+check "check does not warn about certificate targets" sh -c "! grep -q 'target t[ab]/box' '$T/chk.err'"
 
 as_signer() { setpriv --reuid="$(id -u "$SIGNER_USER")" --regid="$(id -g "$SIGNER_USER")" \
 	--clear-groups "$@"; }
