@@ -67,7 +67,7 @@ credentials = (
   { name = "ca-b"; kind = "certificate"; ca = "$(cat "$T/ca-b.pub")"; }
 );
 signer: { socket = "$SIGNER_SOCK"; ca_keys = "$S/ca"; audit = "$SIGNER_AUDIT";
-  signing_key = "$S/audit.pem"; user = "$SIGNER_USER"; };
+  signing_key = "$S/audit.pem"; user = "$SIGNER_USER"; per_minute = 4; };
 tenants = (
   { name = "ta"; targets = ( { name = "box"; host = "127.0.0.1"; port = $PORT_A;
       host_key = "$hk"; logins = [ "$GW_TUSER" ]; credential = "ca-a"; } ); },
@@ -206,6 +206,15 @@ check_exit 0 "audit unwritable: a direct request is refused too" test $? -eq 1
 chmod 0600 "$SIGNER_AUDIT"
 check "audit unwritable: no certificate was issued" \
 	test "$(grep -c '"cert_issued"' "$SIGNER_AUDIT")" -eq "$n_issued"
+
+# The rate limit: two certificates were issued so far, 4 a minute.
+ask "$GW_DAEMON" ta 60 >/dev/null
+check_exit 0 "the 3rd certificate this minute is issued" test $? -eq 0
+ask "$GW_DAEMON" ta 60 >/dev/null
+check_exit 0 "the 4th too" test $? -eq 0
+ask "$GW_DAEMON" ta 60 >"$T/o11"
+check_exit 0 "the 5th is refused" test $? -eq 1
+check_grep "the refusal names the rate" 'rate limit: 4 certificates a minute' "$T/o11"
 
 # The signer stopped: a clear refusal, no hang.
 kill "$SIGNER_PID"
