@@ -50,10 +50,9 @@ pol_target_setup(const struct pol *p, const char *spec, const char *dir, FILE *o
 	    "# 2. Add this line to %s/sshd_config (or a file in sshd_config.d):\n"
 	    "TrustedUserCAKeys %s/mspgate-%s.pub\n"
 	    "# 3. Check and reload: sshd -t && systemctl reload ssh; open a session\n"
-	    "#    through the gateway, then remove the gateway's old key (vault file\n"
-	    "#    %s.key) from the logins' authorized_keys.\n",
-	    dir, tg->cred->name, key, tg->cred->name, dir, dir, tg->cred->name,
-	    tg->credential);
+	    "#    through the gateway, then remove the gateway's old vault key from\n"
+	    "#    the logins' authorized_keys.\n",
+	    dir, tg->cred->name, key, tg->cred->name, dir, dir, tg->cred->name);
 	free(key);
 	return 0;
 }

@@ -8,7 +8,8 @@
 RUNNER="python3 tests/docs/docs_run.py"
 R="$T/root"
 mkdir -p "$R/etc/mspgate/vault" "$R/var/lib/mspgate/recordings" "$R/var/lib/mspgate/totp" \
-	"$R/var/lib/mspgate/state/lockout" "$R/var/log/mspgate" "$R/run/mspgate" "$R/work/seed" "$R/home"
+	"$R/var/lib/mspgate/state/lockout" "$R/var/log/mspgate" "$R/run/mspgate" "$R/work/seed" "$R/home" \
+	"$R/etc/mspgate-signer/ca"
 chmod 0700 "$R/var/lib/mspgate/totp" "$R/var/lib/mspgate/state" "$R/var/lib/mspgate/state/lockout"
 
 # The example policy, its files under $R.

@@ -40,6 +40,7 @@ TOOLS = {
     "mspgated": "gateway/mspgated.c",
     "mspgate-keys": "gateway/mspgate-keys.c",
     "mspgate-shell": "gateway/mspgate-shell.c",
+    "mspgate-signer": "gateway/mspgate-signer.c",
 }
 
 # ---------------------------------------------------------------- sources

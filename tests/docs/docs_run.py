@@ -42,7 +42,7 @@ import docs_check  # noqa: E402  (the same quote extraction as the static checks
 
 RUN = ("mspgate-policy", "mspgate-replay", "mspgate-record", "mspgate-enroll")
 HELPERS = ("openssl",)
-LIVE = ("mspgatectl", "mspgated", "mspgate-shell", "mspgate-keys")
+LIVE = ("mspgatectl", "mspgated", "mspgate-shell", "mspgate-keys", "mspgate-signer")
 # The tools a reader runs only on a live gateway: the e2e test that runs
 # each documented form (a string that test holds).
 ELSEWHERE = {
@@ -52,6 +52,8 @@ ELSEWHERE = {
     "mspgated": ("tests/e2e/gw_session.sh", "mspgated"),
     "mspgate-shell": ("tests/e2e/gw_session.sh", "mspgate-shell"),
     "mspgate-keys": ("tests/e2e/gw_owner.sh", "mspgate-keys"),
+    # The signer's keys belong to its own account, made by the test.
+    "mspgate-signer pubkey": ("tests/e2e/gw_cert.sh", "mspgate-signer\" pubkey"),
     # The state database's schema: a PostgreSQL cluster of the test's own.
     "mspgate-policy state init": ("tests/pam/state_pg.sh", "state init -f"),
     "mspgate-policy state migrate": ("tests/pam/state_pg.sh", "state migrate -f"),
