@@ -116,6 +116,7 @@ pol_free(struct pol *p)
 		free(t->description);
 		free(t->windows);
 		strv_free(t->approvers, t->napprovers);
+		mg_sshkey_free(t->host_ca);
 		for (j = 0; j < t->ntargets; j++)
 			target_free(&t->targets[j]);
 		free(t->targets);

@@ -71,7 +71,7 @@ struct pol_target {
 	char *name;
 	char *host;
 	int port;
-	struct mg_sshkey **host_keys;	/* pinned; at least one */
+	struct mg_sshkey **host_keys;	/* pinned; none only with the tenant's host_ca */
 	size_t nhost_keys;
 	char **logins;
 	size_t nlogins;
@@ -96,6 +96,11 @@ struct pol_tenant {
 	 */
 	char **approvers;
 	size_t napprovers;
+	/*
+	 * Targets without a pinned host key must present an ed25519 host
+	 * certificate signed by this CA for their host name; NULL: none.
+	 */
+	struct mg_sshkey *host_ca;
 	struct pol_loc loc;
 };
 

@@ -10,7 +10,7 @@
 
 static const struct keyspec tenant_keys[] = {
 	{ "name", K_STR, 1 }, { "tz", K_STR, 0 }, { "windows", K_STRLIST, 0 },
-	{ "targets", K_LIST, 0 }, { "description", K_STR, 0 },
+	{ "targets", K_LIST, 0 }, { "description", K_STR, 0 }, { "host_ca", K_STR, 0 },
 	{ "approvers", K_STRLIST, 0 }, { NULL, 0, 0 }
 };
 static const struct keyspec target_keys[] = {
@@ -79,9 +79,15 @@ load_target(struct ctx *c, const config_setting_t *g, struct pol_tenant *t)
 		hks = config_setting_get_member(g, "host_keys");
 		pl_get_strlist(c, g, "host_keys", what, &hk, &nhk);
 	}
+	/* No pin: only a host certificate from the tenant's host_ca will do. */
+	if (nhk == 0 && t->host_ca != NULL && hks == NULL) {
+		pl_strv_free(hk, nhk);
+		return;
+	}
 	if (nhk == 0) {
 		pl_err_set(c, hks ? hks : g, "%s has no pinned host key: add host_key = "
-		    "\"ssh-ed25519 AAAA...\" (ssh-keyscan shows it)", what);
+		    "\"ssh-ed25519 AAAA...\" (ssh-keyscan shows it), or give tenant "
+		    "'%.64s' a host_ca", what, t->name);
 		pl_strv_free(hk, nhk);
 		return;
 	}
@@ -174,6 +180,17 @@ pl_load_tenant(struct ctx *c, const config_setting_t *g)
 	    config_setting_get_member(g, "tz"), zname);
 	pl_resolve_windows(c, g, what, &t->windows, &t->nwindows);
 	load_approvers(c, g, what, t);
+	if (pl_get_str(g, "host_ca") != NULL) {
+		char e[256];
+
+		if (mg_sshkey_parse(pl_get_str(g, "host_ca"), &t->host_ca, e, sizeof(e)) != 0)
+			pl_err_set(c, config_setting_get_member(g, "host_ca"),
+			    "host_ca of %s: %s", what, e);
+		else if (t->host_ca->type != MG_KEY_ED25519)
+			pl_err_set(c, config_setting_get_member(g, "host_ca"),
+			    "host_ca of %s: only ssh-ed25519 CAs are supported, not %s",
+			    what, t->host_ca->type_name);
+	}
 	if ((ts = pl_member(g, "targets", K_LIST)) == NULL)
 		return;
 	n = config_setting_length(ts);

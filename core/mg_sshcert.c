@@ -247,3 +247,169 @@ out:
 	free(sub);
 	return r;
 }
+
+/* A bounded reader of the same wire encoding; any overrun sets bad. */
+struct rbuf {
+	const unsigned char *p;
+	size_t n, off;
+	int bad;
+};
+
+static uint64_t
+get_uint(struct rbuf *r, size_t len)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (r->bad || r->n - r->off < len) {
+		r->bad = 1;
+		return 0;
+	}
+	for (i = 0; i < len; i++)
+		v = v << 8 | r->p[r->off + i];
+	r->off += len;
+	return v;
+}
+
+static const unsigned char *
+get_str(struct rbuf *r, size_t *len)
+{
+	const unsigned char *s;
+	size_t n = (size_t)get_uint(r, 4);
+
+	if (r->bad || r->n - r->off < n) {
+		r->bad = 1;
+		*len = 0;
+		return (const unsigned char *)"";
+	}
+	s = r->p + r->off;
+	r->off += n;
+	*len = n;
+	return s;
+}
+
+static int
+str_is(const unsigned char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+static int
+ed25519_verify(const unsigned char pub[32], const unsigned char *msg, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+	EVP_PKEY *k;
+	EVP_MD_CTX *md = NULL;
+	int ok = 0;
+
+	if ((k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32)) == NULL)
+		return 0;
+	if ((md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1 &&
+	    EVP_DigestVerify(md, sig, siglen, msg, len) == 1)
+		ok = 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+int
+mg_sshcert_check_host(const char *b64, const unsigned char key[32],
+    const unsigned char ca[32], const char *name, int64_t now, char *err, size_t errlen)
+{
+	unsigned char *blob = NULL;
+	const unsigned char *s, *pk, *sk, *sig;
+	struct rbuf r = { 0 }, sub = { 0 };
+	size_t n, len = strlen(b64), pkn, skn, sign, signed_len, i;
+	uint64_t va, vb;
+	int named = 0, nprinc = 0, res = MG_ERR_PARSE;
+
+	if (len > CERT_MAX * 2 || (blob = malloc(len / 4 * 3 + 3)) == NULL ||
+	    mg_b64_decode(b64, len, blob, &n) != 0) {
+		mg_seterr(err, errlen, "host certificate: not base64");
+		goto out;
+	}
+	r.p = blob;
+	r.n = n;
+	s = get_str(&r, &len);
+	if (!str_is(s, len, CERT_TYPE)) {
+		mg_seterr(err, errlen, "host certificate: not an %s", CERT_TYPE);
+		goto out;
+	}
+	(void)get_str(&r, &len);	/* nonce */
+	pk = get_str(&r, &pkn);
+	(void)get_uint(&r, 8);		/* serial */
+	i = (size_t)get_uint(&r, 4);
+	(void)get_str(&r, &len);	/* key id */
+	s = get_str(&r, &len);
+	sub.p = s;
+	sub.n = len;
+	while (!r.bad && sub.off < sub.n && !sub.bad) {
+		const unsigned char *pr = get_str(&sub, &len);
+
+		nprinc++;
+		if (!sub.bad && str_is(pr, len, name))
+			named = 1;
+	}
+	va = get_uint(&r, 8);
+	vb = get_uint(&r, 8);
+	(void)get_str(&r, &len);	/* critical options */
+	n = len;
+	(void)get_str(&r, &len);	/* extensions */
+	(void)get_str(&r, &len);	/* reserved */
+	s = get_str(&r, &len);		/* signature key */
+	sub = (struct rbuf){ s, len, 0, 0 };
+	s = get_str(&sub, &len);
+	sk = get_str(&sub, &skn);
+	if (!str_is(s, len, KEY_TYPE))
+		skn = 0;	/* not an ed25519 CA: not the tenant's */
+	if (sub.bad || sub.off != sub.n) {
+		mg_seterr(err, errlen, "host certificate: malformed CA key");
+		goto out;
+	}
+	signed_len = r.off;
+	s = get_str(&r, &len);		/* signature */
+	sub = (struct rbuf){ s, len, 0, 0 };
+	s = get_str(&sub, &len);
+	sig = get_str(&sub, &sign);
+	if (r.bad || sub.bad || r.off != r.n || sub.off != sub.n || pkn != 32) {
+		mg_seterr(err, errlen, "host certificate: malformed");
+		goto out;
+	}
+	res = MG_ERR_VERIFY;
+	if (memcmp(pk, key, 32) != 0) {
+		mg_seterr(err, errlen, "host certificate: it certifies another key than the "
+		    "one the target presented");
+		goto out;
+	}
+	if (i != MG_SSHCERT_HOST) {
+		mg_seterr(err, errlen, "host certificate: not a host certificate");
+		goto out;
+	}
+	if (skn != 32 || memcmp(sk, ca, 32) != 0) {
+		mg_seterr(err, errlen, "host certificate: signed by another CA than the "
+		    "tenant's host_ca");
+		goto out;
+	}
+	if (!str_is(s, len, KEY_TYPE) || !ed25519_verify(ca, blob, signed_len, sig, sign)) {
+		mg_seterr(err, errlen, "host certificate: bad signature");
+		goto out;
+	}
+	if (!named) {
+		mg_seterr(err, errlen, "host certificate: for %s, not for %s",
+		    nprinc == 0 ? "any host (no principals)" : "other names", name);
+		goto out;
+	}
+	if (now < 0 || (uint64_t)now < va || (uint64_t)now >= vb) {
+		mg_seterr(err, errlen, "host certificate: outside its validity");
+		goto out;
+	}
+	if (n != 0) {
+		mg_seterr(err, errlen, "host certificate: has critical options");
+		goto out;
+	}
+	res = 0;
+out:
+	free(blob);
+	return res;
+}

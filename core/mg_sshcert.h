@@ -40,6 +40,18 @@ struct mg_sshcert_spec {
 int mg_sshcert_sign(const struct mg_sshcert_spec *spec, const unsigned char ca_seed[32],
     char **out, char *err, size_t errlen);
 
+/*
+ * Checks a host certificate (the base64 of an ssh-ed25519-cert-v01 blob,
+ * as ssh-keyscan -c prints it): it certifies exactly key (32 bytes, the
+ * key the server proved it holds), it is a host certificate, name is
+ * one of its principals (a certificate without principals is refused),
+ * now is within its validity, it has no critical option, and it is
+ * signed by the ed25519 CA ca (32 bytes) with a good signature.
+ * 0, or MG_ERR_VERIFY / MG_ERR_PARSE with err saying which.
+ */
+int mg_sshcert_check_host(const char *b64, const unsigned char key[32],
+    const unsigned char ca[32], const char *name, int64_t now, char *err, size_t errlen);
+
 /* The ed25519 public key (32 bytes) of a private seed. 0 or MG_ERR_CRYPTO. */
 int mg_sshcert_ed25519_pub(const unsigned char seed[32], unsigned char pub[32]);
 

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Vault keys and libssh connections to targets, with the host key checked against the pin. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gw_ssh.h"
@@ -12,9 +19,16 @@
 	"chacha20-poly1305@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr"
 #include "mg_err.h"
 #include "mg_file.h"
+#include "mg_sshcert.h"
 #include "mg_sshkey.h"
+#include "mg_time.h"
 
 #define VAULT_MAX_KEY (64 * 1024)
+/* OpenSSH's scanner fetches a host certificate, which libssh 0.10 cannot negotiate. */
+#ifndef GW_SSH_KEYSCAN
+#define GW_SSH_KEYSCAN "/usr/bin/ssh-keyscan"
+#endif
+#define KEYSCAN_MAX (32 * 1024)
 
 int
 gw_vault_load(const char *vault, const char *name, ssh_key *out, char *err,
@@ -68,6 +82,9 @@ hostkey_algos(const struct pol_target *t, char *buf, size_t len)
 	size_t i;
 
 	buf[0] = '\0';
+	/* Host certificates are ed25519 ones (mg_sshcert_check_host). */
+	if (t->nhost_keys == 0)
+		snprintf(buf, len, "ssh-ed25519");
 	for (i = 0; i < t->nhost_keys; i++) {
 		const char *a;
 
@@ -113,6 +130,115 @@ static int
 connect_key(const struct pol_target *t, const char *login, ssh_key key,
     gw_ssh_cred_fn fn, void *ctx, long timeout_s, ssh_session *out,
     enum gw_ssh_fail *why, char *fp, size_t fplen, char *err, size_t errlen);
+
+/* ssh-keyscan -c's output for the target, at most KEYSCAN_MAX bytes, within timeout_s. */
+static int
+keyscan(const struct pol_target *t, long timeout_s, char *buf, size_t len, char *err,
+    size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	char port[16], tmo[24], *argv[12], *envp[] = { NULL };
+	struct timespec t0, now;
+	size_t got = 0;
+	pid_t pid;
+	int p[2], st, r = MG_ERR_UNAVAIL;
+
+	snprintf(port, sizeof(port), "%d", t->port);
+	snprintf(tmo, sizeof(tmo), "%ld", timeout_s > 0 ? timeout_s : 10);
+	argv[0] = "ssh-keyscan"; argv[1] = "-c"; argv[2] = "-t"; argv[3] = "ed25519";
+	argv[4] = "-T"; argv[5] = tmo; argv[6] = "-p"; argv[7] = port; argv[8] = "--";
+	argv[9] = t->host; argv[10] = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return MG_ERR_SYSTEM;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	st = posix_spawn(&pid, GW_SSH_KEYSCAN, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (st != 0) {
+		close(p[0]);
+		snprintf(err, errlen, "%s: %s", GW_SSH_KEYSCAN, strerror(st));
+		return MG_ERR_SYSTEM;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (timeout_s + 2) * 1000 - ((now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			snprintf(err, errlen, "no host certificate from %s port %d in time",
+			    t->host, t->port);
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(p[0], buf + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) >= len - 1) {
+			r = 0;
+			break;
+		}
+	}
+	buf[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+/*
+ * A target without a pinned key: the key it proved it holds (sk) must be
+ * certified for its host name by the tenant's host_ca. The certificate
+ * may come over any channel, since it is checked against sk and the CA;
+ * a plain key, a certificate for another name or from another CA is
+ * refused, never trusted on first use.
+ */
+static int
+host_cert_ok(const struct pol_target *t, const struct mg_sshkey *sk, long timeout_s,
+    char *err, size_t errlen)
+{
+	const struct mg_sshkey *ca = t->tenant != NULL ? t->tenant->host_ca : NULL;
+	char *buf, *line, *save = NULL, e[256];
+	int r;
+
+	if (ca == NULL || sk->type != MG_KEY_ED25519 || sk->bloblen < 32) {
+		snprintf(err, errlen, "host key %s is not pinned and no host_ca applies",
+		    sk->type_name);
+		return MG_ERR_VERIFY;
+	}
+	if ((buf = malloc(KEYSCAN_MAX)) == NULL)
+		return MG_ERR_NOMEM;
+	if ((r = keyscan(t, timeout_s, buf, KEYSCAN_MAX, err, errlen)) != 0) {
+		free(buf);
+		return MG_ERR_VERIFY;
+	}
+	r = MG_ERR_VERIFY;
+	snprintf(e, sizeof(e), "no host certificate: the target presents a plain key");
+	for (line = strtok_r(buf, "\n", &save); line != NULL && r != 0;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *c = strstr(line, "ssh-ed25519-cert-v01@openssh.com "), *end;
+
+		if (c == NULL)
+			continue;
+		c += strlen("ssh-ed25519-cert-v01@openssh.com ");
+		if ((end = strpbrk(c, " \t\r")) != NULL)
+			*end = '\0';
+		r = mg_sshcert_check_host(c, sk->blob + sk->bloblen - 32,
+		    ca->blob + ca->bloblen - 32, t->host, (int64_t)mg_clock_now(), e,
+		    sizeof(e));
+	}
+	free(buf);
+	if (r != 0)
+		snprintf(err, errlen, "%s/%s: %s", t->tenant->name, t->name, e);
+	return r != 0 ? MG_ERR_VERIFY : 0;
+}
 
 int
 gw_ssh_connect(const struct pol_target *t, const char *login, ssh_key key,
@@ -191,11 +317,20 @@ connect_key(const struct pol_target *t, const char *login, ssh_key key,
 		goto out;
 	}
 	mg_sshkey_fingerprint(sk, fp, fplen);
-	/* Pinned, not trusted on first use: any one of the listed keys. */
-	for (i = 0; i < t->nhost_keys; i++)
-		if (mg_sshkey_equal(sk, t->host_keys[i]))
-			break;
-	if (i == t->nhost_keys) {
+	if (t->nhost_keys == 0) {
+		if (host_cert_ok(t, sk, timeout_s, err, errlen) != 0) {
+			*why = GW_SSH_HOSTKEY;
+			r = MG_ERR_VERIFY;
+			goto out;
+		}
+		i = 0;
+	} else {
+		/* Pinned, not trusted on first use: any one of the listed keys. */
+		for (i = 0; i < t->nhost_keys; i++)
+			if (mg_sshkey_equal(sk, t->host_keys[i]))
+				break;
+	}
+	if (t->nhost_keys > 0 && i == t->nhost_keys) {
 		*why = GW_SSH_HOSTKEY;
 		snprintf(err, errlen, "host key %s %s is not the one pinned in the policy",
 		    sk->type_name, fplen > 0 ? fp : "");

@@ -299,6 +299,15 @@ static const struct errcase {
 	  "     logins = [\"deploy\"]; credential = \"c1\"; } ); } );",
 	  "credentials = ( { name = \"c1\"; kind = \"certificate\"; ca = \"%K1%\"; } );", 7,
 	  "target 'beta/w': certificate credential 'c1' is tenant 'acme''s (" NAME ":11): one CA per tenant" },
+	{ "host_ca of a security key", 4,
+	  "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; windows = [\"w1\"]; host_ca = \"%SK%\";",
+	  NULL, 4, "host_ca of tenant 'acme': only ssh-ed25519 CAs are supported" },
+	{ "host_ca not a key", 4,
+	  "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; windows = [\"w1\"]; host_ca = \"x\";",
+	  NULL, 4, "host_ca of tenant 'acme'" },
+	{ "no host key and no host_ca", 5,
+	  "  targets = ( { name = \"web01\"; host = \"192.0.2.10\";",
+	  NULL, 5, "or give tenant 'acme' a host_ca" },
 	{ "signer per_minute out of range", 0, NULL, "signer: { per_minute = 0; };", 9,
 	  "'per_minute' must be between 1 and 100000, not 0" },
 	{ "signer socket relative", 0, NULL, "signer: { socket = \"sign.sock\"; };", 9,
@@ -462,6 +471,25 @@ test_credentials(void **state)
 	assert_string_equal(p->signer.socket, "/run/s.sock");
 	assert_int_equal(p->signer.per_minute, 10);
 	assert_string_equal(p->signer.user, "mspgate-signer");
+	pol_free(p);
+	free(text);
+	/* A tenant's host_ca: its targets may go without a pinned key. */
+	text = make(5, "  targets = ( { name = \"web01\"; host = \"192.0.2.10\";",
+	    NULL);
+	{
+		char *t2 = text, *hc = strstr(t2, "windows = [\"w1\"];");
+
+		assert_non_null(hc);
+		text = malloc(strlen(t2) + 200);
+		assert_non_null(text);
+		sprintf(text, "%.*s windows = [\"w1\"]; host_ca = \"%s\";%s", (int)(hc - t2), t2,
+		    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPvPkKCSNVABuqAYwrhvtJEkhFWQr7KaAB1rmSg/OTW",
+		    hc + strlen("windows = [\"w1\"];"));
+		free(t2);
+	}
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_non_null(p->tenants[0].host_ca);
+	assert_int_equal(p->tenants[0].targets[0].nhost_keys, 0);
 	pol_free(p);
 	free(text);
 	/* Without the list, the target's credential is a vault key as before. */

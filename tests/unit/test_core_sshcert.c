@@ -144,6 +144,88 @@ test_pem_load(void **state)
 	assert_non_null(strstr(err, "ed25519"));
 }
 
+/* The base64 part of "TYPE BASE64": a pointer into s. */
+static const char *
+b64_of(const char *s)
+{
+	const char *sp = strchr(s, ' ');
+
+	assert_non_null(sp);
+	return sp + 1;
+}
+
+static void
+test_host_check(void **state)
+{
+	static const unsigned char other_ca[32] = { 99 };
+	const char *names[] = { "web01.example", "192.0.2.10" }, *other[] = { "db.example" };
+	unsigned char pub[32], capub[32], ocapub[32];
+	struct mg_sshcert_spec sp = { 0 }, s2;
+	char *cert = NULL, err[200];
+	const int64_t now = 1893456000 + 100;
+
+	(void)state;
+	assert_int_equal(mg_sshcert_ed25519_pub(user_seed, pub), 0);
+	assert_int_equal(mg_sshcert_ed25519_pub(ca_seed, capub), 0);
+	assert_int_equal(mg_sshcert_ed25519_pub(other_ca, ocapub), 0);
+	sp.pub = pub;
+	sp.serial = 7;
+	sp.type = MG_SSHCERT_HOST;
+	sp.key_id = "web01";
+	sp.principals = names;
+	sp.nprincipals = 2;
+	sp.valid_after = 1893456000;
+	sp.valid_before = 1893459600;
+	assert_int_equal(mg_sshcert_sign(&sp, ca_seed, &cert, err, sizeof(err)), 0);
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, capub, "192.0.2.10", now,
+	    err, sizeof(err)), 0);
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, capub, "web01.example", now,
+	    err, sizeof(err)), 0);
+	/* Another name, another CA, another key, outside the validity. */
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, capub, "web02.example", now,
+	    err, sizeof(err)), MG_ERR_VERIFY);
+	assert_non_null(strstr(err, "not for web02.example"));
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, ocapub, "192.0.2.10", now,
+	    err, sizeof(err)), MG_ERR_VERIFY);
+	assert_non_null(strstr(err, "another CA"));
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), capub, capub, "192.0.2.10", now,
+	    err, sizeof(err)), MG_ERR_VERIFY);
+	assert_non_null(strstr(err, "another key"));
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, capub, "192.0.2.10",
+	    1893459600, err, sizeof(err)), MG_ERR_VERIFY);
+	assert_non_null(strstr(err, "validity"));
+	/* One byte changed anywhere signed: the signature fails, or the parse. */
+	{
+		size_t n = strlen(cert), k;
+
+		for (k = 60; k < n - 90; k += 7) {
+			char c = cert[k];
+
+			cert[k] = c == 'A' ? 'B' : 'A';
+			assert_int_not_equal(mg_sshcert_check_host(b64_of(cert), pub, capub,
+			    "192.0.2.10", now, err, sizeof(err)), 0);
+			cert[k] = c;
+		}
+	}
+	free(cert);
+	/* A user certificate, one with other names, one with none. */
+	s2 = sp; s2.type = MG_SSHCERT_USER;
+	assert_int_equal(mg_sshcert_sign(&s2, ca_seed, &cert, err, sizeof(err)), 0);
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, capub, "192.0.2.10", now,
+	    err, sizeof(err)), MG_ERR_VERIFY);
+	assert_non_null(strstr(err, "not a host certificate"));
+	free(cert);
+	s2 = sp; s2.principals = other; s2.nprincipals = 1;
+	assert_int_equal(mg_sshcert_sign(&s2, ca_seed, &cert, err, sizeof(err)), 0);
+	assert_int_equal(mg_sshcert_check_host(b64_of(cert), pub, capub, "192.0.2.10", now,
+	    err, sizeof(err)), MG_ERR_VERIFY);
+	free(cert);
+	assert_int_equal(mg_sshcert_check_host("AAAA", pub, capub, "x", now, err,
+	    sizeof(err)), MG_ERR_PARSE);
+	assert_int_equal(mg_sshcert_check_host("not base64!", pub, capub, "x", now, err,
+	    sizeof(err)), MG_ERR_PARSE);
+}
+
 int
 main(void)
 {
@@ -151,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_keygen_reads_it),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_pem_load),
+		cmocka_unit_test(test_host_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
