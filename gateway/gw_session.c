@@ -1345,8 +1345,9 @@ connect_target(struct sess *s, const char *rule)
 			mg_log(LOG_ALERT, "session %s: %s/%s: %s", s->id, s->spec.tenant,
 			    s->spec.target, err);
 			snprintf(msg, sizeof(msg), "target host key mismatch: %s/%s did not "
-			    "present the host key pinned in the policy (reported)",
-			    s->spec.tenant, s->spec.target);
+			    "present %s (reported)", s->spec.tenant, s->spec.target,
+			    s->d.target->nhost_keys > 0 ? "the host key pinned in the policy" :
+			    "a host certificate from its tenant's host_ca");
 			return deny(s, err, rule, msg);
 		case GW_SSH_AUTH:
 			snprintf(msg, sizeof(msg), "target refused the gateway's login as %s",

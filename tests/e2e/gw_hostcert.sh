@@ -76,7 +76,9 @@ refused() {
 	gw_shell MSPGATE_TARGET="hc/$1" SSH_ORIGINAL_COMMAND='echo should-not-run' </dev/null \
 		>"$T/o-$1" 2>"$T/e-$1"
 	check_exit 0 "$2: refused (255)" test $? -eq 255
-	check_grep "$2: the engineer is told" '^mspgate: target host key mismatch' "$T/e-$1"
+	check_grep "$2: the engineer is told" \
+		"^mspgate: target host key mismatch: hc/$1 did not present a host certificate from its tenant's host_ca (reported)" \
+		"$T/e-$1"
 	check "$2: nothing ran" sh -c "! grep -q should-not-run '$T/o-$1'"
 	check_grep_soon "$2: audited as an alert saying why" \
 		"\"event\":\"alert\".*\"target\":\"$1\".*$3" "$GW_AUDIT"
