@@ -216,6 +216,11 @@ if command -v systemd-analyze >/dev/null; then
 	echo "# systemd-analyze security: mspgated.service exposure ${score:-?}"
 	check "mspgated.service exposure at most 1.5 (got ${score:-none})" \
 		awk -v s="${score:-99}" 'BEGIN { exit !(s <= 1.5) }'
+	systemd-analyze security --offline=true "$UNITDIR/mspgate-signer.service" >"$T/security-s.log" 2>&1
+	score=$(sed -n 's/.*Overall exposure level for mspgate-signer.service: \([0-9.]*\).*/\1/p' "$T/security-s.log")
+	echo "# systemd-analyze security: mspgate-signer.service exposure ${score:-?}"
+	check "mspgate-signer.service exposure at most 0.5 (got ${score:-none})" \
+		awk -v s="${score:-99}" 'BEGIN { exit !(s <= 0.5) }'
 else
 	ok "systemd-analyze verify # SKIP no systemd-analyze"
 fi
@@ -249,6 +254,30 @@ sleep 0.5
 check "mspgated survives a reload (SIGHUP)" kill -0 "$DPID"
 mspgatectl list >/dev/null 2>&1
 check_exit 0 "mspgatectl list after the reload" test $? -eq 0
+
+# mspgate-signer, as its unit says: its own account, the policy through
+# the mspgate group, its socket open to all (it serves only mspgate).
+u=$(unit_get mspgate-signer.service User)
+rd=$(unit_get mspgate-signer.service RuntimeDirectory)
+install -d -o root -g root -m 0755 "/run/$rd"
+chown "$u" "/run/$rd"
+pre=$(unit_get mspgate-signer.service ExecStartPre)
+start=$(unit_get mspgate-signer.service ExecStart)
+check "mspgate-signer.service: its own account, not mspgate" test "$u" = mspgate-signer
+check "the signer's CA folder is its own, 0700" \
+	test "$(stat -c '%U %a' /etc/mspgate-signer/ca)" = "mspgate-signer 700"
+# shellcheck disable=SC2086
+check "mspgate-signer ExecStartPre" setpriv --reuid="$u" --regid="$u" \
+	--groups="$(unit_get mspgate-signer.service SupplementaryGroups)" -- $pre
+# shellcheck disable=SC2086
+setpriv --reuid="$u" --regid="$u" --groups="$(unit_get mspgate-signer.service SupplementaryGroups)" \
+	-- $start 2>"$T/signer.log" &
+SPID=$!
+PIDS="$PIDS $SPID"
+check "mspgate-signer started (its socket)" wait_for test -S /run/mspgate-signer/sign.sock
+check "mspgate-signer cannot read the vault" \
+	sh -c "! setpriv --reuid=$u --regid=$u --clear-groups -- ls /etc/mspgate/vault >/dev/null 2>&1"
+kill "$SPID"
 
 pre=$(unit_get mspgate-sshd.service ExecStartPre)
 start=$(unit_get mspgate-sshd.service ExecStart)

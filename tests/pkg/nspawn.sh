@@ -102,6 +102,10 @@ nspawn_run() {
 	    [ $n -lt 40 ]; do sleep 0.25; n=$((n + 1)); done
 	check "systemd: mspgated.service is active" test "$(ns systemctl is-active mspgated)" = active
 	check "systemd: mspgate-sshd.service is active" test "$(ns systemctl is-active mspgate-sshd)" = active
+	check "systemd: mspgate-signer.service is active, in its sandbox" \
+		test "$(ns systemctl is-active mspgate-signer)" = active
+	check "systemd: mspgate-signer runs as mspgate-signer" \
+		test "$(ns ps -o user= -p "$(ns systemctl show -P MainPID mspgate-signer)")" = mspgate-signer
 	check "systemd: mspgated runs as mspgate" \
 		test "$(ns ps -o user= -p "$(ns systemctl show -P MainPID mspgated)")" = mspgate
 	ns ssh-keyscan -p 2222 127.0.0.1 >"$NS_DIR/keyscan" 2>/dev/null
