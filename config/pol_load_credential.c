@@ -163,15 +163,7 @@ pl_load_signer(struct ctx *c, const config_setting_t *g)
 	pl_set_path(c, g, "ca_keys", &s->ca_keys);
 	pl_set_path(c, g, "audit", &s->audit);
 	pl_set_path(c, g, "signing_key", &s->signing_key);
-	if (pl_get_str(g, "user") != NULL) {
-		if (!mg_name_ok(MG_NAME_ENGINEER, pl_get_str(g, "user")))
-			pl_err_set(c, config_setting_get_member(g, "user"),
-			    "'user' must be a user name, not \"%s\"", pl_get_str(g, "user"));
-		else {
-			free(s->user);
-			s->user = pl_xstrdup(c, pl_get_str(g, "user"));
-		}
-	}
+	pl_set_user(c, g, "user", &s->user);
 	if (pl_get_int(c, g, "per_minute", 1, 100000, &v) > 0)
 		s->per_minute = (int)v;
 }

@@ -32,15 +32,7 @@ pl_load_gateway(struct ctx *c, const config_setting_t *g)
 	pl_set_path(c, g, "state", &gw->state);
 	pl_set_path(c, g, "control_socket", &gw->control_socket);
 	pl_set_path(c, g, "session_socket", &gw->session_socket);
-	if (pl_get_str(g, "user") != NULL) {
-		if (!mg_name_ok(MG_NAME_ENGINEER, pl_get_str(g, "user")))
-			pl_err_set(c, config_setting_get_member(g, "user"),
-			    "'user' must be a user name, not \"%s\"", pl_get_str(g, "user"));
-		else {
-			free(gw->user);
-			gw->user = pl_xstrdup(c, pl_get_str(g, "user"));
-		}
-	}
+	pl_set_user(c, g, "user", &gw->user);
 	pl_set_path(c, g, "signing_key", &gw->signing_key);
 	pl_set_path(c, g, "attestations", &gw->attestations);
 	pl_get_duration(c, g, "default_max_session", &gw->default_max_session);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mg_addr.h"
+#include "mg_name.h"
 #include "mg_time.h"
 #include "pol_load_priv.h"
 
@@ -327,6 +328,22 @@ pl_set_path(struct ctx *c, const config_setting_t *g, const char *name, char **d
 	free(*dst);
 	*dst = pl_xstrdup(c, s);
 	return 0;
+}
+
+void
+pl_set_user(struct ctx *c, const config_setting_t *g, const char *name, char **dst)
+{
+	const char *s = pl_get_str(g, name);
+
+	if (s == NULL)
+		return;
+	if (!mg_name_ok(MG_NAME_ENGINEER, s)) {
+		pl_err_set(c, config_setting_get_member(g, name),
+		    "'%s' must be a user name, not \"%s\"", name, s);
+		return;
+	}
+	free(*dst);
+	*dst = pl_xstrdup(c, s);
 }
 
 int

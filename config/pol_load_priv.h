@@ -81,6 +81,8 @@ int pl_get_date(struct ctx *c, const config_setting_t *g, const char *name, int 
     time_t *out);
 int pl_path_ok(const char *s);
 int pl_set_path(struct ctx *c, const config_setting_t *g, const char *name, char **dst);
+/* A system account's name (gateway.user, signer.user) into *dst when given. */
+void pl_set_user(struct ctx *c, const config_setting_t *g, const char *name, char **dst);
 int pl_str_in(char *const *v, size_t n, const char *s);
 int pl_get_cidrs(struct ctx *c, const config_setting_t *g, const char *what,
     struct mg_cidr **out, size_t *nout);
