@@ -439,7 +439,8 @@ check: gateway
 # certificates. Linked with the policy, the audit writer and libcrypto only:
 # no libssh, no PAM objects, no libpq.
 SIGNER := $(BUILD)/bin/mspgate-signer
-SIGNER_OBJ := $(BUILD)/obj/gateway/gw_signer.o $(BUILD)/obj/gateway/gw_signmsg.o
+SIGNER_OBJ := $(BUILD)/obj/gateway/gw_signer.o $(BUILD)/obj/gateway/gw_signmsg.o \
+	$(BUILD)/obj/gateway/gw_ratelim.o
 $(SIGNER): $(BUILD)/obj/gateway/mspgate-signer.o $(SIGNER_OBJ) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(SIGNER_OBJ) $(LIBS) $(PKG_LIBS)

@@ -127,13 +127,35 @@ audit(const struct gw_signer *s, struct rec_audit_event *ev, char *err, size_t e
 	return r;
 }
 
+/* A window of refusals to one uid ended with some not audited: one event says how many. */
 static void
-audit_refusal(const struct gw_signer *s, uid_t peer, const struct gw_signmsg *req,
+refusals_summary(void *ctx, uid_t uid, const char *name, unsigned n, time_t window)
+{
+	struct rec_audit_event ev = { 0 };
+	char reason[200], err[300];
+
+	(void)name;
+	snprintf(reason, sizeof(reason), "%u more certificate refusals to uid %u in %llds, "
+	    "not audited one by one", n, (unsigned)uid, (long long)window);
+	ev.type = REC_AUDIT_DENIED;
+	ev.reason = reason;
+	ev.rule = "mspgate-signer";
+	if (audit(ctx, &ev, err, sizeof(err)) != 0)
+		mg_log(LOG_ERR, "audit: %s", err);
+	mg_log(LOG_WARNING, "%s", reason);
+}
+
+static void
+audit_refusal(struct gw_signer *s, uid_t peer, const struct gw_signmsg *req,
     const struct gw_signmsg *reply)
 {
 	struct rec_audit_event ev = { 0 };
 	char reason[700], err[300];
+	time_t now = mg_clock_now();
 
+	gw_ratelim_flush(&s->refused, now, refusals_summary, s);
+	if (!gw_ratelim_charge(&s->refused, peer, NULL, now, refusals_summary, s))
+		return;
 	snprintf(reason, sizeof(reason), "certificate refused to uid %u: %s", (unsigned)peer,
 	    reply->text);
 	ev.type = REC_AUDIT_DENIED;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "gw_ratelim.h"
 #include "gw_signmsg.h"
 #include "pol.h"
 #include "rec_key.h"
@@ -27,7 +28,14 @@ struct gw_signer {
 	time_t win_start;		/* the rate limit's minute */
 	unsigned win_count;
 	uint64_t last_serial;
+	/*
+	 * Refusals audited one by one per uid (GW_SIGNER_REFUSALS a minute),
+	 * then counted in one event: a flood cannot fill the log. Set with
+	 * gw_ratelim_init before the first request.
+	 */
+	struct gw_ratelim refused;
 };
+#define GW_SIGNER_REFUSALS	20
 
 /*
  * Loads every certificate credential's CA key, ca_keys/NAME.pem (ed25519

@@ -116,6 +116,7 @@ load(const char *path, struct pol **polp, struct gw_signer *s, struct rec_key **
 	n.win_start = s->win_start;
 	n.win_count = s->win_count;
 	n.last_serial = s->last_serial;
+	n.refused = s->refused;
 	gw_signer_free_cas(s);
 	rec_key_free(*keyp);
 	pol_free(*polp);
@@ -208,6 +209,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	mg_log_init("mspgate-signer", LOG_AUTHPRIV, fg || test);
+	gw_ratelim_init(&s.refused, GW_SIGNER_REFUSALS, 60);
 	if (load(policy, &p, &s, &k) != 0) {
 		mg_log(LOG_ERR, "not started: the policy, a CA key or the audit key is unusable");
 		return 1;

@@ -21,6 +21,7 @@
 #include "gw_signer.h"
 #include "mg_diag.h"
 #include "mg_sshcert.h"
+#include "mg_time.h"
 #include "mg_util.h"
 #include "pol.h"
 #include "rec_key.h"
@@ -84,6 +85,7 @@ setup(void **state)
 	signer.pol = pol;
 	signer.gateway_uid = GW_UID;
 	signer.audit_key = key;
+	gw_ratelim_init(&signer.refused, 10, 60);
 	signer.cas = calloc(1, sizeof(*signer.cas));
 	signer.ncas = 1;
 	signer.cas[0].cred = pol_credential_find(pol, "acme-ca");
@@ -180,6 +182,20 @@ test_refusals(void **state)
 		assert_int_equal(count("\"denied\""), ++denied);
 	}
 	assert_int_equal(count("\"cert_issued\""), 0);
+	/* Refusals to one uid past the bound are counted, not audited one by one. */
+	mg_clock_set(time(NULL));
+	for (i = 0; i < 12; i++) {
+		request(&req, "alice", "web01", "deploy", 60, "10.0.0.1/32");
+		gw_signer_handle(&signer, 1000, &req, &reply);
+		assert_int_equal(reply.type, GW_SIGN_REFUSED);
+	}
+	assert_int_equal(count("uid 1000 is not the gateway"), 10);
+	/* The next window says in one event how many were held back. */
+	mg_clock_set(time(NULL) + 61);
+	gw_signer_handle(&signer, 1000, &req, &reply);
+	mg_clock_reset();
+	assert_int_equal(count("3 more certificate refusals to uid 1000 in 60s"), 1);
+	assert_int_equal(count("uid 1000 is not the gateway"), 11);
 }
 
 static void
