@@ -223,4 +223,9 @@ check_exit 0 "signer down: the session is refused (255)" test $? -eq 255
 check_grep "signer down: says the signer cannot be reached" \
 	'^mspgate: no session certificate for tb/box: signer .*sign.sock' "$T/e10"
 check "every recording verifies" gw_verify_recordings
+signer_gone() { ! kill -0 "$SIGNER_PID" 2>/dev/null; }
+tap_wait 30 signer_gone
+check "no sanitizer report from the signer" \
+	sh -c "! grep -q -e Sanitizer -e 'runtime error:' '$T/signer.log'"
+check "no sanitizer report from mspgated or its sessions" gw_no_reports
 tap_done

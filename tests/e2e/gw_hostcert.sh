@@ -87,4 +87,5 @@ refused othername "a host certificate for another name" 'not for 127.0.0.1'
 refused otherca "a host certificate from another CA" "signed by another CA"
 refused plain "a plain host key" "no host certificate: the target presents a plain key"
 check "every recording verifies" gw_verify_recordings
+check "no sanitizer report from mspgated or its sessions" gw_no_reports
 tap_done
