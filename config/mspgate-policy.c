@@ -365,6 +365,22 @@ login_age_line(const struct pol_grant *g, int64_t age)
 	}
 }
 
+/* Four eyes: who must approve a session under the grant, and how long it waits. */
+static void
+approval_line(const struct pol_decision *d)
+{
+	char to[32], who[600];
+
+	if (!d->approval_required || d->target == NULL) {
+		printf("approval: not required\n");
+		return;
+	}
+	mg_duration_format(d->approval_timeout, to, sizeof(to));
+	printf("approval: required: the session waits up to %s for one of %s's "
+	    "approvers: %s\n", to, d->target->tenant->name,
+	    pol_approvers_text(d->target->tenant, ", ", who, sizeof(who)));
+}
+
 static int
 cmd_explain(const char *file, int argc, char **argv)
 {
@@ -469,6 +485,7 @@ cmd_explain(const char *file, int argc, char **argv)
 		printf("mfa:      %s required%s\n", pol_mfa_name(d.mfa_required),
 		    req.mfa_unknown ? " (not checked: give --mfa)" : "");
 		printf("ticket:   %s\n", d.ticket_required ? "required" : "not required");
+		approval_line(&d);
 	}
 	if (d.allow) {
 		pol_grant_when(d.grant, d.target, b, sizeof(b));
@@ -604,7 +621,7 @@ cmd_report(const char *file, int argc, char **argv)
 	};
 	const char *tenant = NULL, *format = "text";
 	struct row *rows = NULL;
-	size_t nrows = 0, cap = 0, gi, ei, ti, xi, li, i;
+	size_t nrows = 0, cap = 0, gi, ei, ti, xi, li, i, k;
 	struct pol *p;
 	int c, rc = EX_ERROR;
 
@@ -671,7 +688,8 @@ cmd_report(const char *file, int argc, char **argv)
 
 	if (strcmp(format, "csv") == 0)
 		printf("engineer,tenant,target,host,port,login,mfa,when,max_session,"
-		    "max_login_age,ticket,expires,sources,rule\n");
+		    "max_login_age,ticket,expires,sources,rule,approval,approval_timeout,"
+		    "approvers\n");
 	else if (strcmp(format, "json") == 0)
 		printf("[");
 	else
@@ -681,6 +699,8 @@ cmd_report(const char *file, int argc, char **argv)
 	for (i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 		char when[2048], ms[32], la[32], exp[64], src[512], rule[600], port[16];
+		char ato[32] = "", who[600] = "";
+		int appr = r->g->approval;
 
 		pol_grant_when(r->g, r->t, when, sizeof(when));
 		mg_duration_format(r->g->max_session, ms, sizeof(ms));
@@ -689,6 +709,10 @@ cmd_report(const char *file, int argc, char **argv)
 		sources_text(r, src, sizeof(src));
 		snprintf(rule, sizeof(rule), "%s:%d", r->g->loc.file, r->g->loc.line);
 		snprintf(port, sizeof(port), "%d", r->t->port);
+		if (appr) {
+			mg_duration_format(r->g->approval_timeout, ato, sizeof(ato));
+			pol_approvers_text(r->t->tenant, " ", who, sizeof(who));
+		}
 		if (strcmp(format, "csv") == 0) {
 			csv_field(r->e->name, 0);
 			csv_field(r->t->tenant->name, 0);
@@ -703,7 +727,10 @@ cmd_report(const char *file, int argc, char **argv)
 			csv_field(r->g->ticket ? "yes" : "no", 0);
 			csv_field(exp, 0);
 			csv_field(src, 0);
-			csv_field(rule, 1);
+			csv_field(rule, 0);
+			csv_field(appr ? "required" : "none", 0);
+			csv_field(ato, 0);
+			csv_field(who, 1);
 		} else if (strcmp(format, "json") == 0) {
 			printf("%s\n  {\"engineer\": ", i ? "," : "");
 			json_str(r->e->name);
@@ -730,7 +757,18 @@ cmd_report(const char *file, int argc, char **argv)
 			json_str(src);
 			printf(", \"rule\": ");
 			json_str(rule);
-			printf("}");
+			printf(", \"approval\": \"%s\", \"approval_timeout\": ",
+			    appr ? "required" : "none");
+			if (appr)
+				printf("%lld", (long long)r->g->approval_timeout);
+			else
+				printf("null");
+			printf(", \"approvers\": [");
+			for (k = 0; appr && k < r->t->tenant->napprovers; k++) {
+				printf("%s", k ? ", " : "");
+				json_str(r->t->tenant->approvers[k]);
+			}
+			printf("]}");
 		} else {
 			printf("%s -> %s/%s (%s:%d) as %s\n", r->e->name, r->t->tenant->name,
 			    r->t->name, r->t->host, r->t->port, r->login);
@@ -739,6 +777,10 @@ cmd_report(const char *file, int argc, char **argv)
 			    r->g->ticket ? "required" : "no", exp, src);
 			printf("    when: %s\n", when);
 			printf("    rule: %s\n", rule);
+			if (appr)
+				printf("    approval: required, by one of %s, waiting up to "
+				    "%s\n", pol_approvers_text(r->t->tenant, ", ", who,
+				    sizeof(who)), ato);
 		}
 	}
 	if (strcmp(format, "json") == 0)

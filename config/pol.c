@@ -307,6 +307,23 @@ pol_mfa_sets(const char *sep, const char *last, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+pol_approvers_text(const struct pol_tenant *t, const char *sep, char *buf,
+    size_t len)
+{
+	size_t i, o = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (i = 0; t != NULL && i < t->napprovers && o < len; i++) {
+		if ((k = snprintf(buf + o, len - o, "%s%s", i ? sep : "",
+		    t->approvers[i])) < 0)
+			break;
+		o += (size_t)k;
+	}
+	return buf;
+}
+
 static void
 windows_text(const struct pol_window *const *w, size_t n,
     const struct mg_tz *deftz, char *buf, size_t len)

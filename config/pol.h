@@ -319,4 +319,12 @@ const char *pol_mfa_name(unsigned mfa);
  */
 const char *pol_mfa_sets(const char *sep, const char *last, char *buf, size_t len);
 
+/*
+ * A tenant's approvers as the policy names them, sep between them
+ * ("group:leads, erin"); "" for none or t NULL. Cut to fit buf (len > 0).
+ * Returns buf.
+ */
+const char *pol_approvers_text(const struct pol_tenant *t, const char *sep,
+    char *buf, size_t len);
+
 #endif

@@ -292,6 +292,8 @@ pol_decide(const struct pol *p, const struct pol_request *req,
 		cur.grant = g;
 		cur.mfa_required = g->mfa;
 		cur.ticket_required = g->ticket;
+		cur.approval_required = g->approval;
+		cur.approval_timeout = g->approval ? g->approval_timeout : 0;
 		cur.max_session = g->max_session;
 		if (st == ST_ALLOW) {
 			best = cur;

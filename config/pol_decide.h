@@ -30,6 +30,9 @@ struct pol_decision {
 	const char *login;	/* on allow: the login (from the policy) */
 	unsigned mfa_required;
 	int ticket_required;
+	int approval_required;	/* the session waits for one of the tenant's
+				   approvers (grant's approval = "required") */
+	int64_t approval_timeout;	/* then: seconds it waits at most */
 	int64_t max_session;
 	time_t window_close;	/* when the time window closes; 0: never */
 	time_t end_by;		/* the session must end by this; 0: never */

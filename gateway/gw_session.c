@@ -1137,22 +1137,6 @@ audit_approval(struct sess *s, const char *result, const char *reason, const cha
 	mg_log(LOG_NOTICE, "session %s: approval %s: %s", s->id, result, reason);
 }
 
-/* "carol, group:leads": the tenant's approvers, for the engineer's message. */
-static void
-approvers_text(const struct pol_tenant *t, char *buf, size_t len)
-{
-	size_t i, n = 0;
-
-	buf[0] = '\0';
-	for (i = 0; t != NULL && i < t->napprovers && n < len; i++) {
-		int k = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", t->approvers[i]);
-
-		if (k < 0)
-			break;
-		n += (size_t)k;
-	}
-}
-
 /*
  * A grant with approval = "required": the session waits, before anything
  * reaches the target, until one of the tenant's approvers approves it
@@ -1169,7 +1153,8 @@ wait_approval(struct sess *s, const char *rule)
 	time_t since = mg_clock_now(), until = since + (time_t)g->approval_timeout;
 	char who[400], text[900], why[700];
 
-	approvers_text(s->d.target != NULL ? s->d.target->tenant : NULL, who, sizeof(who));
+	pol_approvers_text(s->d.target != NULL ? s->d.target->tenant : NULL, ", ", who,
+	    sizeof(who));
 	snprintf(text, sizeof(text), "waiting for approval by %s (%s), up to %lld s", who,
 	    s->id, (long long)g->approval_timeout);
 	audit_approval(s, "requested", text, rule);

@@ -116,6 +116,15 @@ check_grep "explain gives the age against the limit" "^login: *59m old, at most 
 check "a 2h-old login does not (max_login_age 1h)" test "$(x alice acme/db01 --login postgres \
 	--mfa fido+totp --at '2026-12-01 09:30 Europe/London' --login-age 2h)" = deny
 check_grep "the deny names max_login_age" "login is 2h old and the grant allows 1h (max_login_age)" "$T/x"
+# Four-eyes approval (issue 19): explain says who approves and how long it waits.
+check "carol reaches acme/web01 as root" test "$(x carol acme/web01 --login root --mfa fido \
+	--at '2026-12-01 09:30 Europe/London')" = allow
+check_grep "explain says the session waits for acme's approvers, and how long" \
+	"^approval: required: the session waits up to 15m for one of acme's approvers: group:msp-leads, erin$" "$T/x"
+x carol acme/web01 --login root --mfa fido --at '2026-12-01 18:30 Europe/London' >/dev/null
+check_grep "and so on a deny by the closest grant" "^approval: required: the session waits up to 15m" "$T/x"
+x alice acme/web01 --mfa fido+totp --at '2026-12-01 09:30 Europe/London' >/dev/null
+check_grep "explain says when no approval is needed" "^approval: not required$" "$T/x"
 check_exit 1 "a bad --login-age is an error" "$P" explain -f $EX alice acme/web01 --login-age 5x 2>"$T/err"
 check_grep "a bad --login-age says why" "login-age: invalid duration" "$T/err"
 check_exit 1 "skipped local time is an error" "$P" explain -f $EX alice acme/web01 --at '2027-03-28 01:30 Europe/London' 2>"$T/err"
@@ -128,11 +137,23 @@ check_exit 1 "invalid policy exits 1 in explain" "$P" explain -f "$T/hour.conf" 
 check "report text exits 0" test $? -eq 0
 check_grep "report lists alice on acme/web01" "^alice -> acme/web01 (192.0.2.10:22) as deploy" "$T/r.txt"
 check_grep "report gives each grant's login age" "max login age 1h" "$T/r.txt"
+check_grep "report text: a row needing approval says by whom and how long" \
+	"^    approval: required, by one of group:msp-leads, erin, waiting up to 15m$" "$T/r.txt"
+check "report text: only those rows (one per target carol reaches as root)" \
+	test "$(grep -c '^    approval:' "$T/r.txt")" -eq "$(grep -c '^carol -> acme/.* as root$' "$T/r.txt")"
 check "report for acme leaves globex out" sh -c "! grep -q globex '$T/r.txt'"
 "$P" report -f $EX --format csv >"$T/r.csv"
 check "report csv exits 0" test $? -eq 0
-check_grep "csv header" "^engineer,tenant,target,host,port,login,mfa,when,max_session,max_login_age,ticket,expires,sources,rule$" "$T/r.csv"
+check_grep "csv header: approval columns appended" "^engineer,tenant,target,host,port,login,mfa,when,max_session,max_login_age,ticket,expires,sources,rule,approval,approval_timeout,approvers$" "$T/r.csv"
 check_grep "csv row for carol as root" '^"carol","acme","web01","192.0.2.10","22","root","fido"' "$T/r.csv"
+check_grep "csv: carol's root row needs acme's approvers" \
+	'^"carol","acme","web01",.*"root",.*,"required","15m","group:msp-leads erin"$' "$T/r.csv"
+check_grep "csv: alice's row needs none" '^"alice","acme","web01",.*,"none","",""$' "$T/r.csv"
+check "csv: every row has 17 fields" python3 -c "
+import csv
+rows=list(csv.reader(open('$T/r.csv')))
+assert len(rows)>5 and all(len(r)==17 for r in rows), [len(r) for r in rows]
+"
 "$P" report -f $EX --format json >"$T/r.json"
 check "report json exits 0" test $? -eq 0
 check "json parses and has every row" python3 -c "
@@ -143,6 +164,15 @@ assert len(rows)==n and n>5, (len(rows),n)
 assert any(r['engineer']=='dave' and r['tenant']=='globex' and r['login']=='dba' for r in rows)
 assert any(r['target']=='db01' and r['max_login_age']==3600 for r in rows)
 assert all(r['max_login_age']>0 for r in rows)
+keys=['engineer','tenant','target','host','port','login','mfa','when','max_session',
+      'max_login_age','ticket','expires','sources','rule','approval','approval_timeout','approvers']
+assert all(list(r)==keys for r in rows), list(rows[0])
+root=[r for r in rows if r['engineer']=='carol' and r['login']=='root']
+assert root and all(r['approval']=='required' and r['approval_timeout']==900 and
+    r['approvers']==['group:msp-leads','erin'] for r in root), root
+rest=[r for r in rows if r not in root]
+assert rest and all(r['approval']=='none' and r['approval_timeout'] is None and
+    r['approvers']==[] for r in rest), rest
 "
 check_exit 1 "report unknown tenant exits 1" "$P" report -f $EX --tenant initech 2>/dev/null
 # state: what to do is named first; a files policy has no database.

@@ -22,7 +22,7 @@ static const char *const policy_lines[] = {
 	/* 3 */ "engineers = ( { name = \"alice\"; groups = [\"l2\"]; valid_until = \"2027-03-31\"; },",
 	/* 4 */ "  { name = \"bob\"; groups = [\"l1\"]; sources = [\"198.51.100.0/24\"]; },",
 	/* 5 */ "  { name = \"carol\"; valid_from = \"2027-01-01\"; } );",
-	/* 6 */ "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; windows = [\"uk\"];",
+	/* 6 */ "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; windows = [\"uk\"]; approvers = [\"group:leads\", \"erin\"];",
 	/* 7 */ "    targets = ( { name = \"web01\"; host = \"h\"; host_key = \"HK\"; logins = [\"deploy\", \"root\"]; credential = \"c\"; },",
 	/* 8 */ "      { name = \"db01\"; host = \"h\"; host_key = \"HK\"; logins = [\"postgres\"]; credential = \"c\"; } ); },",
 	/* 9 */ "  { name = \"globex\"; tz = \"America/New_York\"; windows = [\"nights\"];",
@@ -30,7 +30,7 @@ static const char *const policy_lines[] = {
 	/* 11 */ "grants = ( { to = \"group:l2\"; tenants = [\"acme\"]; targets = [\"web*\"]; logins = [\"deploy\"]; mfa = \"fido+totp\"; max_session = \"2h\"; ticket = true; },",
 	/* 12 */ "  { to = \"bob\"; tenants = [\"acme\", \"globex\"]; targets = [\"*\"]; logins = [\"deploy\", \"ops\"]; mfa = \"totp\"; max_session = \"30m\"; },",
 	/* 13 */ "  { to = \"carol\"; tenants = [\"globex\"]; targets = [\"app\"]; logins = [\"ops\"]; mfa = \"totp\"; },",
-	/* 14 */ "  { to = \"alice\"; tenants = [\"acme\"]; targets = [\"db01\"]; logins = [\"postgres\"]; mfa = \"totp\"; valid_until = \"2026-12-31\"; sources = [\"192.0.2.0/24\"]; } );",
+	/* 14 */ "  { to = \"alice\"; tenants = [\"acme\"]; targets = [\"db01\"]; logins = [\"postgres\"]; mfa = \"totp\"; valid_until = \"2026-12-31\"; sources = [\"192.0.2.0/24\"]; approval = \"required\"; approval_timeout = \"90s\"; } );",
 	NULL
 };
 
@@ -57,78 +57,79 @@ static const struct dcase {
 	/* allow: end_by and window_close as UTC y,m,d,h,mi (0 = not checked) */
 	int eb[5], wc[5];
 	int ticket;
+	int approval;		/* the deciding grant asks for approval (90 s) */
 } cases[] = {
 	{ "allow in hours", "alice", "acme", "web01", "deploy", FT, 0, NULL,
 	  2026, 12, 1, 9, 30, 1, 11, "allows alice to reach acme/web01 as deploy",
-	  { 2026, 12, 1, 11, 30 }, { 2026, 12, 1, 18, 0 }, 1 },
+	  { 2026, 12, 1, 11, 30 }, { 2026, 12, 1, 18, 0 }, 1, 0 },
 	{ "login defaults to the grant's", "alice", "acme", "web01", NULL, FT, 0, NULL,
-	  2026, 12, 1, 9, 30, 1, 11, "as deploy", { 0 }, { 0 }, 1 },
+	  2026, 12, 1, 9, 30, 1, 11, "as deploy", { 0 }, { 0 }, 1, 0 },
 	{ "missing fido", "alice", "acme", "web01", "deploy", TO, 0, NULL,
-	  2026, 12, 1, 9, 30, 0, 11, "requires MFA fido+totp, but the login used totp", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 9, 30, 0, 11, "requires MFA fido+totp, but the login used totp", { 0 }, { 0 }, 0, 0 },
 	{ "mfa not judged", "alice", "acme", "web01", "deploy", 0, 1, NULL,
-	  2026, 12, 1, 9, 30, 1, 11, "with MFA fido+totp", { 0 }, { 0 }, 1 },
+	  2026, 12, 1, 9, 30, 1, 11, "with MFA fido+totp", { 0 }, { 0 }, 1, 0 },
 	{ "window close ends the session first", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2026, 12, 1, 17, 59, 1, 11, "", { 2026, 12, 1, 18, 0 }, { 2026, 12, 1, 18, 0 }, 1 },
+	  2026, 12, 1, 17, 59, 1, 11, "", { 2026, 12, 1, 18, 0 }, { 2026, 12, 1, 18, 0 }, 1, 0 },
 	{ "at window close", "alice", "acme", "web01", "deploy", FT, 0, NULL,
 	  2026, 12, 1, 18, 0, 0, 11, "outside the access window (uk); it opens next at 2026-12-02 08:00 UTC",
-	  { 0 }, { 0 }, 0 },
+	  { 0 }, { 0 }, 0, 0 },
 	/* Spring forward 2027-03-28: the same UTC time of day, other answers. */
 	{ "before spring DST, 07:30 GMT", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2027, 3, 26, 7, 30, 0, 11, "opens next at 2027-03-26 08:00 UTC", { 0 }, { 0 }, 0 },
+	  2027, 3, 26, 7, 30, 0, 11, "opens next at 2027-03-26 08:00 UTC", { 0 }, { 0 }, 0, 0 },
 	{ "after spring DST, 08:30 BST", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2027, 3, 29, 7, 30, 1, 11, "", { 2027, 3, 29, 9, 30 }, { 2027, 3, 29, 17, 0 }, 1 },
+	  2027, 3, 29, 7, 30, 1, 11, "", { 2027, 3, 29, 9, 30 }, { 2027, 3, 29, 17, 0 }, 1, 0 },
 	{ "after spring DST, close is 18:00 BST", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2027, 3, 29, 16, 59, 1, 11, "", { 2027, 3, 29, 17, 0 }, { 2027, 3, 29, 17, 0 }, 1 },
+	  2027, 3, 29, 16, 59, 1, 11, "", { 2027, 3, 29, 17, 0 }, { 2027, 3, 29, 17, 0 }, 1, 0 },
 	{ "after spring DST, 18:30 BST", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2027, 3, 29, 17, 30, 0, 11, "opens next at 2027-03-30 07:00 UTC", { 0 }, { 0 }, 0 },
+	  2027, 3, 29, 17, 30, 0, 11, "opens next at 2027-03-30 07:00 UTC", { 0 }, { 0 }, 0, 0 },
 	/* Fall back 2026-10-25. */
 	{ "before autumn DST, 08:30 BST", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2026, 10, 23, 7, 30, 1, 11, "", { 0 }, { 2026, 10, 23, 17, 0 }, 1 },
+	  2026, 10, 23, 7, 30, 1, 11, "", { 0 }, { 2026, 10, 23, 17, 0 }, 1, 0 },
 	{ "after autumn DST, 07:30 GMT", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2026, 10, 26, 7, 30, 0, 11, "opens next at 2026-10-26 08:00 UTC", { 0 }, { 0 }, 0 },
+	  2026, 10, 26, 7, 30, 0, 11, "opens next at 2026-10-26 08:00 UTC", { 0 }, { 0 }, 0, 0 },
 	{ "holiday excluded", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2026, 12, 25, 10, 0, 0, 11, "opens next at 2026-12-28 08:00 UTC", { 0 }, { 0 }, 0 },
+	  2026, 12, 25, 10, 0, 0, 11, "opens next at 2026-12-28 08:00 UTC", { 0 }, { 0 }, 0, 0 },
 	{ "login not granted", "alice", "acme", "web01", "root", FT, 0, NULL,
-	  2026, 12, 1, 9, 30, 0, 11, "login 'root' is not granted on acme/web01", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 9, 30, 0, 11, "login 'root' is not granted on acme/web01", { 0 }, { 0 }, 0, 0 },
 	{ "unknown engineer", "mallory", "acme", "web01", "deploy", FT, 0, NULL,
-	  2026, 12, 1, 9, 30, 0, 0, "unknown engineer 'mallory'", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 9, 30, 0, 0, "unknown engineer 'mallory'", { 0 }, { 0 }, 0, 0 },
 	{ "escaped engineer", "x\ny", "acme", "web01", "deploy", FT, 0, NULL,
-	  2026, 12, 1, 9, 30, 0, 0, "unknown engineer 'x\\x0ay'", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 9, 30, 0, 0, "unknown engineer 'x\\x0ay'", { 0 }, { 0 }, 0, 0 },
 	{ "unknown tenant", "alice", "initech", "web01", "deploy", FT, 0, NULL,
-	  2026, 12, 1, 9, 30, 0, 0, "unknown tenant 'initech'", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 9, 30, 0, 0, "unknown tenant 'initech'", { 0 }, { 0 }, 0, 0 },
 	{ "unknown target", "alice", "acme", "web99", "deploy", FT, 0, NULL,
-	  2026, 12, 1, 9, 30, 0, 0, "tenant acme has no target 'web99'", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 9, 30, 0, 0, "tenant acme has no target 'web99'", { 0 }, { 0 }, 0, 0 },
 	{ "no grant covers", "carol", "acme", "web01", "deploy", FT, 0, NULL,
-	  2027, 2, 1, 9, 30, 0, 0, "no grant gives carol access to acme/web01", { 0 }, { 0 }, 0 },
+	  2027, 2, 1, 9, 30, 0, 0, "no grant gives carol access to acme/web01", { 0 }, { 0 }, 0, 0 },
 	{ "not yet valid", "carol", "globex", "app", "ops", TO, 0, NULL,
-	  2026, 12, 2, 4, 0, 0, 5, "not valid before 2027-01-01 00:00 UTC", { 0 }, { 0 }, 0 },
+	  2026, 12, 2, 4, 0, 0, 5, "not valid before 2027-01-01 00:00 UTC", { 0 }, { 0 }, 0, 0 },
 	{ "expired", "alice", "acme", "web01", "deploy", FT, 0, NULL,
-	  2027, 4, 1, 9, 0, 0, 3, "expired at 2027-04-01 00:00 UTC", { 0 }, { 0 }, 0 },
+	  2027, 4, 1, 9, 0, 0, 3, "expired at 2027-04-01 00:00 UTC", { 0 }, { 0 }, 0, 0 },
 	{ "engineer source refused", "bob", "globex", "app", "ops", TO, 0, "203.0.113.5",
-	  2026, 12, 2, 4, 0, 0, 4, "bob may not connect from 203.0.113.5", { 0 }, { 0 }, 0 },
+	  2026, 12, 2, 4, 0, 0, 4, "bob may not connect from 203.0.113.5", { 0 }, { 0 }, 0, 0 },
 	{ "engineer source unknown", "bob", "globex", "app", "ops", TO, 0, NULL,
-	  2026, 12, 2, 4, 0, 0, 4, "may not connect from", { 0 }, { 0 }, 0 },
+	  2026, 12, 2, 4, 0, 0, 4, "may not connect from", { 0 }, { 0 }, 0, 0 },
 	/* Tue 2026-12-01 23:00 EST = Wed 04:00 UTC; window in the tenant's zone. */
 	{ "night window in tenant zone", "bob", "globex", "app", "ops", TO, 0, "198.51.100.9",
-	  2026, 12, 2, 4, 0, 1, 12, "", { 2026, 12, 2, 4, 30 }, { 2026, 12, 2, 11, 0 }, 0 },
+	  2026, 12, 2, 4, 0, 1, 12, "", { 2026, 12, 2, 4, 30 }, { 2026, 12, 2, 11, 0 }, 0, 0 },
 	/* Fri 23:00 EST runs into Saturday 06:00 EST. */
 	{ "friday night crosses midnight", "bob", "globex", "app", "ops", TO, 0, "198.51.100.9",
-	  2026, 12, 5, 4, 0, 1, 12, "", { 0 }, { 2026, 12, 5, 11, 0 }, 0 },
+	  2026, 12, 5, 4, 0, 1, 12, "", { 0 }, { 2026, 12, 5, 11, 0 }, 0, 0 },
 	{ "saturday night closed", "bob", "globex", "app", "ops", TO, 0, "198.51.100.9",
-	  2026, 12, 6, 4, 0, 0, 12, "outside the access window (nights)", { 0 }, { 0 }, 0 },
+	  2026, 12, 6, 4, 0, 0, 12, "outside the access window (nights)", { 0 }, { 0 }, 0, 0 },
 	/* US DST ends 2026-11-01: 22:30 EDT and 22:30 EST are different UTC times. */
 	{ "US night before fall back", "bob", "globex", "app", "ops", TO, 0, "198.51.100.9",
-	  2026, 10, 30, 2, 30, 1, 12, "", { 0 }, { 2026, 10, 30, 10, 0 }, 0 },
+	  2026, 10, 30, 2, 30, 1, 12, "", { 0 }, { 2026, 10, 30, 10, 0 }, 0, 0 },
 	{ "US night after fall back", "bob", "globex", "app", "ops", TO, 0, "198.51.100.9",
-	  2026, 11, 3, 2, 30, 0, 12, "opens next at 2026-11-03 03:00 UTC", { 0 }, { 0 }, 0 },
+	  2026, 11, 3, 2, 30, 0, 12, "opens next at 2026-11-03 03:00 UTC", { 0 }, { 0 }, 0, 0 },
 	{ "grant source allowed", "alice", "acme", "db01", "postgres", TO, 0, "192.0.2.5",
-	  2026, 12, 1, 10, 0, 1, 14, "", { 2026, 12, 1, 14, 0 }, { 2026, 12, 1, 18, 0 }, 0 },
+	  2026, 12, 1, 10, 0, 1, 14, "", { 2026, 12, 1, 14, 0 }, { 2026, 12, 1, 18, 0 }, 0, 1 },
 	{ "grant source unknown", "alice", "acme", "db01", "postgres", TO, 0, NULL,
-	  2026, 12, 1, 10, 0, 0, 14, "source address (none) is not allowed", { 0 }, { 0 }, 0 },
+	  2026, 12, 1, 10, 0, 0, 14, "source address (none) is not allowed", { 0 }, { 0 }, 0, 1 },
 	{ "grant expired", "alice", "acme", "db01", "postgres", TO, 0, "192.0.2.5",
-	  2027, 1, 4, 10, 0, 0, 14, "no longer valid since 2027-01-01 00:00 UTC", { 0 }, { 0 }, 0 },
+	  2027, 1, 4, 10, 0, 0, 14, "no longer valid since 2027-01-01 00:00 UTC", { 0 }, { 0 }, 0, 1 },
 	{ "grant validity ends the session", "alice", "acme", "db01", "postgres", TO, 0, "192.0.2.5",
-	  2026, 12, 31, 17, 0, 1, 14, "", { 2026, 12, 31, 18, 0 }, { 0 }, 0 },
+	  2026, 12, 31, 17, 0, 1, 14, "", { 2026, 12, 31, 18, 0 }, { 0 }, 0, 1 },
 };
 
 static struct pol *
@@ -190,6 +191,11 @@ test_decisions(void **state)
 			fail_msg("case '%s': window_close %lld", c->what, (long long)d.window_close);
 		if (c->allow && d.ticket_required != c->ticket)
 			fail_msg("case '%s': ticket %d", c->what, d.ticket_required);
+		/* Four eyes: on an allow and on the closest grant's deny alike. */
+		if (d.approval_required != c->approval ||
+		    d.approval_timeout != (c->approval ? 90 : 0))
+			fail_msg("case '%s': approval %d, timeout %lld", c->what,
+			    d.approval_required, (long long)d.approval_timeout);
 		/* A reason is one line, whatever the request held. */
 		assert_null(strchr(d.reason, '\n'));
 	}

@@ -358,6 +358,39 @@ test_mfa_names(void **state)
 	assert_string_equal(pol_mfa_sets("|", "|", buf, 10), "fido|totp");
 }
 
+/*
+ * A tenant's approvers as explain, report and the waiting engineer see
+ * them: in the policy's order, cut to fit; none for a tenant without.
+ */
+static void
+test_approvers_text(void **state)
+{
+	struct mg_diag *d = mg_diag_new();
+	struct pol *p = NULL;
+	char *text = make(4, "tenants = ( { name = \"acme\"; tz = \"Europe/London\"; "
+	    "windows = [\"w1\"]; approvers = [ \"group:leads\", \"erin\" ];", NULL);
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_string_equal(pol_approvers_text(&p->tenants[0], ", ", buf, sizeof(buf)),
+	    "group:leads, erin");
+	assert_string_equal(pol_approvers_text(&p->tenants[0], " ", buf, sizeof(buf)),
+	    "group:leads erin");
+	assert_string_equal(pol_approvers_text(&p->tenants[0], ", ", buf, 8), "group:l");
+	assert_string_equal(pol_approvers_text(&p->tenants[0], ", ", buf, 14),
+	    "group:leads, ");
+	assert_string_equal(pol_approvers_text(NULL, ", ", buf, sizeof(buf)), "");
+	pol_free(p);
+	free(text);
+	text = make(0, NULL, NULL);
+	assert_int_equal(pol_load_buffer(text, strlen(text), NAME, &p, d), 0);
+	assert_string_equal(pol_approvers_text(&p->tenants[0], ", ", buf, sizeof(buf)), "");
+	pol_free(p);
+	free(text);
+	mg_diag_free(d);
+}
+
 /* The pam section and an engineer's own mfa, both optional. */
 static void
 test_pam_and_engineer_mfa(void **state)
@@ -935,6 +968,7 @@ main(void)
 		cmocka_unit_test(test_gateway_twice),
 		cmocka_unit_test(test_pam_and_engineer_mfa),
 		cmocka_unit_test(test_mfa_names),
+		cmocka_unit_test(test_approvers_text),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_state_conninfo),
