@@ -22,6 +22,20 @@
 #            (enrolled in the database), one per fresh login. Left out,
 #            saying why, when the PostgreSQL server or the postgres user is
 #            missing (MG_BENCH_PG=0: on request).
+#   target c   for the session setup row only (issue 18): a second target
+#            sshd that trusts only a tenant CA (TrustedUserCAKeys, no
+#            authorized_keys, as mspgate-policy target-setup prints it),
+#            reached through the first gateway as tenant tc with a
+#            credential of kind "certificate": each session makes a key and
+#            asks mspgate-signer (started here as its own throwaway account,
+#            its audit log beside the gateway's, per_minute raised to
+#            100000 so that the timing loop is not refused) to certify it.
+#            Its engineers are its own, one per fresh login. Left out,
+#            saying why, when the signer cannot be set up (MG_BENCH_CERT=0:
+#            on request). The signer's own cost is timed apart: N signing
+#            requests from the gateway's account, one connection each (the
+#            round trip, its fdatasync'ed audit event included), and the
+#            signer process's CPU time over them.
 #
 # Fairness. Each fresh gateway login uses up a TOTP step (30 s), so the
 # throughput, echo and concurrency rows share one authenticated
@@ -31,10 +45,11 @@
 # libssh connection to the target; the bastion's ssh client, or
 # ProxyJump's end-to-end connection). Session setup and memory use fresh
 # connections on both sides, one throwaway engineer per gateway login;
-# the files gateway, the postgresql one and the double hop take turns in
-# one loop (rotating which goes first), so a slow moment of the machine
-# hits all three, and the postgresql backend's extra cost is the median
-# of the per-login differences against the files gateway.
+# the files gateway, the postgresql one, the certificate target and the
+# double hop take turns in one loop (rotating which goes first), so a slow
+# moment of the machine hits all of them, and the postgresql backend's and
+# the certificate's extra costs are the medians of the per-login
+# differences against the files gateway (a vault key to the first target).
 # The concurrency row multiplexes all sessions over the one connection,
 # so MaxSessions is raised (here only) in the generated gateway and
 # bastion sshd_config, and MaxStartups in the target's.
@@ -45,6 +60,8 @@
 #   MG_BENCH_ECHO_N=300     keystrokes per echo run
 #   MG_BENCH_SETUP_RUNS=5   fresh logins per side (one engineer each)
 #   MG_BENCH_PG=1           0: no postgresql gateway in the setup row
+#   MG_BENCH_CERT=1         0: no certificate target in the setup row
+#   MG_BENCH_SIGN_N=200     signing requests timed for the signer's own cost
 #   MG_BENCH_MEM_N=4        idle fresh sessions per side for memory
 #   MG_BENCH_IDLE=500       idle sessions in the concurrency row
 #   MG_BENCH_STREAM=50      streaming sessions in the concurrency row
@@ -146,6 +163,36 @@ elif pg_missing; then
 else
 	PG=1
 fi
+# The certificate target and its signer (session setup only): likewise.
+CERT=""
+cert_why=""
+SIGNER_USER="${GW_TAG}g"
+S="$T/signer"
+CT_PORT=$(free_port)
+if ! want setup; then
+	cert_why="no setup row"
+elif [ "${MG_BENCH_CERT:-1}" = 0 ]; then
+	cert_why="skipped on request (MG_BENCH_CERT=0)"
+elif [ ! -x "$BIN/mspgate-signer" ]; then
+	cert_why="$BIN/mspgate-signer missing (make)"
+elif ! make_user "$SIGNER_USER" system; then
+	cert_why="cannot make the signer's account $SIGNER_USER (useradd)"
+else
+	# As gw_cert.sh and the package have it: the CA key, the audit key and
+	# the audit folder the signer's own; the socket's folder open.
+	mkdir -p "$S/ca" "$S/audit" "$S/run"
+	if openssl genpkey -algorithm ed25519 -out "$S/ca/bench-ca.pem" 2>>"$T/signer.log" &&
+		openssl genpkey -algorithm ed25519 -out "$S/audit.pem" 2>>"$T/signer.log" &&
+		"$BIN/mspgate-signer" pubkey "$S/ca/bench-ca.pem" >"$T/bench-ca.pub" 2>>"$T/signer.log"; then
+		chmod 0600 "$S/ca/bench-ca.pem" "$S/audit.pem"
+		chown -R "$SIGNER_USER" "$S/ca" "$S/audit" "$S/run" "$S/audit.pem"
+		chmod 0700 "$S/ca" "$S/audit"
+		chmod 0755 "$S" "$S/run"
+		CERT=1
+	else
+		cert_why="cannot make the CA key: $(tail -1 "$T/signer.log")"
+	fi
+fi
 
 # Engineers: the main one (shared connections) and one per fresh login.
 NX=$((SETUP_RUNS + MEM_N))
@@ -168,6 +215,16 @@ while [ -n "$PG" ] && [ $i -le "$SETUP_RUNS" ]; do
 	make_user "${GW_TAG}p$i" || die "useradd"
 	PENGS="$PENGS ${GW_TAG}p$i"
 	ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "${GW_TAG}p$i" -f "$T/k-${GW_TAG}p$i" \
+		2>>"$T/keygen.log" || die "sk keygen"
+	i=$((i + 1))
+done
+# The certificate target's: one per fresh login there (likewise).
+CENGS=""
+i=1
+while [ -n "$CERT" ] && [ $i -le "$SETUP_RUNS" ]; do
+	make_user "${GW_TAG}c$i" || die "useradd"
+	CENGS="$CENGS ${GW_TAG}c$i"
+	ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "${GW_TAG}c$i" -f "$T/k-${GW_TAG}c$i" \
 		2>>"$T/keygen.log" || die "sk keygen"
 	i=$((i + 1))
 done
@@ -202,11 +259,25 @@ chmod -R a+rX "$T/bastion"
 
 # The concurrency row is one engineer's $MAXS sessions over one connection.
 GW_GATEWAY_EXTRA="  max_sessions_per_engineer = $MAXS;"
-gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };"
-python3 - "$GW_POLICY" "$GW_ENG" "$T" $ENGS $PENGS <<'EOF' || die "policy edit"
+CERT_POLICY=""
+[ -n "$CERT" ] && CERT_POLICY="credentials = ( { name = \"bench-ca\"; kind = \"certificate\";
+  ca = \"$(cat "$T/bench-ca.pub")\"; } );
+signer: { socket = \"$S/run/sign.sock\"; ca_keys = \"$S/ca\"; audit = \"$S/audit/audit.jsonl\";
+  signing_key = \"$S/audit.pem\"; user = \"$SIGNER_USER\"; per_minute = 100000; };"
+gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };
+$CERT_POLICY"
+CERT_TENANT=""
+[ -n "$CERT" ] && CERT_TENANT="{ name = \"tc\"; targets = ( { name = \"box\"; host = \"127.0.0.1\";
+      port = $CT_PORT; host_key = \"$(cut -d' ' -f1-2 "$TARGET_HOSTKEY.pub")\";
+      logins = [ \"$GW_TUSER\" ]; credential = \"bench-ca\"; } ); },"
+python3 - "$GW_POLICY" "$GW_ENG" "$T" "$CERT_TENANT" $ENGS $PENGS $CENGS <<'EOF' || die "policy edit"
 import re, sys
-p, eng, t, engs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+p, eng, t, tc, engs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 s = open(p).read()
+# tc: the certificate target, in t1's grant (the same MFA, the same life).
+if tc:
+    s = s.replace("tenants = (\n", "tenants = (\n  %s\n" % tc, 1)
+    s = s.replace('tenants = [ "t1", "t2" ];', 'tenants = [ "t1", "t2", "tc" ];', 1)
 ents = ",\n  ".join('{ name = "%s"; keys = [ "%s" ]; }'
                     % (u, " ".join(open("%s/k-%s.pub" % (t, u)).read().split()[:2])) for u in engs)
 s = re.sub(r'\{ name = "%s"; keys = \[ "[^"]*" \]; \}' % eng, ents, s)
@@ -218,8 +289,42 @@ EOF
 "$BIN/mspgate-policy" check -f "$GW_POLICY" >"$T/check.out" 2>&1 || die "policy: $(cat "$T/check.out")"
 sed -i "s|^gateway: {|gateway: {\n  user = \"$GW_DAEMON\";|" "$GW_POLICY"
 touch "$GW_AUDIT" && chown "$GW_DAEMON" "$GW_AUDIT" && chmod 0640 "$GW_AUDIT"
+
+# The signer, as its own account, and the target trusting the tenant's CA
+# (what mspgate-policy target-setup prints, as an operator installs it).
+as_user() { u=$1; shift; setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --clear-groups "$@"; }
+signer_up() { grep -q 'listening on' "$T/signer.log" 2>/dev/null && [ -S "$S/run/sign.sock" ]; }
+cert_setup() {
+	as_user "$SIGNER_USER" "$BIN/mspgate-signer" -t -f "$GW_POLICY" >>"$T/signer.log" 2>&1 ||
+		{ cert_why="mspgate-signer -t: $(tail -1 "$T/signer.log")"; return 1; }
+	# setpriv itself in the background (not a function): $! is the signer.
+	setpriv --reuid="$(id -u "$SIGNER_USER")" --regid="$(id -g "$SIGNER_USER")" --clear-groups \
+		"$BIN/mspgate-signer" -D -f "$GW_POLICY" 2>>"$T/signer.log" &
+	SIGNER_PID=$!
+	gw_track "$SIGNER_PID"
+	tap_wait 60 signer_up || { cert_why="mspgate-signer did not start: $(tail -1 "$T/signer.log")"; return 1; }
+	d="$T/target-c"
+	mkdir -p "$d"
+	"$BIN/mspgate-policy" -f "$GW_POLICY" target-setup --dir "$d" tc/box >"$d/setup" 2>"$d/setup.err" ||
+		{ cert_why="mspgate-policy target-setup: $(tail -1 "$d/setup.err")"; return 1; }
+	# The CA's public key, where its TrustedUserCAKeys line says.
+	ca_file=$(sed -n 's/^TrustedUserCAKeys //p' "$d/setup")
+	[ -n "$ca_file" ] || { cert_why="target-setup printed no TrustedUserCAKeys line"; return 1; }
+	grep '^ssh-ed25519 ' "$d/setup" >"$ca_file"
+	# The first target's settings, but for the port and the keys it accepts.
+	sed -e "s/^Port .*/Port $CT_PORT/" -e "s|^PidFile .*|PidFile $d/sshd.pid|" \
+		-e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile none|" "$T/target/sshd_config" >"$d/sshd_config"
+	grep -v '^#' "$d/setup" | grep -v '^ssh-ed25519 ' >>"$d/sshd_config"
+	"$SSHD" -D -e -f "$d/sshd_config" 2>>"$d/log" &
+	gw_track $!
+	wait_port "$CT_PORT" || { cert_why="the certificate target's sshd did not start: $(tail -1 "$d/log")"; return 1; }
+}
+if [ -n "$CERT" ]; then
+	say "certificate target (mspgate-signer as $SIGNER_USER, a target trusting the tenant CA)"
+	cert_setup || CERT=""
+fi
 start_mspgated || die "mspgated did not start"
-for u in $ENGS; do chain_enroll "$u" || die "enroll $u"; done
+for u in $ENGS $CENGS; do chain_enroll "$u" || die "enroll $u"; done
 
 # bench_gateway_sshd: the current gateway's sshd (chain_start_gateway)
 # started again with the bench's settings. Raised in the bench only:
@@ -322,6 +427,9 @@ Host gwfresh
 Host gwpfresh
   Port ${PB_PORT:-22}
   SetEnv MSPGATE_TARGET=t1/box
+Host gwcfresh
+  Port $GW_PORT
+  SetEnv MSPGATE_TARGET=tc/box
 Host bastion
   Port $B_PORT
   User $GW_ENG
@@ -357,7 +465,8 @@ exec 9<>"$T/hold"
 if want setup; then
 say "session setup: $SETUP_RUNS fresh logins each side"
 [ -n "$PG" ] || say "session setup, postgresql state: $pg_why; its rows are left out"
-: >"$T/setup.mg"; : >"$T/setup.pg"; : >"$T/setup.dh"; fails=0; pfails=0
+[ -n "$CERT" ] || say "session setup, certificate login: $cert_why; its rows are left out"
+: >"$T/setup.mg"; : >"$T/setup.pg"; : >"$T/setup.cc"; : >"$T/setup.dh"; fails=0; pfails=0; cfails=0
 # The server counts the connections made to it: per session, those of its
 # standing check, beside a few made once (the broker's and the state
 # worker's kept ones, at the first login; psql's own here).
@@ -367,18 +476,22 @@ i=1
 while [ $i -le "$SETUP_RUNS" ]; do
 	u="${GW_TAG}x$i"
 	pu="${GW_TAG}p$i"
-	# Who goes first turns with each login when there are three.
-	order="mg dh"
-	[ -n "$PG" ] && case $((i % 3)) in 1) order="mg pg dh" ;; 2) order="pg dh mg" ;; *) order="dh mg pg" ;; esac
-	for w in $order; do
+	cu="${GW_TAG}c$i"
+	# Who goes first turns with each login.
+	set -- mg $([ -n "$PG" ] && echo pg) $([ -n "$CERT" ] && echo cc) dh
+	k=$((i % $#))
+	while [ $k -gt 0 ]; do w=$1; shift; set -- "$@" "$w"; k=$((k - 1)); done
+	for w in "$@"; do
 		case $w in
 		mg) next_code "$u" ;;
 		pg) next_code "$pu" ;;
+		cc) next_code "$cu" ;;
 		esac
 		t0=$(now)
 		case $w in
 		mg) X -l "$u" -i "$T/k-$u" gwfresh true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1)) ;;
 		pg) X -l "$pu" -i "$T/k-$pu" gwpfresh true </dev/null >/dev/null 2>>"$T/setup.err" || pfails=$((pfails + 1)) ;;
+		cc) X -l "$cu" -i "$T/k-$cu" gwcfresh true </dev/null >/dev/null 2>>"$T/setup.err" || cfails=$((cfails + 1)) ;;
 		dh) X -l "$u" -i "$T/k-$u" bfresh ssh target true </dev/null >/dev/null 2>>"$T/setup.err" || fails=$((fails + 1)) ;;
 		esac
 		t1=$(now)
@@ -387,7 +500,7 @@ while [ $i -le "$SETUP_RUNS" ]; do
 	i=$((i + 1))
 done
 [ -n "$PG" ] && pgc1=$(pgconns)
-sed -i '/^$/d' "$T/setup.mg" "$T/setup.pg" "$T/setup.dh"
+sed -i '/^$/d' "$T/setup.mg" "$T/setup.pg" "$T/setup.cc" "$T/setup.dh"
 set -- $(stats "$T/setup.mg"); smg=$1 smg_lo=$2 smg_hi=$3
 set -- $(stats "$T/setup.dh"); sdh=$1 sdh_lo=$2 sdh_hi=$3
 r=$(ratio "$smg" "$sdh")
@@ -409,6 +522,48 @@ if [ -n "$PG" ]; then
 	row "session setup, PostgreSQL state's extra cost a session (median of per-login differences)" \
 		"$(awk -v a="$dpg" 'BEGIN { printf "%+.1f", a }') ms ($dpg_lo to $dpg_hi)" \
 		"$(f2 "$smg") s files" "$(ratio "$spg" "$smg")" "-" "-"
+fi
+if [ -n "$CERT" ]; then
+	set -- $(stats "$T/setup.cc"); scc=$1 scc_lo=$2 scc_hi=$3
+	# The certificate's own cost: each login against the files gateway's
+	# login of the same round, whose vault key needs no signer.
+	paste "$T/setup.cc" "$T/setup.mg" | awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' >"$T/setup.ccx"
+	set -- $(stats "$T/setup.ccx"); dcc=$1 dcc_lo=$2 dcc_hi=$3
+	ncert=$(grep -c '"cert_issued"' "$S/audit/audit.jsonl")
+	say "session setup: a certificate's extra cost a session, against a vault key: $dcc ms (median of $SETUP_RUNS paired logins; $dcc_lo to $dcc_hi); $ncert certificates in the signer's audit log"
+	row "session setup, certificate login (signing included; fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
+		"$(f2 "$scc") s ($(f2 "$scc_lo")-$(f2 "$scc_hi"))" \
+		"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$(ratio "$scc" "$sdh")" "<= 1.0x" \
+		"$(yn awk -v a="$scc" -v b="$sdh" 'BEGIN { exit !(a <= b) }')$([ $cfails -gt 0 ] && echo " ($cfails failed)")"
+	row "session setup, a certificate's extra cost a session against a vault key (median of per-login differences)" \
+		"$(awk -v a="$dcc" 'BEGIN { printf "%+.1f", a }') ms ($dcc_lo to $dcc_hi)" \
+		"$(f2 "$smg") s vault key" "$(ratio "$scc" "$smg")" "-" "-"
+	# The signer's own cost, apart: SIGN_N requests as mspgated's account
+	# (tests/bench/signtime.py), each its own connection, for the same
+	# engineer, target and login as the sessions; the round trip (its audit
+	# event written and fdatasync'ed, then the certificate signed), and the
+	# signer process's time on a CPU over the loop (/proc/PID/schedstat, ns).
+	SIGN_N=${MG_BENCH_SIGN_N:-200}
+	ssh-keygen -q -t ed25519 -N '' -f "$T/eph"
+	chmod 0644 "$T/eph.pub"
+	cpu() { awk '{ print $1 }' "/proc/$SIGNER_PID/schedstat" 2>/dev/null || echo 0; }
+	c0=$(cpu)
+	if as_user "$GW_DAEMON" /usr/bin/python3 tests/bench/signtime.py "$SIGN_N" tests/lib/signreq.py \
+		"$S/run/sign.sock" "$T/eph.pub" "${GW_TAG}c1" tc box "$GW_TUSER" 3600 127.0.0.1/32 \
+		>"$T/sign.ms" 2>"$T/sign.err"; then
+		c1=$(cpu)
+		set -- $(stats "$T/sign.ms"); sg=$1 sg_lo=$2 sg_hi=$3
+		sg99=$(pct "$T/sign.ms" 99)
+		scpu=$(awk -v a="$c0" -v b="$c1" -v n="$SIGN_N" 'BEGIN { printf "%.3f", (b - a) / 1e6 / n }')
+		say "signer: $SIGN_N certificates, round trip median $sg ms (p99 $sg99, $sg_lo to $sg_hi); its CPU time $scpu ms a certificate"
+		row "signing cost a certificate: mspgate-signer round trip as mspgated's account (median of $SIGN_N; its CPU time a certificate)" \
+			"$sg ms (p99 $sg99 ms); CPU $scpu ms" "-" "-" "-" "-"
+	else
+		say "signer: the timing loop failed: $(tail -1 "$T/sign.err")"
+		row "signing cost a certificate (mspgate-signer round trip)" "failed: $(tail -1 "$T/sign.err")" "-" "-" "-" "no"
+	fi
+else
+	row "session setup, certificate login (signing included)" "left out: $cert_why" "-" "-" "<= 1.0x" "-"
 fi
 fi
 
