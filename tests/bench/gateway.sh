@@ -294,15 +294,17 @@ touch "$GW_AUDIT" && chown "$GW_DAEMON" "$GW_AUDIT" && chmod 0640 "$GW_AUDIT"
 # (what mspgate-policy target-setup prints, as an operator installs it).
 as_user() { u=$1; shift; setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --clear-groups "$@"; }
 signer_up() { grep -q 'listening on' "$T/signer.log" 2>/dev/null && [ -S "$S/run/sign.sock" ]; }
+# What the signer said last, but its summary ("not started: ..."): why.
+signer_why() { grep -v ': not started: ' "$T/signer.log" | tail -1; }
 cert_setup() {
 	as_user "$SIGNER_USER" "$BIN/mspgate-signer" -t -f "$GW_POLICY" >>"$T/signer.log" 2>&1 ||
-		{ cert_why="mspgate-signer -t: $(tail -1 "$T/signer.log")"; return 1; }
+		{ cert_why="mspgate-signer -t: $(signer_why)"; return 1; }
 	# setpriv itself in the background (not a function): $! is the signer.
 	setpriv --reuid="$(id -u "$SIGNER_USER")" --regid="$(id -g "$SIGNER_USER")" --clear-groups \
 		"$BIN/mspgate-signer" -D -f "$GW_POLICY" 2>>"$T/signer.log" &
 	SIGNER_PID=$!
 	gw_track "$SIGNER_PID"
-	tap_wait 60 signer_up || { cert_why="mspgate-signer did not start: $(tail -1 "$T/signer.log")"; return 1; }
+	tap_wait 60 signer_up || { cert_why="mspgate-signer did not start: $(signer_why)"; return 1; }
 	d="$T/target-c"
 	mkdir -p "$d"
 	"$BIN/mspgate-policy" -f "$GW_POLICY" target-setup --dir "$d" tc/box >"$d/setup" 2>"$d/setup.err" ||
