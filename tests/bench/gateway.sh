@@ -207,27 +207,26 @@ while [ $i -le $NX ]; do
 	ENGS="$ENGS ${GW_TAG}x$i"
 	i=$((i + 1))
 done
-# The postgresql gateway's: one per fresh login there (only its policy
-# entry and a FIDO key: they never reach the bastion).
+# side_engineers LETTER: the engineers of one more side of the setup row,
+# one per fresh login there (only a policy entry and a FIDO key: they never
+# reach the bastion); their names in $SE (not printed: make_user must run
+# in this shell, which removes the accounts at exit).
+side_engineers() {
+	SE=""
+	j=1
+	while [ $j -le "$SETUP_RUNS" ]; do
+		make_user "${GW_TAG}$1$j" || die "useradd"
+		SE="$SE ${GW_TAG}$1$j"
+		ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "${GW_TAG}$1$j" -f "$T/k-${GW_TAG}$1$j" \
+			2>>"$T/keygen.log" || die "sk keygen"
+		j=$((j + 1))
+	done
+}
+# The postgresql gateway's and the certificate target's.
 PENGS=""
-i=1
-while [ -n "$PG" ] && [ $i -le "$SETUP_RUNS" ]; do
-	make_user "${GW_TAG}p$i" || die "useradd"
-	PENGS="$PENGS ${GW_TAG}p$i"
-	ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "${GW_TAG}p$i" -f "$T/k-${GW_TAG}p$i" \
-		2>>"$T/keygen.log" || die "sk keygen"
-	i=$((i + 1))
-done
-# The certificate target's: one per fresh login there (likewise).
+[ -n "$PG" ] && side_engineers p && PENGS=$SE
 CENGS=""
-i=1
-while [ -n "$CERT" ] && [ $i -le "$SETUP_RUNS" ]; do
-	make_user "${GW_TAG}c$i" || die "useradd"
-	CENGS="$CENGS ${GW_TAG}c$i"
-	ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C "${GW_TAG}c$i" -f "$T/k-${GW_TAG}c$i" \
-		2>>"$T/keygen.log" || die "sk keygen"
-	i=$((i + 1))
-done
+[ -n "$CERT" ] && side_engineers c && CENGS=$SE
 ssh-keygen -q -t ed25519 -N '' -C hop -f "$T/hop" || die keygen
 cat "$T/hop.pub" >>"$T/target/authorized_keys"
 mkdir -p "$T/bastion/keys"
@@ -510,36 +509,38 @@ row "session setup (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
 	"$(f2 "$smg") s ($(f2 "$smg_lo")-$(f2 "$smg_hi"))" \
 	"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$r" "<= 1.2x" \
 	"$(yn awk -v a="$smg" -v b="$sdh" 'BEGIN { exit !(a <= 1.2 * b) }')$([ $fails -gt 0 ] && echo " ($fails failed)")"
+# side_stats W: side W's logins (sw, sw_lo, sw_hi, s) and its own cost
+# (dw, dw_lo, dw_hi, ms): each login against the files gateway's login of
+# the same round (taken within a second or two of each other).
+side_stats() {
+	w0=$1
+	set -- $(stats "$T/setup.$w0"); sw=$1 sw_lo=$2 sw_hi=$3
+	paste "$T/setup.$w0" "$T/setup.mg" | awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' >"$T/setup.$w0.x"
+	set -- $(stats "$T/setup.$w0.x"); dw=$1 dw_lo=$2 dw_hi=$3
+}
+# side_rows LABEL FAILS EXTRA BASE: its two rows, against the double hop
+# (at most 1.0x) and against the files gateway (BASE names that).
+side_rows() {
+	row "session setup, $1 (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
+		"$(f2 "$sw") s ($(f2 "$sw_lo")-$(f2 "$sw_hi"))" \
+		"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$(ratio "$sw" "$sdh")" "<= 1.0x" \
+		"$(yn awk -v a="$sw" -v b="$sdh" 'BEGIN { exit !(a <= b) }')$([ "$2" -gt 0 ] && echo " ($2 failed)")"
+	row "session setup, $3 (median of per-login differences)" \
+		"$(awk -v a="$dw" 'BEGIN { printf "%+.1f", a }') ms ($dw_lo to $dw_hi)" \
+		"$(f2 "$smg") s $4" "$(ratio "$sw" "$smg")" "-" "-"
+}
 if [ -n "$PG" ]; then
-	set -- $(stats "$T/setup.pg"); spg=$1 spg_lo=$2 spg_hi=$3
-	# The backend's own cost: each login against the files gateway's login
-	# of the same round (taken within a second or two of each other).
-	paste "$T/setup.pg" "$T/setup.mg" | awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' >"$T/setup.pgx"
-	set -- $(stats "$T/setup.pgx"); dpg=$1 dpg_lo=$2 dpg_hi=$3
-	say "session setup: the postgresql backend's extra cost a session, against files: $dpg ms (median of $SETUP_RUNS paired logins; $dpg_lo to $dpg_hi); $((pgc1 - pgc0)) connections to the database for $SETUP_RUNS sessions"
-	row "session setup, state in PostgreSQL (fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
-		"$(f2 "$spg") s ($(f2 "$spg_lo")-$(f2 "$spg_hi"))" \
-		"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$(ratio "$spg" "$sdh")" "<= 1.0x" \
-		"$(yn awk -v a="$spg" -v b="$sdh" 'BEGIN { exit !(a <= b) }')$([ $pfails -gt 0 ] && echo " ($pfails failed)")"
-	row "session setup, PostgreSQL state's extra cost a session (median of per-login differences)" \
-		"$(awk -v a="$dpg" 'BEGIN { printf "%+.1f", a }') ms ($dpg_lo to $dpg_hi)" \
-		"$(f2 "$smg") s files" "$(ratio "$spg" "$smg")" "-" "-"
+	side_stats pg
+	say "session setup: the postgresql backend's extra cost a session, against files: $dw ms (median of $SETUP_RUNS paired logins; $dw_lo to $dw_hi); $((pgc1 - pgc0)) connections to the database for $SETUP_RUNS sessions"
+	side_rows "state in PostgreSQL" "$pfails" "PostgreSQL state's extra cost a session" files
 fi
 if [ -n "$CERT" ]; then
-	set -- $(stats "$T/setup.cc"); scc=$1 scc_lo=$2 scc_hi=$3
-	# The certificate's own cost: each login against the files gateway's
-	# login of the same round, whose vault key needs no signer.
-	paste "$T/setup.cc" "$T/setup.mg" | awk '{ printf "%.1f\n", ($1 - $2) * 1000 }' >"$T/setup.ccx"
-	set -- $(stats "$T/setup.ccx"); dcc=$1 dcc_lo=$2 dcc_hi=$3
+	# The files gateway's logins use a vault key, which needs no signer.
+	side_stats cc
 	ncert=$(grep -c '"cert_issued"' "$S/audit/audit.jsonl")
-	say "session setup: a certificate's extra cost a session, against a vault key: $dcc ms (median of $SETUP_RUNS paired logins; $dcc_lo to $dcc_hi); $ncert certificates in the signer's audit log"
-	row "session setup, certificate login (signing included; fresh login, \`true\`, exit; median of $SETUP_RUNS)" \
-		"$(f2 "$scc") s ($(f2 "$scc_lo")-$(f2 "$scc_hi"))" \
-		"$(f2 "$sdh") s ($(f2 "$sdh_lo")-$(f2 "$sdh_hi")) double hop" "$(ratio "$scc" "$sdh")" "<= 1.0x" \
-		"$(yn awk -v a="$scc" -v b="$sdh" 'BEGIN { exit !(a <= b) }')$([ $cfails -gt 0 ] && echo " ($cfails failed)")"
-	row "session setup, a certificate's extra cost a session against a vault key (median of per-login differences)" \
-		"$(awk -v a="$dcc" 'BEGIN { printf "%+.1f", a }') ms ($dcc_lo to $dcc_hi)" \
-		"$(f2 "$smg") s vault key" "$(ratio "$scc" "$smg")" "-" "-"
+	say "session setup: a certificate's extra cost a session, against a vault key: $dw ms (median of $SETUP_RUNS paired logins; $dw_lo to $dw_hi); $ncert certificates in the signer's audit log"
+	side_rows "certificate login, signing included" "$cfails" \
+		"a certificate's extra cost a session against a vault key" "vault key"
 	# The signer's own cost, apart: SIGN_N requests as mspgated's account
 	# (tests/bench/signtime.py), each its own connection, for the same
 	# engineer, target and login as the sessions; the round trip (its audit
@@ -565,7 +566,7 @@ if [ -n "$CERT" ]; then
 		row "signing cost a certificate (mspgate-signer round trip)" "failed: $(tail -1 "$T/sign.err")" "-" "-" "-" "no"
 	fi
 else
-	row "session setup, certificate login (signing included)" "left out: $cert_why" "-" "-" "<= 1.0x" "-"
+	row "session setup, certificate login, signing included" "left out: $cert_why" "-" "-" "<= 1.0x" "-"
 fi
 fi
 
