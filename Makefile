@@ -436,14 +436,17 @@ all: gateway
 check: gateway
 
 # mspgate-signer (issue 18): holds the tenants' CA keys, signs per-session
-# certificates. Linked with the policy, the audit writer and libcrypto only:
-# no libssh, no PAM objects, no libpq.
+# certificates. Linked with the policy, the audit writer and libcrypto, and
+# pam/'s objects for the login attestations it reads (mfa_attest_load; their
+# factors' evidence checks bring in the rest of pam/ and its libraries); no
+# libssh.
 SIGNER := $(BUILD)/bin/mspgate-signer
 SIGNER_OBJ := $(BUILD)/obj/gateway/gw_signer.o $(BUILD)/obj/gateway/gw_signmsg.o \
 	$(BUILD)/obj/gateway/gw_ratelim.o
-$(SIGNER): $(BUILD)/obj/gateway/mspgate-signer.o $(SIGNER_OBJ) $(LIBS)
+$(SIGNER): $(BUILD)/obj/gateway/mspgate-signer.o $(SIGNER_OBJ) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(SIGNER_OBJ) $(LIBS) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(SIGNER_OBJ) $(PAM_LIB_OBJ) $(LIBSTATE) \
+	    $(LIBS) $(PKG_LIBS) $(PQ_LIBS) -loath
 gateway: $(SIGNER)
 install-gateway: install-signer
 .PHONY: install-signer

@@ -78,6 +78,8 @@ gw_cert_make(void *ctx, ssh_session s, ssh_key *out, char *err, size_t errlen)
 	copy(req.login, sizeof(req.login), rq->login);
 	copy(req.ticket, sizeof(req.ticket), rq->ticket);
 	req.lifetime = rq->lifetime;
+	req.att_pid = rq->att_pid > 0 ? (uint32_t)rq->att_pid : 0;
+	req.att_start = rq->att_start;
 	if (local_source(s, req.source, sizeof(req.source)) != 0) {
 		mg_seterr(err, errlen, "cannot read the connection's own address");
 		return MG_ERR_SYSTEM;

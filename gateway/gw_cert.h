@@ -5,12 +5,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <libssh/libssh.h>
 
 /* What the session asks the signer for (strings borrowed). */
 struct gw_cert_req {
 	const char *socket;	/* signer.socket */
 	const char *session, *engineer, *tenant, *target, *login, *ticket;
+	pid_t att_pid;		/* the login attestation's session process */
+	unsigned long long att_start;	/* and its start time: the signer checks both */
 	uint32_t lifetime;	/* seconds from now */
 	int timeout_ms;
 	uint64_t serial;	/* out: the certificate's serial */

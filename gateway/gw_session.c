@@ -1270,6 +1270,8 @@ connect_cert(struct sess *s, enum gw_ssh_fail *why, char *fp, size_t fplen, char
 	rq.target = s->spec.target;
 	rq.login = s->d.login;
 	rq.ticket = s->ticket[0] ? s->ticket : NULL;
+	rq.att_pid = s->att.pid;
+	rq.att_start = s->att.start;
 	rq.lifetime = (uint32_t)(life + GW_SIGNER_GRACE);
 	rq.timeout_ms = (int)(s->ctx->connect_timeout > 0 ? s->ctx->connect_timeout * 1000 :
 	    10000);

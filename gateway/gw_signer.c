@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* mspgate-signer's checks, its audit and the certificate it signs. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "gw_signer.h"
+#include "mfa_attest.h"
 #include "mg_addr.h"
 #include "mg_err.h"
 #include "mg_file.h"
@@ -189,12 +191,14 @@ sources_ok(const char *list)
 
 /*
  * The longest max_session of the grants that let this engineer reach
- * this target as this login; 0 when none does. Windows, MFA and tickets
- * are mspgated's to judge; the signer bounds what any session could get.
+ * this target as this login, with the factors of att when not NULL; 0
+ * when none does. Windows, tickets and the login's age are mspgated's to
+ * judge (a fresh code may renew an old login for one session); the
+ * signer bounds what any session could get.
  */
 static int64_t
 longest_grant(const struct pol *p, const struct pol_engineer *e,
-    const struct pol_target *t, const char *login)
+    const struct pol_target *t, const char *login, const struct mfa_attest *att)
 {
 	int64_t m = 0;
 	size_t i;
@@ -203,10 +207,59 @@ longest_grant(const struct pol *p, const struct pol_engineer *e,
 		const struct pol_grant *g = &p->grants[i];
 
 		if (pol_grant_applies(g, e) && pol_grant_covers(g, t) &&
-		    pol_grant_login_ok(g, t, login) && g->max_session > m)
+		    pol_grant_login_ok(g, t, login) && g->max_session > m &&
+		    (att == NULL || (g->mfa & ~att->mfa) == 0))
 			m = g->max_session;
 	}
 	return m;
+}
+
+/*
+ * A live login of the engineer stands behind the request: its
+ * attestation, read here from pam_mspgate's folder (root's), is for the
+ * session process and start time the request names, that process still
+ * runs with that start time, and the login is the engineer's. 1, or 0
+ * with the refusal in reply.
+ */
+static int
+login_stands(const struct pol *p, const struct gw_signmsg *req, struct mfa_attest *att,
+    struct gw_signmsg *reply)
+{
+	unsigned long long start;
+	char e[300];
+	int r;
+
+	if (req->att_pid == 0 || req->att_pid > INT_MAX) {
+		refuse(reply, "no attested login: the request names pid %u", (unsigned)req->att_pid);
+		return 0;
+	}
+	r = mfa_attest_load(p->gateway.attestations, (pid_t)req->att_pid, att, e, sizeof(e));
+	if (r == MG_ERR_NOENT) {
+		refuse(reply, "no attested login: no attestation for session process %u in %.200s",
+		    (unsigned)req->att_pid, p->gateway.attestations);
+		return 0;
+	}
+	if (r != 0) {
+		refuse(reply, "no attested login: %s", e);
+		return 0;
+	}
+	if (att->start != req->att_start) {
+		refuse(reply, "no attested login: the attestation of session process %u is of "
+		    "another session (start %llu, the request says %" PRIu64 ")",
+		    (unsigned)req->att_pid, att->start, req->att_start);
+		return 0;
+	}
+	if (mfa_proc_stat(att->pid, &start, NULL) != 0 || start != att->start) {
+		refuse(reply, "no attested login: session process %u has ended",
+		    (unsigned)req->att_pid);
+		return 0;
+	}
+	if (strcmp(att->engineer, req->engineer) != 0) {
+		refuse(reply, "no attested login: the login of session process %u is %s's, "
+		    "not %s's", (unsigned)req->att_pid, att->engineer, req->engineer);
+		return 0;
+	}
+	return 1;
 }
 
 static void
@@ -230,6 +283,7 @@ gw_signer_handle(struct gw_signer *s, uid_t peer, const struct gw_signmsg *req,
 	const char *princ[1], *source;
 	struct mg_sshcert_spec sp = { 0 };
 	struct rec_audit_event ev = { 0 };
+	struct mfa_attest att;
 	char key_id[300], reason[1200], err[300], from[32], to[32], *cert = NULL;
 	time_t now = mg_clock_now();
 	int64_t maxs;
@@ -268,8 +322,17 @@ gw_signer_handle(struct gw_signer *s, uid_t peer, const struct gw_signmsg *req,
 		refuse(reply, "no engineer %s in the policy", req->engineer);
 		goto refused;
 	}
-	if ((maxs = longest_grant(p, eng, tg, req->login)) == 0) {
+	if (longest_grant(p, eng, tg, req->login, NULL) == 0) {
 		refuse(reply, "no grant lets %s reach %s/%s as %s", eng->name, tn->name,
+		    tg->name, req->login);
+		goto refused;
+	}
+	/* A stolen service account alone mints nothing: a live attested login must stand behind. */
+	if (!login_stands(p, req, &att, reply))
+		goto refused;
+	if ((maxs = longest_grant(p, eng, tg, req->login, &att)) == 0) {
+		refuse(reply, "the login's MFA (%s) is not what a grant that lets %s reach "
+		    "%s/%s as %s asks for", pol_mfa_name(att.mfa), eng->name, tn->name,
 		    tg->name, req->login);
 		goto refused;
 	}

@@ -52,7 +52,10 @@ void gw_signer_free_cas(struct gw_signer *s);
  * GW_SIGN_REFUSED saying why. Refused: a peer other than the gateway's
  * service account, over the rate, an unknown tenant or target, a target
  * whose credential is not a certificate, a login or engineer no grant
- * allows there, a lifetime over the longest such grant's max_session
+ * allows there, no live attested login behind the request (no
+ * attestation in gateway.attestations for the pid it names, another start
+ * time, a session process gone, another engineer's login, or factors no
+ * such grant accepts), a lifetime over the longest such grant's max_session
  * plus GW_SIGNER_GRACE, a bad source address, or an audit log that
  * cannot be written (nothing is signed that is not audited first).
  * Every issue and every refusal goes to the signer's audit log.

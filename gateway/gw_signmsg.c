@@ -39,6 +39,10 @@ static const struct field fields[GW_ST_NTAGS] = {
 	[GW_ST_SERIAL] = { F_U64, offsetof(struct gw_signmsg, serial), 8,
 	    T(GW_SIGN_CERT), T(GW_SIGN_CERT) },
 	[GW_ST_TEXT] = { F_STR, S(text), T(GW_SIGN_REFUSED), T(GW_SIGN_REFUSED) },
+	[GW_ST_ATT_PID] = { F_U32, offsetof(struct gw_signmsg, att_pid), 4,
+	    T(GW_SIGN_REQUEST), T(GW_SIGN_REQUEST) },
+	[GW_ST_ATT_START] = { F_U64, offsetof(struct gw_signmsg, att_start), 8,
+	    T(GW_SIGN_REQUEST), T(GW_SIGN_REQUEST) },
 };
 
 static int
@@ -74,6 +78,8 @@ gw_signmsg_encode(const struct gw_signmsg *m, unsigned char *buf, size_t len)
 		const struct field *f = &fields[tag];
 		unsigned char v[8];
 		const unsigned char *p = v;
+		uint32_t u32;
+		uint64_t u64;
 
 		if (!(f->may & T(m->type)))
 			continue;
@@ -92,16 +98,16 @@ gw_signmsg_encode(const struct gw_signmsg *m, unsigned char *buf, size_t len)
 			break;
 		case F_U32:
 			n = 4;
-			v[0] = (unsigned char)(m->lifetime >> 24);
-			v[1] = (unsigned char)(m->lifetime >> 16);
-			v[2] = (unsigned char)(m->lifetime >> 8);
-			v[3] = (unsigned char)m->lifetime;
+			memcpy(&u32, base + f->off, 4);
+			for (size_t i = 0; i < 4; i++)
+				v[i] = (unsigned char)(u32 >> (24 - 8 * i));
 			break;
 		case F_U64:
 		default:
 			n = 8;
+			memcpy(&u64, base + f->off, 8);
 			for (size_t i = 0; i < 8; i++)
-				v[i] = (unsigned char)(m->serial >> (56 - 8 * i));
+				v[i] = (unsigned char)(u64 >> (56 - 8 * i));
 			break;
 		}
 		if (o + 3 + n > GW_SIGN_MAX)
@@ -129,6 +135,8 @@ gw_signmsg_decode(const unsigned char *buf, size_t len, struct gw_signmsg *m)
 	m->type = buf[3];
 	while (o < len) {
 		const struct field *f;
+		uint32_t u32 = 0;
+		uint64_t u64 = 0;
 
 		if (len - o < 3)
 			return MG_ERR_PARSE;
@@ -156,15 +164,17 @@ gw_signmsg_decode(const unsigned char *buf, size_t len, struct gw_signmsg *m)
 		case F_U32:
 			if (n != 4)
 				return MG_ERR_PARSE;
-			m->lifetime = (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
-			    (uint32_t)buf[o + 2] << 8 | buf[o + 3];
+			for (i = 0; i < 4; i++)
+				u32 = u32 << 8 | buf[o + i];
+			memcpy(base + f->off, &u32, 4);
 			break;
 		case F_U64:
 		default:
 			if (n != 8)
 				return MG_ERR_PARSE;
 			for (i = 0; i < 8; i++)
-				m->serial = m->serial << 8 | buf[o + i];
+				u64 = u64 << 8 | buf[o + i];
+			memcpy(base + f->off, &u64, 8);
 			break;
 		}
 		o += n;

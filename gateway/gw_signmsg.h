@@ -14,8 +14,8 @@
  *   FIELD = TAG (1 byte)  LENGTH (2 bytes, big-endian)  VALUE
  *
  * GW_SIGN_REQUEST (session -> signer) must have SESSION, ENGINEER,
- * TENANT, TARGET, LOGIN, PUBKEY, LIFETIME and SOURCE, and may have
- * TICKET. GW_SIGN_CERT (signer -> session) has CERT and SERIAL;
+ * TENANT, TARGET, LOGIN, PUBKEY, LIFETIME, SOURCE, ATT_PID and
+ * ATT_START, and may have TICKET. GW_SIGN_CERT (signer -> session) has CERT and SERIAL;
  * GW_SIGN_REFUSED has TEXT. A tag appears at most once and only in the
  * types above; strings hold no control bytes and no NUL and are at most
  * the length given; anything else is refused as a whole (MG_ERR_PARSE).
@@ -42,6 +42,8 @@ enum gw_sign_tag {
 	GW_ST_CERT = 10,	/* "ssh-ed25519-cert-v01@openssh.com BASE64", <= 8192 */
 	GW_ST_SERIAL = 11,	/* u64 */
 	GW_ST_TEXT = 12,	/* why refused, <= 512 */
+	GW_ST_ATT_PID = 13,	/* u32: the login attestation's pid (its sshd session) */
+	GW_ST_ATT_START = 14,	/* u64: that process's start time, as in the attestation */
 	GW_ST_NTAGS
 };
 
@@ -51,8 +53,8 @@ struct gw_signmsg {
 	char session[65], engineer[65], tenant[65], target[65], login[65];
 	char ticket[129], source[513], cert[8193], text[513];
 	unsigned char pubkey[32];
-	uint32_t lifetime;
-	uint64_t serial;
+	uint32_t lifetime, att_pid;
+	uint64_t serial, att_start;
 };
 
 /* Encodes m into buf (GW_SIGN_MAX bytes); the length, or MG_ERR_INVAL. */

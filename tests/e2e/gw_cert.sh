@@ -143,9 +143,12 @@ check_grep "vault key session: output" '^via-key$' "$T/o2"
 
 # A certificate asked for directly, as the gateway's account, with a short life.
 ssh-keygen -q -t ed25519 -N '' -f "$T/eph"
-ask() { setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups \
+# ask USER TENANT LIFETIME [ATT]: as USER, under a live login of
+# ${ATT_USER:-$GW_ENG} attested by tests/lib/attest-run; ATT as signreq.py
+# takes it (default: that login).
+ask() { "$GW_ATTEST_RUN" -d "$T/attest" -u "${ATT_USER:-$GW_ENG}" -r "$1" -- \
 	/usr/bin/python3 tests/lib/signreq.py "$SIGNER_SOCK" "$T/eph.pub" s-test "$GW_ENG" "$2" box \
-	"$GW_TUSER" "$3" 127.0.0.1/32; }
+	"$GW_TUSER" "$3" 127.0.0.1/32 "${4:-parent}"; }
 ask "$GW_DAEMON" ta 3 >"$T/eph-cert.pub" 2>"$T/ask.err"
 check_exit 0 "the gateway's account gets a certificate" test $? -eq 0
 check "ssh-keygen -L reads it" sh -c "ssh-keygen -L -f '$T/eph-cert.pub' >'$T/eph.L'"
@@ -191,6 +194,30 @@ ask "$GW_ENG" ta 60 >"$T/o7"
 check_exit 0 "a request from the engineer's uid is refused" test $? -eq 1
 check_grep "the refusal names the uid" "uid $(id -u "$GW_ENG") is not the gateway's service account" "$T/o7"
 check_grep "the refusal is in the signer's audit" '"event":"denied".*is not the gateway' "$SIGNER_AUDIT"
+
+# A stolen service account alone mints nothing: a live attested login of
+# the engineer named must stand behind each request.
+n_issued=$(grep -c '"cert_issued"' "$SIGNER_AUDIT")
+ask "$GW_DAEMON" ta 60 self >"$T/o9a"
+check_exit 0 "no attestation for the pid named: refused" test $? -eq 1
+check_grep "no attestation: the refusal says so" \
+	'^REFUSED: no attested login: no attestation for session process [0-9]* in ' "$T/o9a"
+check_grep "no attestation: audited" \
+	'"event":"denied".*no attested login: no attestation for session process' "$SIGNER_AUDIT"
+ATT_USER="$GW_TUSER" ask "$GW_DAEMON" ta 60 >"$T/o9b"
+check_exit 0 "another user's attested login: refused" test $? -eq 1
+check_grep "another user's login: the refusal names both" \
+	"^REFUSED: no attested login: the login of session process [0-9]* is $GW_TUSER's, not $GW_ENG's" \
+	"$T/o9b"
+check_grep "another user's login: audited" '"event":"denied".*is '"$GW_TUSER""'s, not" \
+	"$SIGNER_AUDIT"
+ask "$GW_DAEMON" ta 60 parent+1 >"$T/o9c"
+check_exit 0 "a stale start time: refused" test $? -eq 1
+check_grep "a stale start time: the refusal says another session" \
+	'^REFUSED: no attested login: the attestation of session process [0-9]* is of another session' \
+	"$T/o9c"
+check_grep "a stale start time: audited" '"event":"denied".*is of another session' "$SIGNER_AUDIT"
+check "none of the three was signed" test "$(grep -c '"cert_issued"' "$SIGNER_AUDIT")" -eq "$n_issued"
 
 # The audit log cannot be written: nothing is signed, the session is refused.
 n_issued=$(grep -c '"cert_issued"' "$SIGNER_AUDIT")

@@ -31,6 +31,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (len = 0; m.session[len]; len++)
 		if ((unsigned char)m.session[len] < 0x20)
 			abort();
+	/* Only a request names a login attestation. */
+	if (m.type != GW_SIGN_REQUEST && (m.att_pid != 0 || m.att_start != 0))
+		abort();
 	(void)zero;
 	return 0;
 }

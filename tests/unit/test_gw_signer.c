@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "gw_signer.h"
+#include "mfa_attest.h"
 #include "mg_diag.h"
 #include "mg_sshcert.h"
 #include "mg_time.h"
@@ -37,6 +40,91 @@ static struct pol *pol;
 static struct rec_key *key;
 static struct gw_signer signer;
 static const unsigned char ca_seed[32] = { 7, 7, 7 };
+
+/*
+ * Login attestations in a folder of the test's (root's, as the signer
+ * wants): alice's for this process, bob's and a factor-less one of alice's
+ * for two children that wait on a pipe, one for a process gone, and a live
+ * child with none.
+ */
+enum att { ATT_ALICE, ATT_NONE, ATT_STALE, ATT_BOB, ATT_GONE, ATT_NO_MFA, ATT_PID0, ATT_N };
+static char att_dir[160];
+static pid_t att_pid[ATT_N];
+static unsigned long long att_start[ATT_N];
+static int hold[2] = { -1, -1 };
+
+/* A child that lives until the pipe closes. */
+static pid_t
+child(void)
+{
+	char c;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		close(hold[1]);
+		while (read(hold[0], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+static void
+attest(enum att which, const char *eng, pid_t pid, unsigned long long start, int totp)
+{
+	struct mfa_attest a;
+	char err[300];
+
+	mfa_attest_init(&a);
+	snprintf(a.engineer, sizeof(a.engineer), "%s", eng);
+	a.uid = 1001;
+	a.pid = pid;
+	a.start = start;
+	a.login = time(NULL);
+	if (totp)
+		assert_int_equal(mfa_attest_set(&a, POL_MFA_TOTP, "5"), 0);
+	if (mfa_attest_write(att_dir, &a, err, sizeof(err)) != 0)
+		fail_msg("attestation: %s", err);
+	att_pid[which] = pid;
+	att_start[which] = start;
+}
+
+static void
+attestations(void)
+{
+	unsigned long long st;
+	pid_t pid;
+	int i;
+
+	snprintf(att_dir, sizeof(att_dir), "%s/attest", dir);
+	free(pol->gateway.attestations);
+	assert_non_null(pol->gateway.attestations = strdup(att_dir));
+	assert_int_equal(pipe(hold), 0);
+	assert_int_equal(mfa_proc_stat(getpid(), &st, NULL), 0);
+	attest(ATT_ALICE, "alice", getpid(), st, 1);
+	att_pid[ATT_STALE] = getpid();
+	att_start[ATT_STALE] = st + 1;
+	for (i = 0; i < 3; i++) {
+		pid = child();
+		assert_int_equal(mfa_proc_stat(pid, &st, NULL), 0);
+		if (i == 0)
+			attest(ATT_BOB, "bob", pid, st, 1);
+		else if (i == 1)
+			attest(ATT_NO_MFA, "alice", pid, st, 0);
+		else {
+			att_pid[ATT_NONE] = pid;
+			att_start[ATT_NONE] = st;
+		}
+	}
+	/* Gone: its attestation stays behind (a crash), its process does not. */
+	if ((pid = fork()) == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	assert_int_equal(mfa_proc_stat(pid, &st, NULL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	attest(ATT_GONE, "alice", pid, st, 1);
+}
 
 static int
 setup(void **state)
@@ -85,11 +173,12 @@ setup(void **state)
 	signer.pol = pol;
 	signer.gateway_uid = GW_UID;
 	signer.audit_key = key;
-	gw_ratelim_init(&signer.refused, 10, 60);
+	gw_ratelim_init(&signer.refused, GW_SIGNER_REFUSALS, 60);
 	signer.cas = calloc(1, sizeof(*signer.cas));
 	signer.ncas = 1;
 	signer.cas[0].cred = pol_credential_find(pol, "acme-ca");
 	memcpy(signer.cas[0].seed, ca_seed, 32);
+	attestations();
 	return 0;
 }
 
@@ -99,6 +188,12 @@ teardown(void **state)
 	char cmd[200];
 
 	(void)state;
+	close(hold[0]);
+	close(hold[1]);
+	/* The pipe closed, the children end. */
+	waitpid(att_pid[ATT_BOB], NULL, 0);
+	waitpid(att_pid[ATT_NO_MFA], NULL, 0);
+	waitpid(att_pid[ATT_NONE], NULL, 0);
 	gw_signer_free_cas(&signer);
 	rec_key_free(key);
 	pol_free(pol);
@@ -120,6 +215,8 @@ request(struct gw_signmsg *m, const char *eng, const char *target, const char *l
 	snprintf(m->source, sizeof(m->source), "%s", source);
 	m->lifetime = life;
 	memset(m->pubkey, 9, 32);
+	m->att_pid = (uint32_t)att_pid[ATT_ALICE];
+	m->att_start = att_start[ATT_ALICE];
 }
 
 static size_t
@@ -147,26 +244,41 @@ test_refusals(void **state)
 		const char *eng, *target, *login;
 		uint32_t life;
 		const char *source, *reason;
+		enum att att;
 	} cases[] = {
 		{ "another uid", 1000, "alice", "web01", "deploy", 60, "10.0.0.1/32",
-		  "uid 1000 is not the gateway's service account" },
+		  "uid 1000 is not the gateway's service account", ATT_ALICE },
 		{ "unknown target", GW_UID, "alice", "web99", "deploy", 60, "10.0.0.1/32",
-		  "no target acme/web99 in the policy" },
+		  "no target acme/web99 in the policy", ATT_ALICE },
 		{ "a vault-key target", GW_UID, "alice", "db01", "deploy", 60, "10.0.0.1/32",
-		  "target acme/db01 has no certificate credential" },
+		  "target acme/db01 has no certificate credential", ATT_ALICE },
 		{ "unknown engineer", GW_UID, "mallory", "web01", "deploy", 60, "10.0.0.1/32",
-		  "no engineer mallory in the policy" },
+		  "no engineer mallory in the policy", ATT_ALICE },
 		{ "no grant for the engineer", GW_UID, "bob", "web01", "deploy", 60, "10.0.0.1/32",
-		  "no grant lets bob reach acme/web01 as deploy" },
+		  "no grant lets bob reach acme/web01 as deploy", ATT_ALICE },
 		{ "a login the grant does not give", GW_UID, "alice", "web01", "root", 60,
-		  "10.0.0.1/32", "no grant lets alice reach acme/web01 as root" },
+		  "10.0.0.1/32", "no grant lets alice reach acme/web01 as root", ATT_ALICE },
 		{ "over max_session + 60 s", GW_UID, "alice", "web01", "deploy", 3661,
-		  "10.0.0.1/32", "lifetime 3661s is over the grants' max_session 3600s + 60s" },
+		  "10.0.0.1/32", "lifetime 3661s is over the grants' max_session 3600s + 60s", ATT_ALICE },
 		{ "no lifetime", GW_UID, "alice", "web01", "deploy", 0, "10.0.0.1/32",
-		  "lifetime 0s" },
+		  "lifetime 0s", ATT_ALICE },
 		{ "a bad source", GW_UID, "alice", "web01", "deploy", 60, "10.0.0.1/33",
-		  "bad source address" },
-		{ "no source", GW_UID, "alice", "web01", "deploy", 60, "", "bad source address" },
+		  "bad source address", ATT_ALICE },
+		{ "no source", GW_UID, "alice", "web01", "deploy", 60, "", "bad source address", ATT_ALICE },
+		/* A stolen service account: no live attested login of the engineer behind. */
+		{ "no attestation for the pid", GW_UID, "alice", "web01", "deploy", 60,
+		  "10.0.0.1/32", "no attested login: no attestation for session process",
+		  ATT_NONE },
+		{ "no pid", GW_UID, "alice", "web01", "deploy", 60, "10.0.0.1/32",
+		  "no attested login: the request names pid 0", ATT_PID0 },
+		{ "a stale start time", GW_UID, "alice", "web01", "deploy", 60, "10.0.0.1/32",
+		  "is of another session", ATT_STALE },
+		{ "another engineer's login", GW_UID, "alice", "web01", "deploy", 60,
+		  "10.0.0.1/32", "is bob's, not alice's", ATT_BOB },
+		{ "a session process gone", GW_UID, "alice", "web01", "deploy", 60, "10.0.0.1/32",
+		  "has ended", ATT_GONE },
+		{ "a login without the grant's factors", GW_UID, "alice", "web01", "deploy", 60,
+		  "10.0.0.1/32", "the login's MFA (none) is not what a grant", ATT_NO_MFA },
 	};
 	struct gw_signmsg req, reply;
 	size_t i, denied = count("\"denied\"");
@@ -175,6 +287,8 @@ test_refusals(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		request(&req, cases[i].eng, cases[i].target, cases[i].login, cases[i].life,
 		    cases[i].source);
+		req.att_pid = (uint32_t)att_pid[cases[i].att];
+		req.att_start = att_start[cases[i].att];
 		gw_signer_handle(&signer, cases[i].uid, &req, &reply);
 		if (reply.type != GW_SIGN_REFUSED || strstr(reply.text, cases[i].reason) == NULL)
 			fail_msg("case '%s': type %d, text '%s'", cases[i].what, reply.type,
@@ -182,20 +296,21 @@ test_refusals(void **state)
 		assert_int_equal(count("\"denied\""), ++denied);
 	}
 	assert_int_equal(count("\"cert_issued\""), 0);
-	/* Refusals to one uid past the bound are counted, not audited one by one. */
+	/* Refusals to one uid past the bound (10 here) are counted, not audited one by one. */
+	gw_ratelim_init(&signer.refused, 10, 60);
 	mg_clock_set(time(NULL));
 	for (i = 0; i < 12; i++) {
 		request(&req, "alice", "web01", "deploy", 60, "10.0.0.1/32");
 		gw_signer_handle(&signer, 1000, &req, &reply);
 		assert_int_equal(reply.type, GW_SIGN_REFUSED);
 	}
-	assert_int_equal(count("uid 1000 is not the gateway"), 10);
+	assert_int_equal(count("uid 1000 is not the gateway"), 1 + 10);
 	/* The next window says in one event how many were held back. */
 	mg_clock_set(time(NULL) + 61);
 	gw_signer_handle(&signer, 1000, &req, &reply);
 	mg_clock_reset();
-	assert_int_equal(count("3 more certificate refusals to uid 1000 in 60s"), 1);
-	assert_int_equal(count("uid 1000 is not the gateway"), 11);
+	assert_int_equal(count("2 more certificate refusals to uid 1000 in 60s"), 1);
+	assert_int_equal(count("uid 1000 is not the gateway"), 12);
 }
 
 static void
