@@ -106,6 +106,12 @@ nspawn_run() {
 		test "$(ns systemctl is-active mspgate-signer)" = active
 	check "systemd: mspgate-signer runs as mspgate-signer" \
 		test "$(ns ps -o user= -p "$(ns systemctl show -P MainPID mspgate-signer)")" = mspgate-signer
+	# It checks that an attested login's sshd session process still runs:
+	# in its sandbox, as its user, root's processes and the attestations.
+	sp=$(ns systemctl show -P MainPID mspgate-signer)
+	check "systemd: the signer's sandbox shows root's /proc/1/stat and /run/mspgate-attest" \
+		ns nsenter -t "$sp" -m -- setpriv --reuid=mspgate-signer --regid=mspgate-signer \
+		--clear-groups sh -c 'grep -q . /proc/1/stat && test -d /run/mspgate-attest'
 	check "systemd: mspgated runs as mspgate" \
 		test "$(ns ps -o user= -p "$(ns systemctl show -P MainPID mspgated)")" = mspgate
 	ns ssh-keyscan -p 2222 127.0.0.1 >"$NS_DIR/keyscan" 2>/dev/null
