@@ -26,14 +26,16 @@
 #define STOP_GRACE_MS 1500
 #define OUT_GONE_GRACE_S 2
 /*
- * A small chunk (a keystroke's echo) is written by the relay itself when
- * nothing is queued and the fd polls writable, which saves the writer
- * thread's wake-up (about 0.1 ms an echo). Such a write is at most
- * PIPE_BUF bytes, so a pipe or socket that polls writable takes it whole;
- * a terminal may take less, and a timer cuts the write off after
- * DIRECT_GUARD_MS at the latest: the rest goes to the queue, which is then
- * not empty, so the relay writes nothing itself until the engineer has
- * read it all.
+ * Output is written by the relay itself when nothing is queued, which
+ * saves the writer thread's wake-up (about 0.1 ms an echo; on a bulk
+ * stream, most of the session's futex calls and context switches). The
+ * engineer's descriptors are non-blocking while the relay runs (their
+ * flags are put back after), so such a write takes what fits and never
+ * waits: the rest goes to the queue, which is then not empty, so the
+ * relay writes nothing itself until the engineer has read it all. Where
+ * the flag cannot be set, a direct write is at most DIRECT_MAX bytes of a
+ * descriptor that polls writable, and a timer cuts it off after
+ * DIRECT_GUARD_MS at the latest.
  */
 #define DIRECT_MAX 4096
 #define DIRECT_GUARD_MS 20
@@ -116,6 +118,8 @@ struct gw_outq {
 	} slot[NSLOT];
 	unsigned head, n;
 	int fd[2];			/* the writer's own copies (dup) */
+	int flags[2];			/* their file status flags before the relay */
+	int nonblock;			/* both made O_NONBLOCK (see DIRECT_MAX) */
 	int gone[2];			/* a write failed: that reader is gone */
 	int quit;
 	int wake;			/* eventfd: the writer freed a slot */
@@ -171,6 +175,16 @@ writer_main(void *arg)
 				off += (size_t)w;
 				continue;
 			}
+			if (w < 0 && errno == EAGAIN) {
+				/* Non-blocking: wait until it takes more (SIGUSR2 ends the wait). */
+				struct pollfd pf = { q->fd[which], POLLOUT, 0 };
+
+				if (poll(&pf, 1, -1) >= 0 || errno == EINTR)
+					errno = EINTR;
+				else
+					errno = EIO;
+				w = -1;
+			}
 			if (w < 0 && errno == EINTR) {
 				pthread_mutex_lock(&q->mu);
 				quit = q->quit;
@@ -212,6 +226,10 @@ outq_free(struct gw_outq *q)
 		return;
 	for (i = 0; i < NSLOT; i++)
 		free(q->slot[i].buf);
+	/* The engineer's descriptors as they were (the session writes after the relay). */
+	for (i = 0; i < 2; i++)
+		if (q->fd[i] >= 0 && q->flags[i] >= 0)
+			(void)fcntl(q->fd[i], F_SETFL, q->flags[i]);
 	for (i = 0; i < 2; i++)
 		if (q->fd[i] >= 0)
 			close(q->fd[i]);
@@ -274,6 +292,7 @@ outq_start(int out, int err)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
 	q->fd[0] = q->fd[1] = q->wake = -1;
+	q->flags[0] = q->flags[1] = -1;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	for (i = 0; i < NSLOT; i++)
@@ -284,6 +303,16 @@ outq_start(int out, int err)
 	    (q->fd[1] = fcntl(err, F_DUPFD_CLOEXEC, 3)) < 0 ||
 	    (q->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		goto fail;
+	/*
+	 * Non-blocking while the relay runs (see DIRECT_MAX). out and err
+	 * may be one open file (a terminal): both flags are read first, so
+	 * both are put back as they were.
+	 */
+	q->flags[0] = fcntl(q->fd[0], F_GETFL);
+	q->flags[1] = fcntl(q->fd[1], F_GETFL);
+	q->nonblock = q->flags[0] >= 0 && q->flags[1] >= 0 &&
+	    fcntl(q->fd[0], F_SETFL, q->flags[0] | O_NONBLOCK) == 0 &&
+	    fcntl(q->fd[1], F_SETFL, q->flags[1] | O_NONBLOCK) == 0;
 	/* No SA_RESTART: SIGUSR2 ends a blocked write with EINTR. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr2;
@@ -389,8 +418,9 @@ queue_or_write(struct gw_relay *r, char *buf, size_t n, int which)
 	pf.fd = which ? r->err : r->out;
 	pf.events = POLLOUT;
 	pf.revents = 0;
-	if (n > DIRECT_MAX || outq_queued(q, NULL) != 0 || poll(&pf, 1, 0) != 1 ||
-	    (pf.revents & (POLLERR | POLLHUP | POLLNVAL)) || !(pf.revents & POLLOUT)) {
+	if (outq_queued(q, NULL) != 0 || (!q->nonblock && (n > DIRECT_MAX ||
+	    poll(&pf, 1, 0) != 1 || (pf.revents & (POLLERR | POLLHUP | POLLNVAL)) ||
+	    !(pf.revents & POLLOUT)))) {
 		outq_push(q, n, which);
 		return;
 	}
@@ -399,9 +429,13 @@ queue_or_write(struct gw_relay *r, char *buf, size_t n, int which)
 	pthread_mutex_unlock(&q->mu);
 	if (gone)
 		return;		/* nobody reads it: dropped (it is recorded) */
-	setitimer(ITIMER_REAL, &on, NULL);
-	w = write(pf.fd, buf, n);
-	setitimer(ITIMER_REAL, &off, NULL);
+	if (q->nonblock) {
+		w = write(pf.fd, buf, n);
+	} else {
+		setitimer(ITIMER_REAL, &on, NULL);
+		w = write(pf.fd, buf, n);
+		setitimer(ITIMER_REAL, &off, NULL);
+	}
 	if (w < 0 && errno != EINTR && errno != EAGAIN) {
 		/* EPIPE, EIO (a hung-up terminal): the reader went away. */
 		pthread_mutex_lock(&q->mu);

@@ -121,11 +121,99 @@ test_queue_keeps_order_under_a_fast_writer(void **state)
 	assert_int_equal(rd.got, TOTAL);
 }
 
+/* A reader that stops now and then, so the pipe fills under the relay's own writes. */
+static void *
+slow_reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	unsigned char buf[4096];
+	ssize_t n, k;
+	unsigned turns = 0;
+
+	while ((n = read(rd->fd, buf, sizeof(buf))) > 0) {
+		for (k = 0; k < n; k++) {
+			if (!rd->bad && buf[k] != seq_byte(rd->got + (uint64_t)k)) {
+				rd->bad = 1;
+				rd->bad_at = rd->got + (uint64_t)k;
+			}
+		}
+		rd->got += (uint64_t)n;
+		if (++turns % 64 == 0)
+			usleep(2000);
+	}
+	return NULL;
+}
+
+/*
+ * The relay's direct writes (queue_or_write: any size while nothing is
+ * queued, on a descriptor made non-blocking) and the writer thread's
+ * (which waits in poll when the pipe is full) share one stream: every
+ * byte once, in order, against a reader that keeps stopping. After the
+ * relay, the engineer's descriptor is blocking again, as it was.
+ */
+static void
+test_direct_writes_keep_order_and_flags(void **state)
+{
+	struct gw_relay r;
+	struct reader rd;
+	pthread_t th;
+	int p[2], devnull;
+	uint64_t sent = 0;
+	unsigned seed = 7;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_true((devnull = open("/dev/null", O_WRONLY)) >= 0);
+	assert_int_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+	memset(&rd, 0, sizeof(rd));
+	rd.fd = p[0];
+	assert_int_equal(pthread_create(&th, NULL, slow_reader_main, &rd), 0);
+	memset(&r, 0, sizeof(r));
+	r.out = p[1];
+	r.err = devnull;
+	assert_non_null(r.outq = outq_start(p[1], devnull));
+	assert_true(r.outq->nonblock);
+	assert_int_not_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+	while (sent < TOTAL / 4) {
+		char *buf;
+		size_t n, i;
+
+		if (outq_room(r.outq, &buf) == NULL) {
+			uint64_t v;
+			struct pollfd pf = { r.outq->wake, POLLIN, 0 };
+
+			(void)poll(&pf, 1, 100);
+			(void)!read(r.outq->wake, &v, sizeof(v));
+			continue;
+		}
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (seed >> 8) % ((seed & 1) == 0 ? RELAY_BUF : 4096);
+		if (n > TOTAL / 4 - sent)
+			n = (size_t)(TOTAL / 4 - sent);
+		for (i = 0; i < n; i++)
+			buf[i] = (char)seq_byte(sent + i);
+		queue_or_write(&r, buf, n, 0);
+		sent += n;
+	}
+	while (outq_queued(r.outq, NULL) != 0)
+		usleep(1000);
+	outq_stop(r.outq);
+	assert_int_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+	close(p[1]);
+	close(devnull);
+	pthread_join(th, NULL);
+	if (rd.bad)
+		fail_msg("byte %llu of %u is not the one written there",
+		    (unsigned long long)rd.bad_at, TOTAL / 4);
+	assert_int_equal(rd.got, TOTAL / 4);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_keeps_order_under_a_fast_writer),
+		cmocka_unit_test(test_direct_writes_keep_order_and_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
