@@ -70,6 +70,7 @@
 #                           (random first; sftp, scp and tar use random)
 #   MG_BENCH_ONLY="..."     only these rows (words: setup memory out in pty sftp
 #                           scp tar echo conc); default all
+#   MG_BENCH_HOLD=FIFO      no rows: runs "WHO HOW KIND" lines from FIFO (see below)
 #   MG_BENCH_ROWS=FILE      append rows here (tests/bench/run.sh); the rows
 #                           are also printed
 set -u
@@ -741,6 +742,32 @@ cat >"$T/dh-sftp" <<EOF
 exec ssh -F $C bastion ssh -s target sftp
 EOF
 chmod 0755 "$T/dh-sftp"
+# MG_BENCH_HOLD=FIFO (a tool for working on the relay, no rows): runs
+# "WHO HOW KIND" lines read from FIFO (WHO mg, dh or pj; HOW and KIND as in
+# runone) one at a time, prints each run's MB/s, until "quit".
+if [ -n "${MG_BENCH_HOLD:-}" ]; then
+	[ -p "$MG_BENCH_HOLD" ] || mkfifo "$MG_BENCH_HOLD"
+	say "holding: write \"WHO HOW KIND\" lines to $MG_BENCH_HOLD, then quit"
+	# busy jiffies of the whole machine (/proc/stat: all but idle and iowait)
+	busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+	exec 8<>"$MG_BENCH_HOLD"	# held open: lines written at once all wait here
+	while read -r who how kind <&8; do
+		[ "$who" = quit ] && break
+		rm -rf "$SHM/got" "$SHM/dst"/*
+		c0=$(busy)
+		t0=$(now)
+		runone "$who" "$how" "$SHM/p.$kind" || say "$who $how $kind failed"
+		t1=$(now)
+		c1=$(busy)
+		arrived "$how" "$SHM/p.$kind" || say "$who $how $kind: did not arrive whole"
+		# MB/s, and the machine's CPU time (all processes) a MB, in ms
+		awk -v w="$who $how $kind" -v a="$t0" -v b="$t1" -v m="$(stat -c %s "$SHM/p.$kind")" \
+			-v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { printf "%s %.1f MB/s %.2f cpu-ms/MB\n", w, m / 1048576 / ((b - a) / 1e9), c * 1000 / hz / (m / 1048576) }'
+		[ "$who" = mg ] && { gw_wait_sessions 0; rm -f "$GW_REC"/*.cast; }
+	done
+	exit 0
+fi
 bulk() { # LABEL HOW KIND [TARGET_RATIO, 0.9]
 	tg=${4:-0.9}
 	for w in mg dh pj; do : >"$T/b.$w"; done
