@@ -28,14 +28,15 @@
 /*
  * Output is written by the relay itself when nothing is queued, which
  * saves the writer thread's wake-up (about 0.1 ms an echo; on a bulk
- * stream, most of the session's futex calls and context switches). The
- * engineer's descriptors are non-blocking while the relay runs (their
+ * stream, most of the session's futex calls and context switches). A
+ * command's or sftp's pipes are non-blocking while the relay runs (their
  * flags are put back after), so such a write takes what fits and never
  * waits: the rest goes to the queue, which is then not empty, so the
- * relay writes nothing itself until the engineer has read it all. Where
- * the flag cannot be set, a direct write is at most DIRECT_MAX bytes of a
- * descriptor that polls writable, and a timer cuts it off after
- * DIRECT_GUARD_MS at the latest.
+ * relay writes nothing itself until the engineer has read it all. A
+ * terminal stays blocking (it takes a few KiB at a time: non-blocking
+ * writes there mostly came back EAGAIN, and measured no faster): a direct
+ * write is at most DIRECT_MAX bytes of a descriptor that polls writable,
+ * and a timer cuts it off after DIRECT_GUARD_MS at the latest.
  */
 #define DIRECT_MAX 4096
 #define DIRECT_GUARD_MS 20
@@ -119,7 +120,7 @@ struct gw_outq {
 	unsigned head, n;
 	int fd[2];			/* the writer's own copies (dup) */
 	int flags[2];			/* their file status flags before the relay */
-	int nonblock;			/* both made O_NONBLOCK (see DIRECT_MAX) */
+	int nonblock;			/* both made O_NONBLOCK (pipes; see DIRECT_MAX) */
 	int gone[2];			/* a write failed: that reader is gone */
 	int quit;
 	int wake;			/* eventfd: the writer freed a slot */
@@ -282,7 +283,7 @@ outq_stop(struct gw_outq *q)
 }
 
 static struct gw_outq *
-outq_start(int out, int err)
+outq_start(int out, int err, int nonblock)
 {
 	struct gw_outq *q;
 	struct sigaction sa;
@@ -304,13 +305,13 @@ outq_start(int out, int err)
 	    (q->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		goto fail;
 	/*
-	 * Non-blocking while the relay runs (see DIRECT_MAX). out and err
-	 * may be one open file (a terminal): both flags are read first, so
-	 * both are put back as they were.
+	 * Non-blocking while the relay runs, if asked (see DIRECT_MAX). out
+	 * and err may be one open file: both flags are read first, so both
+	 * are put back as they were.
 	 */
 	q->flags[0] = fcntl(q->fd[0], F_GETFL);
 	q->flags[1] = fcntl(q->fd[1], F_GETFL);
-	q->nonblock = q->flags[0] >= 0 && q->flags[1] >= 0 &&
+	q->nonblock = nonblock && q->flags[0] >= 0 && q->flags[1] >= 0 &&
 	    fcntl(q->fd[0], F_SETFL, q->flags[0] | O_NONBLOCK) == 0 &&
 	    fcntl(q->fd[1], F_SETFL, q->flags[1] | O_NONBLOCK) == 0;
 	/* No SA_RESTART: SIGUSR2 ends a blocked write with EINTR. */
@@ -654,7 +655,7 @@ gw_relay_run(struct gw_relay *r, struct gw_relay_result *res)
 	 * socket for ever: an event context processes whatever arrives.
 	 */
 	if ((inbuf = malloc(RELAY_BUF)) == NULL ||
-	    (r->outq = outq_start(r->out, r->err)) == NULL ||
+	    (r->outq = outq_start(r->out, r->err, !r->pty)) == NULL ||
 	    (ev = ssh_event_new()) == NULL || ssh_event_add_session(ev, r->session) != SSH_OK) {
 		snprintf(res->err, sizeof(res->err), "out of memory");
 		ssh_event_free(ev);

@@ -84,7 +84,7 @@ test_queue_keeps_order_under_a_fast_writer(void **state)
 	memset(&rd, 0, sizeof(rd));
 	rd.fd = p[0];
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
-	assert_non_null(q = outq_start(p[1], devnull));
+	assert_non_null(q = outq_start(p[1], devnull, 1));
 	close(p[1]);
 	while (sent < TOTAL) {
 		char *buf;
@@ -171,7 +171,7 @@ test_direct_writes_keep_order_and_flags(void **state)
 	memset(&r, 0, sizeof(r));
 	r.out = p[1];
 	r.err = devnull;
-	assert_non_null(r.outq = outq_start(p[1], devnull));
+	assert_non_null(r.outq = outq_start(p[1], devnull, 1));
 	assert_true(r.outq->nonblock);
 	assert_int_not_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
 	while (sent < TOTAL / 4) {
