@@ -6,17 +6,19 @@
 # implementation of the format, compiled once and run N times in this
 # process, so no interpreter start is timed). Prints each request's time in
 # ms, one a line; exits 1 at the first refusal (its reason on stderr).
-#   signtime.py N SIGNREQ_PY SOCKET PUBKEY_FILE ENGINEER TENANT TARGET LOGIN LIFETIME SOURCE
+#   signtime.py N SIGNREQ_PY SOCKET PUBKEY_FILE ENGINEER TENANT TARGET LOGIN LIFETIME SOURCE ATT
+# ATT as signreq.py takes it: "parent" under tests/lib/attest-run (the
+# signer wants a live attested login behind every request).
 import contextlib
 import io
 import sys
 import time
 
 n, signreq = int(sys.argv[1]), sys.argv[2]
-sock, pubfile, eng, tenant, target, login, life, source = sys.argv[3:11]
+sock, pubfile, eng, tenant, target, login, life, source, att = sys.argv[3:12]
 code = compile(open(signreq).read(), signreq, "exec")
 for i in range(n):
-    sys.argv = [signreq, sock, pubfile, "bench-%d" % i, eng, tenant, target, login, life, source]
+    sys.argv = [signreq, sock, pubfile, "bench-%d" % i, eng, tenant, target, login, life, source, att]
     out = io.StringIO()
     t0 = time.perf_counter()
     try:

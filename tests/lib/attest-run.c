@@ -8,7 +8,8 @@
  *
  * attest-run -d DIR -u USER [-r RUNAS] [-m MFA] [-s ADDR] [-p PORT] [-a AGE] -- COMMAND...
  * -r runs COMMAND as another user than the one attested (a uid mismatch);
- * -a makes the login AGE seconds old.
+ * -a makes the login AGE seconds old; -F FP adds a FIDO factor, the key
+ * with that fingerprint (SHA256:...), as pam_mspgate records one.
  */
 #include <grp.h>
 #include <pwd.h>
@@ -29,7 +30,7 @@ main(int argc, char **argv)
 {
 	struct mfa_attest a;
 	struct passwd *pw;
-	const char *dir = NULL, *user = NULL, *runas = NULL, *mfa = "totp";
+	const char *dir = NULL, *user = NULL, *runas = NULL, *mfa = "totp", *fido = NULL;
 	char err[512], ev[MFA_EVIDENCE_MAX];
 	unsigned bits = 0;
 	long age = 0;
@@ -39,7 +40,7 @@ main(int argc, char **argv)
 	mfa_attest_init(&a);
 	snprintf(a.source, sizeof(a.source), "127.0.0.1");
 	a.port = 40000;
-	while ((ch = getopt(argc, argv, "d:u:r:m:s:p:a:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:u:r:m:s:p:a:F:")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'u': user = optarg; break;
@@ -48,6 +49,7 @@ main(int argc, char **argv)
 		case 's': snprintf(a.source, sizeof(a.source), "%s", optarg); break;
 		case 'p': a.port = atoi(optarg); break;
 		case 'a': age = atol(optarg); break;
+		case 'F': fido = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -63,9 +65,12 @@ main(int argc, char **argv)
 	a.login = time(NULL) - age;
 	if (strcmp(mfa, "none") != 0 && pol_mfa_parse(mfa, &bits) != 0)
 		goto usage;
-	/* sk-soft keys are not in these tests' policies: TOTP only, or none. */
-	if (bits & POL_MFA_FIDO)
-		goto usage;
+	/* FIDO only with the key named (-F): its fingerprint is the evidence. */
+	if (bits & POL_MFA_FIDO) {
+		if (fido == NULL || (size_t)snprintf(ev, sizeof(ev), "%s 0", fido) >= sizeof(ev) ||
+		    mfa_attest_set(&a, POL_MFA_FIDO, ev) != 0)
+			goto usage;
+	}
 	if ((bits & POL_MFA_TOTP) &&
 	    (mfa_totp_evidence((int64_t)(a.login / 30), ev, sizeof(ev)) != 0 ||
 	    mfa_attest_set(&a, POL_MFA_TOTP, ev) != 0))
@@ -97,7 +102,7 @@ main(int argc, char **argv)
 		return 2;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 usage:
-	fprintf(stderr, "usage: attest-run -d DIR -u USER [-r RUNAS] [-m totp|none] [-s ADDR] "
-	    "[-p PORT] [-a AGE] -- COMMAND...\n");
+	fprintf(stderr, "usage: attest-run -d DIR -u USER [-r RUNAS] [-m totp|none|fido+totp -F FP] "
+	    "[-s ADDR] [-p PORT] [-a AGE] -- COMMAND...\n");
 	return 2;
 }
