@@ -29,6 +29,7 @@ struct reader {
 	uint64_t got;		/* bytes read */
 	uint64_t bad_at;	/* first byte that was not the next in sequence */
 	int bad;
+	unsigned pause_every;	/* 0, or stop 2 ms every so many reads */
 };
 
 /* The stream is byte i = (i * 7 + i / 65521) & 0xff: no chunk repeats another. */
@@ -44,8 +45,10 @@ reader_main(void *arg)
 	struct reader *rd = arg;
 	unsigned char buf[65536];
 	ssize_t n, k;
+	unsigned turns = 0;
 
-	while ((n = read(rd->fd, buf, sizeof(buf))) > 0) {
+	/* A stopping reader reads little at a time, so the pipe fills. */
+	while ((n = read(rd->fd, buf, rd->pause_every ? 4096 : sizeof(buf))) > 0) {
 		for (k = 0; k < n; k++) {
 			if (!rd->bad && buf[k] != seq_byte(rd->got + (uint64_t)k)) {
 				rd->bad = 1;
@@ -53,6 +56,8 @@ reader_main(void *arg)
 			}
 		}
 		rd->got += (uint64_t)n;
+		if (rd->pause_every && ++turns % rd->pause_every == 0)
+			usleep(2000);
 	}
 	return NULL;
 }
@@ -121,29 +126,6 @@ test_queue_keeps_order_under_a_fast_writer(void **state)
 	assert_int_equal(rd.got, TOTAL);
 }
 
-/* A reader that stops now and then, so the pipe fills under the relay's own writes. */
-static void *
-slow_reader_main(void *arg)
-{
-	struct reader *rd = arg;
-	unsigned char buf[4096];
-	ssize_t n, k;
-	unsigned turns = 0;
-
-	while ((n = read(rd->fd, buf, sizeof(buf))) > 0) {
-		for (k = 0; k < n; k++) {
-			if (!rd->bad && buf[k] != seq_byte(rd->got + (uint64_t)k)) {
-				rd->bad = 1;
-				rd->bad_at = rd->got + (uint64_t)k;
-			}
-		}
-		rd->got += (uint64_t)n;
-		if (++turns % 64 == 0)
-			usleep(2000);
-	}
-	return NULL;
-}
-
 /*
  * The relay's direct writes (queue_or_write: any size while nothing is
  * queued, on a descriptor made non-blocking) and the writer thread's
@@ -167,7 +149,8 @@ test_direct_writes_keep_order_and_flags(void **state)
 	assert_int_equal(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
 	memset(&rd, 0, sizeof(rd));
 	rd.fd = p[0];
-	assert_int_equal(pthread_create(&th, NULL, slow_reader_main, &rd), 0);
+	rd.pause_every = 64;
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &rd), 0);
 	memset(&r, 0, sizeof(r));
 	r.out = p[1];
 	r.err = devnull;
