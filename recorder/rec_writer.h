@@ -59,10 +59,10 @@ struct rec_writer_opts {
 /*
  * Bytes of lines an async writer holds beyond what the sink has taken, at
  * most: the batch being filled, one queued and the one being written. A
- * batch is handed over at the first event that takes it past 64 KiB, and
+ * batch is handed over at the first event that takes it past 128 KiB, and
  * an event line is under 24 KiB.
  */
-#define REC_WRITER_BACKLOG	(3 * 88 * 1024)
+#define REC_WRITER_BACKLOG	(3 * (128 + 24) * 1024)
 
 #define REC_PROMPT_REGEX_DEFAULT \
 	"(^|[^[:alpha:]])(password|passphrase|pass phrase|passcode|pin|" \
