@@ -83,8 +83,7 @@ gw_write_policy "@include \"$T/certs.conf\""
 # The engineer's key a security key (sk-soft): the policy's FIDO grant makes
 # the gateway login FIDO and TOTP (the sshd session below).
 chain_setup || fail "chain setup (PAM module, sk-soft)"
-ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C eng -f "$T/eng_sk" 2>>"$T/keygen.log"
-sed -i "s|keys = \\[ \"[^\"]*\" \\]|keys = [ \"$(cut -d' ' -f1-2 "$T/eng_sk.pub")\" ]|" "$GW_POLICY"
+chain_sk_engineer
 start_ca_sshd a "$PORT_A" || fail "target-setup ta/box"
 start_ca_sshd b "$PORT_B" || fail "target-setup tb/box"
 check_grep "target-setup: the sshd_config line" "^TrustedUserCAKeys $T/ca-a/mspgate-ca-a.pub\$" \

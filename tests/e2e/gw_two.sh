@@ -12,10 +12,9 @@ gw_need_root
 
 gw_setup || { fail "gateway setup"; tap_done; exit 1; }
 chain_setup || { fail "chain setup (PAM module, sk-soft)"; tap_done; exit 1; }
-ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C eng -f "$T/eng_sk" 2>>"$T/keygen.log"
 GW_GATEWAY_EXTRA="  user = \"$GW_DAEMON\";"
 gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; }; };"
-sed -i "s|keys = \[ \"[^\"]*\" \]|keys = [ \"$(cut -d' ' -f1-2 "$T/eng_sk.pub")\" ]|" "$GW_POLICY"
+chain_sk_engineer
 gw_split_policy
 check "each gateway's own file @includes the shared policy" \
 	grep -q "^@include \"$GW_COMMON\"" "$GW_POLICY"

@@ -17,7 +17,6 @@ pg_need
 gw_setup || { fail "gateway setup"; tap_done; exit 1; }
 chain_setup || { fail "chain setup (PAM module, sk-soft)"; tap_done; exit 1; }
 pg_start || { fail "throwaway PostgreSQL cluster"; tap_done; exit 1; }
-ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C eng -f "$T/eng_sk" 2>>"$T/keygen.log"
 # The password file and the sealing key: the service account's, 0600
 # (root, the PAM module in sshd, reads them too).
 cp "$PG_PASSFILE" "$T/pgpass"
@@ -28,7 +27,7 @@ gw_write_policy "mfa: { totp: { store = \"$T/totp\"; skew_steps = 1; };
   lockout: { failures = 30; within = \"15m\"; lock_for = \"15m\"; }; };
 state: { backend = \"postgresql\"; conninfo = \"$PG_CONNINFO\"; passfile = \"$T/pgpass\";
   key_file = \"$T/state.key\"; timeout = \"10s\"; name = \"gwa\"; };"
-sed -i "s|keys = \[ \"[^\"]*\" \]|keys = [ \"$(cut -d' ' -f1-2 "$T/eng_sk.pub")\" ]|" "$GW_POLICY"
+chain_sk_engineer
 gw_split_policy
 touch "$GW_AUDIT" && chown "$GW_DAEMON" "$GW_AUDIT" && chmod 0640 "$GW_AUDIT"
 gwb_setup || { fail "second gateway setup"; tap_done; exit 1; }

@@ -5,6 +5,9 @@
 #
 #   chain_setup                 the gateway sshd's files, PAM service, keys
 #   chain_enroll USER           a TOTP secret for USER ($T/totp-USER.secret)
+#   chain_sk_engineer           a security key (sk-soft) for $GW_ENG, $T/eng_sk,
+#                               made once; its public key replaces the
+#                               engineer's key in $GW_POLICY (after gw_write_policy)
 #   chain_start_gateway         the gateway sshd on $GW_PORT
 #   sleep_to_next_step          until a new 30 s step (a login spends one)
 #   chain_client USER KEY       $GW_LOCAL/ssh-USER, the stock ssh client
@@ -101,6 +104,13 @@ chain_enroll() {
 	[ -s "$T/totp-$1.secret" ] || return 1
 	"$BIN/mspgate-enroll" -c "$GW_POLICY" --activate \
 		"$(oathtool --totp -b "$(cat "$T/totp-$1.secret")")" "$1" >>"$T/enroll.log" 2>&1
+}
+
+# chain_sk_engineer: see the top.
+chain_sk_engineer() {
+	[ -f "$T/eng_sk" ] ||
+		ssh-keygen -q -t ed25519-sk -w "$SK_LIB" -N '' -C eng -f "$T/eng_sk" 2>>"$T/keygen.log"
+	sed -i "s|keys = \\[ \"[^\"]*\" \\]|keys = [ \"$(cut -d' ' -f1-2 "$T/eng_sk.pub")\" ]|" "$GW_POLICY"
 }
 
 # sleep_to_next_step: until the 30 s step after this one has begun, so that
