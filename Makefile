@@ -62,13 +62,15 @@ LIBCORE := $(BUILD)/lib/libmgcore.a
 LIBPOL := $(BUILD)/lib/libmgpol.a
 LIBREC := $(BUILD)/lib/libmgrec.a
 LIBS := $(if $(RECORDER_SRC),$(LIBREC)) $(LIBPOL) $(LIBCORE)
-# state/: the shared state database (libpq), linked only by what keeps
-# shared state (pam/'s objects, mspgated, mspgate-policy's state commands),
-# never by mspgate-keys or the recorder's tools.
+# state/: the shared state database, linked only by what keeps shared state
+# (pam/'s objects, mspgated, mspgate-policy's state commands), never by
+# mspgate-keys or the recorder's tools. libpq is not linked at all: its
+# header gives the types, and state/st_pq.c loads the library when a
+# postgresql backend first connects, so with the files backend no process
+# maps it (pam_mspgate.so is in every sshd session).
 STATE_SRC := $(wildcard state/*.c)
 LIBSTATE := $(BUILD)/lib/libmgstate.a
 PQ_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
-PQ_LIBS := $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null)
 $(BUILD)/obj/state/%.o: private INC := $(INC_CONFIG) -Istate
 $(BUILD)/obj/state/%.o: private override CFLAGS += $(PQ_CFLAGS)
 PROGS := $(addprefix $(BUILD)/bin/,$(CONFIG_PROGS) $(RECORDER_PROGS)) \
@@ -115,7 +117,7 @@ $(LIBSTATE): $(patsubst %.c,$(BUILD)/obj/%.o,$(STATE_SRC))
 # mspgate-policy's state commands (init, migrate, check) use state/.
 $(BUILD)/bin/mspgate-policy: $(BUILD)/obj/config/mspgate-policy.o $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBSTATE) $(LIBS) $(PKG_LIBS) $(PQ_LIBS)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBSTATE) $(LIBS) $(PKG_LIBS)
 $(BUILD)/obj/config/mspgate-policy.o: private INC := $(INC_CONFIG) -Istate
 $(BUILD)/obj/config/mspgate-policy.o: private override CFLAGS += $(PQ_CFLAGS)
 
@@ -123,8 +125,20 @@ $(BUILD)/obj/config/mspgate-policy.o: private override CFLAGS += $(PQ_CFLAGS)
 $(BUILD)/tests/unit/test_st_%: $(BUILD)/obj/tests/unit/test_st_%.o $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(LIBSTATE) $(LIBS) $(PKG_LIBS) \
-		$(PQ_LIBS) $(CMOCKA_LIBS)
+		$(CMOCKA_LIBS)
 $(BUILD)/obj/tests/unit/test_st_%.o: private override CFLAGS += -Istate $(PQ_CFLAGS)
+# test_st_pqmissing: state/ with a loader that looks for a library that is
+# not there (its own st_pq.o, taken before the archive's): how a gateway
+# without libpq5 fails.
+$(BUILD)/tests/unit/test_st_pqmissing: $(BUILD)/obj/tests/unit/test_st_pqmissing.o \
+    $(BUILD)/obj/tests/unit/st_pq_missing.o $(LIBSTATE) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/unit/st_pq_missing.o \
+		$(LIBSTATE) $(LIBS) $(PKG_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/obj/tests/unit/st_pq_missing.o: state/st_pq.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(INC) -Istate $(PQ_CFLAGS) \
+		-DST_PQ_SONAME='"libpq-mspgate-absent.so.5"' -MMD -MP -c -o $@ $<
 
 $(BUILD)/bin/%: $(BUILD)/obj/config/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -155,7 +169,7 @@ $(BUILD)/tests/fuzz/fuzz_attest: $(BUILD)/obj/tests/fuzz/fuzz_attest.o $(BUILD)/
 		$(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/seedrun.o \
-		$(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) $(PKG_LIBS) $(PQ_LIBS) -loath
+		$(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) $(PKG_LIBS) -loath
 $(BUILD)/obj/tests/fuzz/fuzz_attest.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 
 $(BUILD)/obj/tests/fuzz/seedrun.o: tests/lib/seedrun.c $(BUILD)/.flags
@@ -196,7 +210,7 @@ TEST_LIBS += $(ATTEST_RUN)
 $(ATTEST_RUN): $(BUILD)/obj/tests/lib/attest-run.o $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
-		$(PKG_LIBS) $(PQ_LIBS) -loath
+		$(PKG_LIBS) -loath
 $(BUILD)/obj/tests/lib/attest-run.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 # tests/lib/broker-run: pam/mfa_broker.c's broker alone, as mspgated runs it,
 # for tests/pam/state_pg.sh and the PAM benchmark; never installed.
@@ -205,7 +219,7 @@ TEST_LIBS += $(BROKER_RUN)
 $(BROKER_RUN): $(BUILD)/obj/tests/lib/broker-run.o $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
-		$(PKG_LIBS) $(PQ_LIBS) -loath
+		$(PKG_LIBS) -loath
 $(BUILD)/obj/tests/lib/broker-run.o: private override CFLAGS += -Ipam -Istate $(PQ_CFLAGS)
 check: $(TEST_LIBS)
 
@@ -223,7 +237,7 @@ fuzz:
 		$$([ $$n = fuzz_attest ] && echo $(PAM_LIB_SRC) $(STATE_SRC)) \
 		$(if $(RECORDER_SRC),build/fuzzobj/lib/libmgrec.a) build/fuzzobj/lib/libmgpol.a \
 		build/fuzzobj/lib/libmgcore.a \
-		$(PKG_LIBS) $$([ $$n = fuzz_attest ] && echo -loath $(PQ_LIBS)) || exit 1; done
+		$(PKG_LIBS) $$([ $$n = fuzz_attest ] && echo -loath) || exit 1; done
 
 .PHONY: all-libs-only
 all-libs-only: $(LIBS)
@@ -283,7 +297,7 @@ PAM_LIB_SRC := $(filter-out pam/pam_mspgate.c pam/mfa_pam.c pam/mspgate-%.c,$(wi
 PAM_LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(PAM_LIB_SRC))
 PAM_MODULE := $(BUILD)/lib/security/pam_mspgate.so
 PAM_ENROLL := $(BUILD)/bin/mspgate-enroll
-PAM_MODLIBS := -lpam -loath $(PQ_LIBS)
+PAM_MODLIBS := -lpam -loath
 PAM_DRIVER := $(BUILD)/tests/pam/mgpam
 PAMDIR ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security
 # A sanitizer runtime is not linked into shared objects by every compiler.
@@ -351,7 +365,7 @@ LIBGW := $(BUILD)/lib/libmggw.a
 GW_PROGS := $(BUILD)/bin/mspgated $(BUILD)/bin/mspgate-shell $(BUILD)/bin/mspgatectl
 GW_SSH_CFLAGS := $(shell $(PKG_CONFIG) --cflags libssh 2>/dev/null)
 GW_LIBS := $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS) \
-	$(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) $(PKG_LIBS) $(PQ_LIBS) -lutil -loath
+	$(shell $(PKG_CONFIG) --libs libssh 2>/dev/null) $(PKG_LIBS) -lutil -loath
 
 # The gateway re-checks TOTP codes itself (alerts.*.action = "reauth") with
 # pam/'s store and replay logic: linked, not copied.
@@ -369,12 +383,12 @@ $(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(L
 # mspgatectl talks to the control socket and reads the policy for its path,
 # and, with the state in PostgreSQL, the state database (every gateway's
 # sessions); watch reads a recording (the recorder's reader and filter):
-# the policy, state, recorder and core libraries, libconfig, libcrypto and
-# libpq, nothing of libssh, liboath or pam/.
+# the policy, state, recorder and core libraries, libconfig and libcrypto
+# (libpq when it connects), nothing of libssh, liboath or pam/.
 $(BUILD)/bin/mspgatectl: $(BUILD)/obj/gateway/mspgatectl.o \
     $(BUILD)/obj/gateway/mspgatectl-watch.o $(LIBSTATE) $(LIBREC) $(LIBPOL) $(LIBCORE)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PQ_LIBS)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # mspgate-shell stays alive beside every session (it reports the exit
 # status to sshd): linked with only what it uses, so each one costs a few
@@ -446,7 +460,7 @@ SIGNER_OBJ := $(BUILD)/obj/gateway/gw_signer.o $(BUILD)/obj/gateway/gw_signmsg.o
 $(SIGNER): $(BUILD)/obj/gateway/mspgate-signer.o $(SIGNER_OBJ) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(SIGNER_OBJ) $(PAM_LIB_OBJ) $(LIBSTATE) \
-	    $(LIBS) $(PKG_LIBS) $(PQ_LIBS) -loath
+	    $(LIBS) $(PKG_LIBS) -loath
 gateway: $(SIGNER)
 install-gateway: install-signer
 .PHONY: install-signer

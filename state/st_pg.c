@@ -93,6 +93,9 @@ st_pg_open(const struct pol_state *ps, struct st_pg **out, char *err, size_t err
 		mg_seterr(err, errlen, "state: no conninfo");
 		return MG_ERR_INVAL;
 	}
+	/* libpq itself, on the first connection only (MG_ERR_NOENT: not installed). */
+	if ((r = st_pq_load(err, errlen)) != 0)
+		return r;
 	/* A clear error for a connection string that does not read. */
 	if ((parsed = PQconninfoParse(ps->conninfo, &perr)) == NULL) {
 		pq_msg(perr, err, errlen, "state.conninfo");

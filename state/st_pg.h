@@ -4,9 +4,8 @@
 #define ST_PG_H
 
 #include <stddef.h>
-#include <libpq-fe.h>
-
 #include "pol.h"
+#include "st_pq.h"
 
 struct st_pg;
 
@@ -17,7 +16,8 @@ struct st_pg;
  * session it cancels releases what it held. Returns 0, MG_ERR_UNAVAIL
  * (unreachable, refused, timed out: err says what libpq said, never a
  * password), MG_ERR_PERM (authentication failed), MG_ERR_INVAL (the
- * conninfo does not parse), MG_ERR_NOMEM.
+ * conninfo does not parse), MG_ERR_NOENT (libpq cannot be loaded: see
+ * st_pq_load), MG_ERR_NOMEM.
  */
 int st_pg_open(const struct pol_state *ps, struct st_pg **out, char *err,
     size_t errlen);

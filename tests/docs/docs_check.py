@@ -108,7 +108,7 @@ def literal_len(fmt):
 def formats(src):
     """Every printf-like string of the programs, as (format, compiled regex)."""
     fs = []
-    for d in ("gateway", "pam", "config", "recorder", "core"):
+    for d in ("gateway", "pam", "state", "config", "recorder", "core"):
         for p in sorted(glob.glob(os.path.join(src, d, "*.[ch]"))):
             for s in c_strings(p):
                 for piece in re.split(r"[\r\n]+", s):
