@@ -380,6 +380,16 @@ $(BUILD)/bin/%: $(BUILD)/obj/gateway/%.o $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(L
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(GW_LIBS)
 
+# tests/lib/mspgated-nopq: mspgated whose libpq loader looks for a library
+# that is not there (tests/e2e/gw_nopq: it does not start); never installed.
+MSPGATED_NOPQ := $(BUILD)/tests/lib/mspgated-nopq
+check: $(MSPGATED_NOPQ)
+$(MSPGATED_NOPQ): $(BUILD)/obj/gateway/mspgated.o $(BUILD)/obj/tests/unit/st_pq_missing.o \
+    $(LIBGW) $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PIE) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/unit/st_pq_missing.o \
+		$(GW_LIBS)
+
 # mspgatectl talks to the control socket and reads the policy for its path,
 # and, with the state in PostgreSQL, the state database (every gateway's
 # sessions); watch reads a recording (the recorder's reader and filter):

@@ -65,5 +65,22 @@ echo "# gateway sshd Pss, one held session: $pss kB over $(echo $SSHD_PIDS | wc 
 
 kill "$CLIENT" 2>/dev/null
 check "the session ends" gw_wait_sessions 0
+
+# The postgresql backend without the library fails closed: mspgated does not
+# start (tests/lib/mspgated-nopq: its loader looks for a library that is not
+# there), where a database that is only down is logged and the start goes on.
+cp "$GW_POLICY" "$T/pg.conf"
+cat >>"$T/pg.conf" <<EOF
+state: { backend = "postgresql"; conninfo = "host=127.0.0.1 port=$(free_port) dbname=mspgate";
+  key_file = "$T/state.key"; timeout = "2s"; };
+EOF
+"$BIN/mspgated" -t -f "$T/pg.conf" >"$T/t-pg.out" 2>&1
+check_exit 0 "with libpq, a database that does not answer: mspgated -t goes on" test $? -eq 0
+check_grep "and says so" "state database: cannot connect" "$T/t-pg.out"
+"$MG_BUILD/tests/lib/mspgated-nopq" -t -f "$T/pg.conf" >"$T/t-nopq.out" 2>&1
+check_exit 0 "without libpq: mspgated -t refuses (exit 1)" test $? -eq 1
+check_grep "naming the policy's line, the library and the package" \
+	"^mspgated: $T/pg.conf:[0-9]*: state: state.backend \"postgresql\" needs libpq-mspgate-absent.so.5: .* (install libpq5)\$" \
+	"$T/t-nopq.out"
 check "no sanitizer or valgrind reports" gw_no_reports
 tap_done
