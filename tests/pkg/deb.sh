@@ -121,6 +121,17 @@ all_files() { for f in "$@"; do [ -f "$f" ] || return 1; done; }
 check "three binary packages built" all_files $DEBS
 check_grep "dpkg-buildflags applied (hardening=+all)" "-Werror=format-security.*-D_FORTIFY_SOURCE=3" "$T/build.log"
 check "no -Werror in the package build" sh -c "! grep -q -e ' -Werror ' '$T/build.log'"
+# libpq is loaded only for state.backend "postgresql" (state/st_pq.c): no
+# shlibs dependency finds it, so the gateway package names it itself.
+# deb_dep PKG DEP: the package PKG's Depends name DEP.
+deb_dep() {
+	dpkg-deb -f "$D/${1}_${V}_$(dpkg --print-architecture).deb" Depends | tr ',' '\n' |
+		sed 's/^ *//; s/ .*//' | grep -qx "$2"
+}
+check "mspgate-gateway depends on libpq5 (loaded, not linked)" deb_dep mspgate-gateway libpq5
+no_deb_dep() { ! deb_dep "$@"; }
+check "libpam-mspgate does not (client hosts keep their state in files)" \
+	no_deb_dep libpam-mspgate libpq5
 
 # -- lintian --------------------------------------------------------------
 lintian --display-info --fail-on none "$D"/mspgate_"$V"_*.changes >"$T/lintian.log" 2>&1
@@ -169,6 +180,11 @@ check "gateway host keys root 0600" sh -c '
 check "PAM module in the multiarch security dir" \
 	test -f "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/security/pam_mspgate.so"
 check "PAM service mspgate uses pam_mspgate" grep -q '^auth.*pam_mspgate.so' /etc/pam.d/mspgate
+check "the installed PAM module and mspgated name no libpq" sh -c '
+	for f in /usr/lib/*/security/pam_mspgate.so /usr/sbin/mspgated; do
+		[ -f "$f" ] || exit 1
+		readelf -d "$f" | grep NEEDED | grep -q libpq && exit 1
+	done; exit 0'
 check_grep "pam-auth-update profile off by default" '^Default: no' /usr/share/pam-configs/mspgate
 check "common-auth untouched by the profile" sh -c '! grep -q pam_mspgate /etc/pam.d/common-*'
 check "man pages installed" sh -c 'for m in mspgated.8 mspgate-shell.8 mspgate-keys.8 \
