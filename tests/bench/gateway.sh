@@ -749,27 +749,46 @@ EOF
 chmod 0755 "$T/dh-sftp"
 # MG_BENCH_HOLD=FIFO (a tool for working on the relay, no rows): runs
 # "WHO HOW KIND" lines read from FIFO (WHO mg, dh or pj; HOW and KIND as in
-# runone) one at a time, prints each run's MB/s, until "quit".
+# runone) one at a time, prints each run's MB/s and CPU, until "quit".
 if [ -n "${MG_BENCH_HOLD:-}" ]; then
 	[ -p "$MG_BENCH_HOLD" ] || mkfifo "$MG_BENCH_HOLD"
 	say "holding: write \"WHO HOW KIND\" lines to $MG_BENCH_HOLD, then quit"
 	# busy jiffies of the whole machine (/proc/stat: all but idle and iowait)
 	busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+	# The middle hop's two processes, in jiffies: "SSHD RELAY". sshd: the
+	# per-connection sshd processes (the listener's grandchildren) on the
+	# gateway or the bastion; relay: what they reaped (the bastion's ssh) or,
+	# on the gateway, what mspgated reaped (its session processes).
+	middle() { # WHO
+		case $1 in mg) l=$GW_SSHD_PID ;; *) l=$B_PID ;; esac
+		{
+			for c in $(pgrep -P "$l"); do
+				for g in $(pgrep -P "$c"); do sed 's/.*) //' "/proc/$g/stat" 2>/dev/null; done
+			done | awk '{ o += $12 + $13; c += $14 + $15 } END { printf "%d %d ", o, c }'
+			sed 's/.*) //' "/proc/$GW_DPID/stat" | awk '{ print $14 + $15 }'
+		} | awk -v w="$1" '{ print $1, (w == "mg" ? $3 : $2) }'
+	}
 	exec 8<>"$MG_BENCH_HOLD"	# held open: lines written at once all wait here
 	while read -r who how kind <&8; do
 		[ "$who" = quit ] && break
 		rm -rf "$SHM/got" "$SHM/dst"/*
+		set -- $(middle "$who")
 		c0=$(busy)
 		t0=$(now)
 		runone "$who" "$how" "$SHM/p.$kind" || say "$who $how $kind failed"
 		t1=$(now)
 		c1=$(busy)
 		arrived "$how" "$SHM/p.$kind" || say "$who $how $kind: did not arrive whole"
-		# MB/s, and the machine's CPU time (all processes) a MB, in ms
+		[ "$who" = mg ] && gw_wait_sessions 0	# its session process reaped
+		set -- "$@" $(middle "$who")
+		# MB/s; the machine's CPU time (all processes) a MB, in ms; of it the
+		# middle hop's sshd and relay (the gateway's session process, or the
+		# bastion's ssh)
 		awk -v w="$who $how $kind" -v a="$t0" -v b="$t1" -v m="$(stat -c %s "$SHM/p.$kind")" \
-			-v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
-			'BEGIN { printf "%s %.1f MB/s %.2f cpu-ms/MB\n", w, m / 1048576 / ((b - a) / 1e9), c * 1000 / hz / (m / 1048576) }'
-		[ "$who" = mg ] && { gw_wait_sessions 0; rm -f "$GW_REC"/*.cast; }
+			-v c="$((c1 - c0))" -v s="$(($3 - $1))" -v r="$(($4 - $2))" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { mb = m / 1048576; k = 1000 / hz / mb
+			printf "%s %.1f MB/s %.2f cpu-ms/MB (middle: sshd %.2f, relay %.2f)\n", w, mb / ((b - a) / 1e9), c * k, s * k, r * k }'
+		[ "$who" = mg ] && rm -f "$GW_REC"/*.cast
 	done
 	exit 0
 fi
