@@ -312,6 +312,18 @@ $(PAM_MODULE): $(PAM_MOD_OBJ) $(LIBSTATE) $(LIBS) pam/pam_mspgate.map
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) $(PAM_NOUNDEF) \
 		-Wl,--version-script=pam/pam_mspgate.map -Wl,-z,nodelete -o $@ \
 		$(PAM_MOD_OBJ) $(LIBSTATE) $(LIBS) $(PKG_LIBS) $(PAM_MODLIBS)
+# tests/lib/pam_mspgate-nopq.so: the module whose libpq loader looks for a
+# library that is not there (tests/pam/nopq.sh: a postgresql backend on a
+# host without libpq5 refuses codes); never installed.
+PAM_NOPQ := $(BUILD)/tests/lib/pam_mspgate-nopq.so
+check: $(PAM_NOPQ)
+$(PAM_NOPQ): $(PAM_MOD_OBJ) $(BUILD)/obj/tests/unit/st_pq_missing.o $(LIBSTATE) $(LIBS) \
+    pam/pam_mspgate.map
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) $(PAM_NOUNDEF) \
+		-Wl,--version-script=pam/pam_mspgate.map -Wl,-z,nodelete -o $@ \
+		$(PAM_MOD_OBJ) $(BUILD)/obj/tests/unit/st_pq_missing.o $(LIBSTATE) $(LIBS) \
+		$(PKG_LIBS) $(PAM_MODLIBS)
 
 $(PAM_ENROLL): $(BUILD)/obj/pam/mspgate-enroll.o $(PAM_LIB_OBJ) $(LIBSTATE) $(LIBS)
 	@mkdir -p $(@D)
