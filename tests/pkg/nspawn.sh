@@ -10,6 +10,8 @@
 #     their sandbox in force (SystemCallFilter, ProtectSystem, ...);
 #   - a session through the sandboxed mspgated to a target sshd on the
 #     container's loopback: output, exit status, a recording that verifies;
+#   - the state moved to the container's own PostgreSQL: mspgated loads
+#     libpq in its sandbox, and a login's code is checked in the database;
 #   - systemctl reload; the exposure score; purge: the units stop, the
 #     account and the directories go.
 # If systemd-nspawn cannot boot a container on this machine at all, the
@@ -56,7 +58,7 @@ nspawn_run() {
 	deps=$(for d in "$@"; do dpkg-deb -f "$d" Depends; done | tr ',' '\n' |
 		sed 's/[(|].*//; s/[[:space:]]//g; s/:any$//' |
 		grep -v -e '^$' -e '^libpam-mspgate$' -e '^mspgate-tools$' | sort -u | paste -sd, -)
-	debootstrap --variant=minbase --include="systemd,systemd-sysv,dbus,procps,$deps" \
+	debootstrap --variant=minbase --include="systemd,systemd-sysv,dbus,procps,postgresql,$deps" \
 		bookworm "$R" "$(ns_mirror)" >"$NS_DIR/debootstrap.log" 2>&1
 	rc=$?
 	check_exit 0 "systemd: a Debian 12 tree with systemd and the packages' dependencies" test $rc -eq 0
@@ -183,8 +185,78 @@ EOF
 	check "systemd: the journal has each message once (no stderr copy)" \
 		test "$(grep -c 'session .*: ended: ' "$NS_DIR/journal")" -eq 1
 
+	# -- the state in PostgreSQL, under the same sandbox -----------------
+	# The container's own PostgreSQL (postgresql.service, its cluster on
+	# its loopback): mspgated loads libpq when it first connects
+	# (state/st_pq.c), with MemoryDenyWriteExecute= and the system call
+	# filter in force; the engineer's code goes from pam_mspgate in the
+	# gateway sshd to mspgated's broker, and from there to the database.
+	cat >"$R/root/pg-setup.sh" <<'EOF'
+set -e
+n=0
+until runuser -u postgres -- psql -qAtc 'SELECT 1' >/dev/null 2>&1; do
+	n=$((n + 1)); [ $n -lt 120 ] || { echo "postgresql.service did not answer" >&2; exit 1; }
+	sleep 0.5
+done
+pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+runuser -u postgres -- psql -q -c "CREATE ROLE mspgate LOGIN PASSWORD '$pw'"
+runuser -u postgres -- psql -q -c "CREATE DATABASE mspgate OWNER mspgate"
+(umask 077
+ echo "127.0.0.1:5432:mspgate:mspgate:$pw" >/etc/mspgate/pgpass
+ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >/etc/mspgate/state.key
+ echo >>/etc/mspgate/state.key)
+chown mspgate /etc/mspgate/pgpass /etc/mspgate/state.key
+cat >>/etc/mspgate/mspgate.conf <<P
+state: { backend = "postgresql"; conninfo = "host=127.0.0.1 port=5432 dbname=mspgate user=mspgate";
+  passfile = "/etc/mspgate/pgpass"; key_file = "/etc/mspgate/state.key"; };
+P
+mspgate-policy state init -f /etc/mspgate/mspgate.conf
+mspgate-policy check -f /etc/mspgate/mspgate.conf
+systemctl restart mspgated
+mspgate-enroll --batch mgteng >/root/uri-pg
+EOF
+	ns sh /root/pg-setup.sh >"$NS_DIR/pg-setup.log" 2>&1
+	rc=$?
+	check_exit 0 "systemd: the state moved to PostgreSQL (state init, restart, enrolment there)" test $rc -eq 0
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$NS_DIR/pg-setup.log" | tail -5
+	check "systemd: mspgated is active with its state in PostgreSQL" \
+		test "$(ns systemctl is-active mspgated)" = active
+	secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$R/root/uri-pg")
+	ns mspgate-enroll --activate "$(oathtool --totp -b "$secret")" mgteng \
+		>"$NS_DIR/enroll-pg.log" 2>&1
+	check_exit 0 "systemd: the TOTP secret activated in the database" test $? -eq 0
+	ns runuser -u postgres -- psql -d mspgate -qAtc \
+		"SELECT engineer FROM mspgate_totp" >"$NS_DIR/pg-totp" 2>&1
+	check_grep "systemd: the database holds the engineer's sealed secret" '^mgteng$' "$NS_DIR/pg-totp"
+	oathtool --totp -b "$secret" -N "$(date -u -d '+30 seconds' '+%Y-%m-%d %H:%M:%S UTC')" \
+		>"$R/root/code"
+	ns env SSH_ASKPASS=/root/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+		ssh -F /dev/null -p 2222 -i /root/eng_key -o IdentitiesOnly=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		-o SetEnv=MSPGATE_TARGET=acme/box mgteng@127.0.0.1 \
+		'echo through-postgresql; exit 7' </dev/null >"$NS_DIR/session-pg.out" 2>&1
+	rc=$?
+	check_exit 0 "systemd: a session whose code the database checked (exit status 7)" test $rc -eq 7
+	[ $rc -eq 7 ] || sed 's/^/#   /' "$NS_DIR/session-pg.out" | tail -5
+	check_grep "systemd: and its output came through" '^through-postgresql$' "$NS_DIR/session-pg.out"
+	ns runuser -u postgres -- psql -d mspgate -qAtc \
+		"SELECT count(*) FROM pg_stat_activity WHERE usename = 'mspgate'" >"$NS_DIR/pg-conns" 2>&1
+	check "systemd: the sandboxed mspgated holds its connection to the database" \
+		test "$(cat "$NS_DIR/pg-conns")" -ge 1
+	ns journalctl -q -u mspgated --no-pager >"$NS_DIR/journal-pg" 2>&1
+	check "systemd: mspgated's journal has no libpq or state database error" \
+		sh -c '! grep -i -e libpq -e "state database" "$1"' - "$NS_DIR/journal-pg"
+	ns sh -c 'mspgate-replay verify --pubkey /etc/mspgate/signing_key.pub /var/lib/mspgate/recordings/*.cast /var/log/mspgate/audit.jsonl' \
+		>"$NS_DIR/verify-pg.out" 2>&1
+	check_exit 0 "systemd: both sessions' recordings and the audit log verify" test $? -eq 0
+
 	# -- purge ------------------------------------------------------------
-	ns sh -c 'kill "$(cat /run/target-sshd.pid)"; userdel -r mgttgt; userdel -r mgteng' >/dev/null 2>&1
+	# The database's password file and the sealing key are the admin's,
+	# not the packages': purge leaves them (and so /etc/mspgate), as dpkg
+	# does with any file it did not install; removed here first.
+	ns sh -c 'kill "$(cat /run/target-sshd.pid)"; userdel -r mgttgt; userdel -r mgteng
+		rm -f /etc/mspgate/pgpass /etc/mspgate/state.key' >/dev/null 2>&1
 	ns sh -c 'DEBIAN_FRONTEND=noninteractive dpkg --purge mspgate-gateway mspgate-tools libpam-mspgate' \
 		>"$NS_DIR/purge.log" 2>&1
 	check_exit 0 "systemd: dpkg --purge" test $? -eq 0
