@@ -38,6 +38,28 @@ nspawn_cleanup() {
 # ns CMD...: runs CMD inside the container (all its namespaces, as root).
 ns() { nsenter -t "$NS_INIT" -a "$@"; }
 
+# ns_enrolled URIFILE LOG: activates the TOTP secret in the container's
+# URIFILE (mspgate-enroll --batch's output) with this step's code computed
+# here (the container has no oathtool), and leaves the next step's code in
+# its /root/code for the login (ssh asks for it through /root/askpass).
+ns_enrolled() {
+	secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$1")
+	ns mspgate-enroll --activate "$(oathtool --totp -b "$secret")" mgteng >"$2" 2>&1 || return 1
+	oathtool --totp -b "$secret" -N "$(date -u -d '+30 seconds' '+%Y-%m-%d %H:%M:%S UTC')" \
+		>"$R/root/code"
+}
+
+# ns_login COMMAND OUT: the engineer's login through the gateway sshd on
+# 2222 (key, then the code), COMMAND run on acme/box; output in OUT, ssh's
+# exit status returned.
+ns_login() {
+	ns env SSH_ASKPASS=/root/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+		ssh -F /dev/null -p 2222 -i /root/eng_key -o IdentitiesOnly=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		-o SetEnv=MSPGATE_TARGET=acme/box mgteng@127.0.0.1 "$1" </dev/null >"$2" 2>&1
+}
+
 # The first Debian mirror apt uses here (one-line or deb822 sources).
 ns_mirror() {
 	m=$(sed -n 's|^deb \(\[[^]]*\] \)\{0,1\}\(https\{0,1\}://[^ ]*\) bookworm .*|\2|p' \
@@ -156,22 +178,11 @@ EOF
 	sleep 1
 	check "systemd: mspgated is still active after the reload" \
 		test "$(ns systemctl is-active mspgated)" = active
-	# The engineer's TOTP secret, activated with a code computed here (the
-	# container has no oathtool); the login uses the next step's code.
-	secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$R/root/uri")
-	ns mspgate-enroll --activate "$(oathtool --totp -b "$secret")" mgteng \
-		>"$NS_DIR/enroll.log" 2>&1
+	ns_enrolled "$R/root/uri" "$NS_DIR/enroll.log"
 	check_exit 0 "systemd: the engineer's TOTP secret enrolled and activated" test $? -eq 0
-	oathtool --totp -b "$secret" -N "$(date -u -d '+30 seconds' '+%Y-%m-%d %H:%M:%S UTC')" \
-		>"$R/root/code"
 	# A real login through the sandboxed gateway sshd on 2222: pam_mspgate
 	# attests it, and the sandboxed mspgated believes only that.
-	ns env SSH_ASKPASS=/root/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-		ssh -F /dev/null -p 2222 -i /root/eng_key -o IdentitiesOnly=yes \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-		-o PreferredAuthentications=publickey,keyboard-interactive \
-		-o SetEnv=MSPGATE_TARGET=acme/box mgteng@127.0.0.1 \
-		'id -un; echo through-the-sandbox; exit 6' </dev/null >"$NS_DIR/session.out" 2>&1
+	ns_login 'id -un; echo through-the-sandbox; exit 6' "$NS_DIR/session.out"
 	rc=$?
 	check_exit 0 "systemd: an ssh session through the sandboxed gateway (exit status 6)" test $rc -eq 6
 	[ $rc -eq 6 ] || sed 's/^/#   /' "$NS_DIR/session.out" | tail -5
@@ -221,21 +232,12 @@ EOF
 	[ $rc -eq 0 ] || sed 's/^/#   /' "$NS_DIR/pg-setup.log" | tail -5
 	check "systemd: mspgated is active with its state in PostgreSQL" \
 		test "$(ns systemctl is-active mspgated)" = active
-	secret=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$R/root/uri-pg")
-	ns mspgate-enroll --activate "$(oathtool --totp -b "$secret")" mgteng \
-		>"$NS_DIR/enroll-pg.log" 2>&1
+	ns_enrolled "$R/root/uri-pg" "$NS_DIR/enroll-pg.log"
 	check_exit 0 "systemd: the TOTP secret activated in the database" test $? -eq 0
 	ns runuser -u postgres -- psql -d mspgate -qAtc \
 		"SELECT engineer FROM mspgate_totp" >"$NS_DIR/pg-totp" 2>&1
 	check_grep "systemd: the database holds the engineer's sealed secret" '^mgteng$' "$NS_DIR/pg-totp"
-	oathtool --totp -b "$secret" -N "$(date -u -d '+30 seconds' '+%Y-%m-%d %H:%M:%S UTC')" \
-		>"$R/root/code"
-	ns env SSH_ASKPASS=/root/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-		ssh -F /dev/null -p 2222 -i /root/eng_key -o IdentitiesOnly=yes \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-		-o PreferredAuthentications=publickey,keyboard-interactive \
-		-o SetEnv=MSPGATE_TARGET=acme/box mgteng@127.0.0.1 \
-		'echo through-postgresql; exit 7' </dev/null >"$NS_DIR/session-pg.out" 2>&1
+	ns_login 'echo through-postgresql; exit 7' "$NS_DIR/session-pg.out"
 	rc=$?
 	check_exit 0 "systemd: a session whose code the database checked (exit status 7)" test $rc -eq 7
 	[ $rc -eq 7 ] || sed 's/^/#   /' "$NS_DIR/session-pg.out" | tail -5
