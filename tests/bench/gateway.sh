@@ -755,18 +755,21 @@ if [ -n "${MG_BENCH_HOLD:-}" ]; then
 	say "holding: write \"WHO HOW KIND\" lines to $MG_BENCH_HOLD, then quit"
 	# busy jiffies of the whole machine (/proc/stat: all but idle and iowait)
 	busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+	# pstat PID...: each one's /proc stat fields after the name (utime is $12,
+	# stime $13, cutime $14, cstime $15).
+	pstat() { for p in "$@"; do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null; done; }
 	# The middle hop's two processes, in jiffies: "SSHD RELAY". sshd: the
 	# per-connection sshd processes (the listener's grandchildren) on the
 	# gateway or the bastion; relay: what they reaped (the bastion's ssh) or,
 	# on the gateway, what mspgated reaped (its session processes).
 	middle() { # WHO
 		case $1 in mg) l=$GW_SSHD_PID ;; *) l=$B_PID ;; esac
-		{
-			for c in $(pgrep -P "$l"); do
-				for g in $(pgrep -P "$c"); do sed 's/.*) //' "/proc/$g/stat" 2>/dev/null; done
-			done | awk '{ o += $12 + $13; c += $14 + $15 } END { printf "%d %d ", o, c }'
-			sed 's/.*) //' "/proc/$GW_DPID/stat" | awk '{ print $14 + $15 }'
-		} | awk -v w="$1" '{ print $1, (w == "mg" ? $3 : $2) }'
+		s=$(pstat $(for c in $(pgrep -P "$l"); do pgrep -P "$c"; done) |
+			awk '{ o += $12 + $13; c += $14 + $15 } END { print o + 0, c + 0 }')
+		case $1 in
+		mg) echo "${s% *} $(pstat "$GW_DPID" | awk '{ print $14 + $15 }')" ;;
+		*) echo "$s" ;;
+		esac
 	}
 	exec 8<>"$MG_BENCH_HOLD"	# held open: lines written at once all wait here
 	while read -r who how kind <&8; do
